@@ -1,0 +1,6 @@
+"""skjacnet: JacNet (learning functions through structured Jacobians) for scikit-learn."""
+
+from .regressor import InvertibleJacobianRegressor, JacobianRegressor
+
+__all__ = ["JacobianRegressor", "InvertibleJacobianRegressor", "__version__"]
+__version__ = "0.1.0"

@@ -1,0 +1,277 @@
+"""Shared estimator machinery: parameters, validation, scaling, device, threads."""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from numbers import Integral, Real
+from typing import Iterator
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._training import LOSSES, train
+from .integrate import ODE_METHODS
+from .nn import ACTIVATIONS, MLP, FullJacobianNet, RidgeJacobianNet
+from .structures import output_activation
+
+DTYPE = torch.float64
+CHUNK = 1 << 16  # rows per predict/inverse chunk: bounded memory on any input size
+SMALL_FIT = 20_000  # below this many samples one torch thread is fastest
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run with n torch threads (None: leave as is) and restore the caller's."""
+    old = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device={device!r} is not a valid torch device.") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device={device!r} is not supported; use 'cpu', 'cuda' or 'auto'.")
+    return dev
+
+
+def _weighted_moments(A: np.ndarray, w: np.ndarray, isotropic: bool) -> tuple[np.ndarray, np.ndarray]:
+    mean = np.average(A, axis=0, weights=w)
+    var = np.average((A - mean) ** 2, axis=0, weights=w)
+    if isotropic:  # one scale for all columns keeps Euclidean norms (Lipschitz)
+        var = np.full_like(var, var.mean())
+    scale = np.sqrt(var)
+    scale[~(scale > 1e-12 * (1.0 + np.abs(mean)))] = 1.0
+    return mean, scale
+
+
+class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
+    """Fit/predict skeleton shared by the JacNet estimators (not public)."""
+
+    _parameter_constraints: dict = {
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "n_ridges": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "method": [StrOptions({"quadrature", *ODE_METHODS})],
+        "rtol": [Interval(Real, 0, None, closed="neither")],
+        "atol": [Interval(Real, 0, None, closed="neither")],
+        "tol_annealing": ["boolean"],
+        "adjoint": ["boolean"],
+        "loss": [StrOptions(set(LOSSES))],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [str],
+        "verbose": ["verbose"],
+    }
+
+    # --- hooks for subclasses ----------------------------------------------
+    def _structure(self) -> str:
+        raise NotImplementedError
+
+    def _lipschitz_k(self) -> float | None:
+        return None
+
+    def _orientation(self, Xs: np.ndarray, Ys: np.ndarray, w: np.ndarray, size: int) -> np.ndarray:
+        return _auto_orientation(Xs, Ys, w, size)
+
+    # --- fit ------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the Jacobian network to data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; samples with weight 0 are ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        hidden = self._check_hidden()
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if Y.shape[1] == 0:
+            raise ValueError("y has 0 targets; at least one target is required.")
+        keep = w > 0
+        X, Y, w = X[keep], Y[keep], w[keep]
+        device = resolve_device(self.device)
+        lipschitz = self._structure() == "lipschitz"
+        self._x_mean, self._x_scale = _weighted_moments(X, w, isotropic=lipschitz)
+        self._y_mean, self._y_scale = _weighted_moments(Y, w, isotropic=lipschitz)
+        Xs = (X - self._x_mean) / self._x_scale
+        Ys = (Y - self._y_mean) / self._y_scale
+        rng = check_random_state(self.random_state)
+        gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        n_in, n_out = X.shape[1], Y.shape[1]
+        with torch_threads(1 if X.shape[0] < SMALL_FIT else None):
+            self.model_ = self._build_model(n_in, n_out, hidden, gen, Xs, Ys, w).to(device)
+            self.model_.integration.method = self.method
+            self.model_.integration.rtol, self.model_.integration.atol = self.rtol, self.atol
+            self.model_.integration.adjoint = self.adjoint
+            batch = min(200, X.shape[0]) if self.batch_size == "auto" else min(self.batch_size, X.shape[0])
+            to = dict(dtype=DTYPE, device=device)
+            hist = train(
+                self.model_,
+                self._pad(torch.as_tensor(Xs, **to)),
+                torch.as_tensor(Ys, **to),
+                torch.as_tensor(w, **to),
+                max_iter=self.max_iter,
+                learning_rate=self.learning_rate_init,
+                batch_size=batch,
+                alpha=self.alpha,
+                loss=self.loss,
+                gen=gen,
+                tol_annealing=self.tol_annealing,
+                verbose=bool(self.verbose),
+            )
+            self.model_.freeze()
+        self.loss_curve_ = hist.loss_curve
+        self.tol_curve_ = hist.tol_curve
+        self.n_iter_ = hist.n_iter
+        self.n_targets_ = n_out
+        self._y_1d = y.ndim == 1
+        self.x0_ = self._x_mean.copy()
+        with torch.no_grad():
+            y0 = self.model_.y0[:n_out].detach().cpu().numpy()
+        self.y0_ = self._y_mean + self._y_scale * y0
+        return self
+
+    def _check_hidden(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        if not sizes or not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
+        return tuple(int(s) for s in sizes)
+
+    def _pad(self, Xs: torch.Tensor) -> torch.Tensor:
+        """Zero-pad inputs to the model's square size (non-square invertible fits)."""
+        extra = self._model_in - Xs.shape[1]
+        return torch.nn.functional.pad(Xs, (0, extra)) if extra > 0 else Xs
+
+    def _ridges(self, size: int) -> int:
+        return max(8, 2 * size) if self.n_ridges == "auto" else int(self.n_ridges)
+
+    def _build_model(self, n_in, n_out, hidden, gen, Xs, Ys, w) -> torch.nn.Module:
+        structure = self._structure()
+        square = structure == "positive_definite" and not (n_in == 1 and n_out == 1)
+        self._model_in = max(n_in, n_out) if square else n_in
+        if structure == "none" and n_in > 1:
+            return FullJacobianNet(MLP((n_in, *hidden, n_out * n_in), self.activation, gen, DTYPE), n_in, n_out, DTYPE)
+        eps = float(getattr(self, "epsilon", 0.0))
+        k = self._lipschitz_k()
+        k_std = None if k is None else k * float(self._x_scale[0] / self._y_scale[0])
+        if n_in == 1 and (structure == "none" or n_out == 1):
+            # the paper's 1-D JacNet, one output per target, no mixing
+            sign = self._orientation(Xs, Ys, w, 1) if structure == "positive_definite" else np.ones(n_out)
+            act = output_activation(structure, k=k_std or 1.0, eps=eps)
+            return RidgeJacobianNet(
+                MLP((1, *hidden, n_out), self.activation, gen, DTYPE), act,
+                torch.ones(n_out, 1, dtype=DTYPE), U=torch.diag(torch.as_tensor(sign, dtype=DTYPE)),
+                learn_V=False, learn_U=False, normalize=False,
+            )
+        if structure == "lipschitz":
+            R = self._ridges(max(n_in, n_out))
+            V = _init_matrix((R, n_in), gen)
+            U = _init_matrix((n_out, R), gen)
+            return RidgeJacobianNet(
+                MLP((1, *hidden, R), self.activation, gen, DTYPE), output_activation("lipschitz", k=k_std),
+                V, U=U, learn_V=True, learn_U=True, normalize=True,
+            )
+        # positive definite, square of size D (zero-padded when n_in != n_out)
+        D = max(n_in, n_out)
+        R = self._ridges(D)
+        sign = self._orientation(Xs, Ys, w, D)
+        return RidgeJacobianNet(
+            MLP((1, *hidden, R), self.activation, gen, DTYPE), output_activation("positive_definite", eps=0.0),
+            _init_matrix((R, D), gen), U=None, learn_V=True, learn_U=False, normalize=False,
+            eps_linear=eps, sign=torch.as_tensor(sign, dtype=DTYPE), n_out=n_out,
+        )
+
+    # --- predict ----------------------------------------------------------
+    def _transform_rows(self, A: np.ndarray, fn) -> np.ndarray:
+        """Apply fn chunk by chunk, on the model's device, in float64."""
+        model = self.model_
+        device = next(model.buffers()).device
+        out = []
+        with torch_threads(1 if A.shape[0] < SMALL_FIT else None), torch.no_grad():
+            for start in range(0, A.shape[0], CHUNK):
+                chunk = torch.as_tensor(A[start : start + CHUNK], dtype=DTYPE, device=device)
+                out.append(fn(chunk).cpu().numpy())
+        return np.concatenate(out) if out else np.empty((0, self.n_targets_))
+
+    def _predict_std(self, Xs: torch.Tensor) -> torch.Tensor:
+        return self.model_(self._pad(Xs))
+
+    def predict(self, X):
+        """Predict with the fitted line integral.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions; 1-D when ``y`` was 1-D in ``fit``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        Ys = self._transform_rows((X - self._x_mean) / self._x_scale, self._predict_std)
+        Y = self._y_mean + self._y_scale * Ys
+        if not np.all(np.isfinite(Y)):
+            raise FloatingPointError("The prediction is not finite; inputs may be too extreme for this model.")
+        return Y.ravel() if self._y_1d else Y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+def _init_matrix(shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
+    bound = 1.0 / math.sqrt(shape[1])
+    return (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1).mul_(bound).to(DTYPE)
+
+
+def _auto_orientation(Xs: np.ndarray, Ys: np.ndarray, w: np.ndarray, size: int) -> np.ndarray:
+    """Signs S (size,) so that diag(S) times a monotone map can follow the data.
+
+    The sign of each diagonal entry of the weighted least-squares map from the
+    (zero-padded) inputs to the outputs, like IsotonicRegression's
+    ``increasing='auto'``; 0 means increasing.
+    """
+    Xp = np.zeros((Xs.shape[0], size))
+    Xp[:, : min(size, Xs.shape[1])] = Xs[:, :size]
+    Yp = np.zeros((Ys.shape[0], size))
+    Yp[:, : min(size, Ys.shape[1])] = Ys[:, :size]
+    sw = np.sqrt(w)[:, None]
+    A = np.linalg.lstsq(Xp * sw, Yp * sw, rcond=None)[0]
+    return np.where(np.diag(A) < 0, -1.0, 1.0)

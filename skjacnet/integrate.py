@@ -1,0 +1,198 @@
+"""Pure tensor integrators: line integrals, the inverse ODE and Newton polish.
+
+Nothing here knows about scikit-learn.  Line integrals are written as
+integrals over t in [0, 1] of a *rate* ``rate(t) = J(c(t)) c'(t)``, which is
+what both quadrature and torchdiffeq consume.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Callable, Sequence
+
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from torch import Tensor, nn
+from torchdiffeq import odeint, odeint_adjoint
+from torchdiffeq._impl.odeint import SOLVERS
+
+# torchdiffeq methods usable here (scipy_solver is not differentiable).
+ODE_METHODS: tuple[str, ...] = tuple(sorted(m for m in SOLVERS if m != "scipy_solver"))
+FIXED_STEP_METHODS = ("euler", "midpoint", "heun2", "heun3", "rk4", "explicit_adams", "implicit_adams", "fixed_adams")
+MAX_ODE_STEPS = 20_000
+MAX_FIXED_STEPS = 4096
+MAX_PANELS = 1024
+
+# Gauss-Kronrod 7/15 nodes and weights on [-1, 1] (QUADPACK's qk15).
+_GK_NODES = (
+    0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
+    0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
+    0.586087235467691130294144838258730, 0.405845151377397166906606412076961,
+    0.207784955007898467600689403773245, 0.0,
+)
+_K15 = (
+    0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
+    0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
+    0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
+    0.204432940075298892414161999234649, 0.209482141084727828012999174891714,
+)
+_G7 = (0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
+       0.381830050505118944950369775488975, 0.417959183673469387755102040816327)
+
+
+def _gk_rule(dtype: torch.dtype, device: torch.device | str) -> tuple[Tensor, Tensor, Tensor]:
+    """Nodes on [0, 1], Kronrod weights and Gauss weights (zero off the Gauss nodes)."""
+    half = torch.tensor(_GK_NODES, dtype=torch.float64)
+    nodes = torch.cat([-half, half.flip(0)[1:]])
+    k = torch.tensor(_K15, dtype=torch.float64)
+    kw = torch.cat([k, k.flip(0)[1:]])
+    g = torch.zeros(15, dtype=torch.float64)
+    g[1::2] = torch.tensor(_G7 + _G7[:3][::-1], dtype=torch.float64)
+    to = dict(dtype=dtype, device=device)
+    return ((nodes + 1) / 2).to(**to), (kw / 2).to(**to), (g / 2).to(**to)
+
+
+def _panel_rule(panels: int, dtype: torch.dtype, device: torch.device | str) -> tuple[Tensor, Tensor, Tensor]:
+    nodes, kw, gw = _gk_rule(dtype, device)
+    starts = torch.arange(panels, dtype=dtype, device=device) / panels
+    t = (starts[:, None] + nodes[None, :] / panels).reshape(-1)
+    return t, (kw / panels).repeat(panels), (gw / panels).repeat(panels)
+
+
+def gauss_kronrod_integral(
+    rate: Callable[[Tensor], Tensor], *, rtol: float, atol: float, dtype: torch.dtype, device: torch.device | str
+) -> Tensor:
+    """Integral over [0, 1] of ``rate(t)`` (t of shape (T,) -> (T, ...)) by composite GK15.
+
+    The panel count doubles until every entry meets ``|K15 - G7| <= atol +
+    rtol |K15|``; the search runs without autograd and only the accepted rule
+    is differentiated.
+    """
+    panels = 1
+    with torch.no_grad():
+        while True:
+            t, kw, gw = _panel_rule(panels, dtype, device)
+            values = rate(t)
+            k = torch.tensordot(kw, values, dims=1)
+            err = (torch.tensordot(kw - gw, values, dims=1)).abs()
+            if bool((err <= atol + rtol * k.abs()).all()) or panels >= MAX_PANELS:
+                if panels >= MAX_PANELS and not bool((err <= atol + rtol * k.abs()).all()):
+                    warnings.warn(
+                        f"Gauss-Kronrod quadrature did not meet rtol={rtol}, atol={atol} with "
+                        f"{MAX_PANELS} panels; the result may be inaccurate.",
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
+                break
+            panels *= 2
+    if not torch.is_grad_enabled():
+        return k
+    t, kw, _ = _panel_rule(panels, dtype, device)
+    return torch.tensordot(kw, rate(t), dims=1)
+
+
+def fixed_step_count(method: str, rtol: float, atol: float) -> int:
+    """Steps for a fixed-grid solver so that its global error ~ max(rtol, atol)."""
+    order = getattr(SOLVERS[method], "order", 4)
+    tol = max(min(rtol, 1.0), min(atol, 1.0), 1e-300)
+    return int(min(MAX_FIXED_STEPS, max(1, math.ceil(tol ** (-1.0 / order)))))
+
+
+def ode_options(method: str, rtol: float, atol: float) -> dict:
+    if method in FIXED_STEP_METHODS:
+        return {"step_size": 1.0 / fixed_step_count(method, rtol, atol)}
+    return {"max_num_steps": MAX_ODE_STEPS}
+
+
+class _Field(nn.Module):
+    """Wraps a right-hand side so odeint_adjoint can find its parameters."""
+
+    def __init__(self, fn: Callable[[Tensor, Tensor], Tensor]):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, t: Tensor, y: Tensor) -> Tensor:
+        return self.fn(t, y)
+
+
+def solve_ode(
+    fn: Callable[[Tensor, Tensor], Tensor],
+    y_init: Tensor,
+    *,
+    method: str,
+    rtol: float,
+    atol: float,
+    adjoint: bool = False,
+    params: Sequence[Tensor] = (),
+) -> Tensor:
+    """State at t = 1 of dy/dt = fn(t, y), y(0) = y_init, with bounded work.
+
+    torchdiffeq signals failure with AssertionError (underflow in dt, step
+    limit); those become a RuntimeError that says what to change.
+    """
+    t = torch.tensor([0.0, 1.0], dtype=y_init.dtype, device=y_init.device)
+    kwargs = dict(rtol=rtol, atol=atol, method=method, options=ode_options(method, rtol, atol))
+    try:
+        if adjoint:
+            params = tuple(p for p in params if p.requires_grad)
+            out = odeint_adjoint(_Field(fn), y_init, t, adjoint_params=params, **kwargs)
+        else:
+            out = odeint(fn, y_init, t, **kwargs)
+    except AssertionError as exc:
+        raise RuntimeError(
+            f"The ODE solver '{method}' failed ({exc}). Loosen rtol/atol, or use "
+            "method='quadrature', which cannot fail this way."
+        ) from None
+    return out[-1]
+
+
+def ode_integral(rate: Callable[[Tensor], Tensor], shape: torch.Size, **kwargs) -> Tensor:
+    """Integral over [0, 1] of ``rate(t)`` (scalar t) through torchdiffeq."""
+    template = kwargs.pop("template")
+    y_init = torch.zeros(shape, dtype=template.dtype, device=template.device)
+    return solve_ode(lambda t, y: rate(t), y_init, **kwargs)
+
+
+def newton_polish(
+    residual: Callable[[Tensor], Tensor],
+    jacobian: Callable[[Tensor], Tensor],
+    x: Tensor,
+    *,
+    max_iter: int = 50,
+    tol: float = 1e-13,
+) -> tuple[Tensor, bool]:
+    """Damped Newton on ``residual(x) = 0`` for a batch of points x (n, d).
+
+    Each point halves its step until its residual norm decreases, so the
+    iteration cannot diverge; it stops when every residual is below
+    ``tol * (1 + |x|)`` or stalls at rounding level.
+    """
+    with torch.no_grad():
+        r = residual(x)
+        norm = r.norm(dim=-1)
+        for _ in range(max_iter):
+            scale = tol * (1.0 + x.norm(dim=-1))
+            todo = norm > scale
+            if not bool(todo.any()):
+                return x, True
+            step = torch.linalg.solve(jacobian(x), r.unsqueeze(-1)).squeeze(-1)
+            step = torch.where(todo.unsqueeze(-1), step, torch.zeros_like(step))
+            improved = torch.zeros_like(todo)
+            lam = torch.ones_like(norm)
+            for _ in range(30):
+                cand = x - lam.unsqueeze(-1) * step
+                r_c = residual(cand)
+                n_c = r_c.norm(dim=-1)
+                ok = (n_c < norm) & todo & ~improved
+                x = torch.where(ok.unsqueeze(-1), cand, x)
+                r = torch.where(ok.unsqueeze(-1), r_c, r)
+                norm = torch.where(ok, n_c, norm)
+                improved = improved | ok
+                lam = lam * 0.5
+                if bool((improved | ~todo).all()):
+                    break
+            if not bool(improved.any()):
+                # no point can improve: rounding level reached
+                return x, bool((norm <= 1e3 * scale).all())
+        return x, bool((norm <= tol * (1.0 + x.norm(dim=-1))).all())

@@ -1,0 +1,351 @@
+"""The public estimators: JacobianRegressor and InvertibleJacobianRegressor."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Real
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, check_array
+
+from ._base import BaseJacobianRegressor
+from .integrate import ODE_METHODS, newton_polish
+
+_SHARED_PARAMS_DOC = """
+    hidden_layer_sizes : array-like of int, default=(64,)
+        Hidden layer widths of the Jacobian network (as in MLPRegressor).
+    activation : {'tanh', 'relu', 'logistic', 'identity', 'softplus', 'silu'}, default='tanh'
+        Hidden activation of the Jacobian network.
+    n_ridges : int or 'auto', default='auto'
+        Number of ridge directions of the conservative n-D constructions
+        ('auto': ``max(8, 2 * size)``).  Unused by 1-D fits and by the
+        unconstrained n-D model.
+    method : str, default='quadrature'
+        How the line integral is evaluated.  'quadrature' is the fast,
+        error-controlled rule (exact integration of an adaptively refined
+        piecewise-linear derivative for the structured and 1-D models, so
+        the guarantees hold exactly; adaptive Gauss-Kronrod 7/15 along each
+        path for the unconstrained n-D model).  Any torchdiffeq method name
+        ('dopri5', 'rk4', ...) integrates with that ODE solver instead, the
+        paper's way; guarantees then hold up to the solver's tolerance.
+    rtol, atol : float, default=1e-6, 1e-8
+        Relative and absolute tolerance of the integration, in standardised
+        units.  For 'quadrature' a cell or panel is refined until its error
+        estimate is below ``atol + rtol * |value|`` (per unit length for the
+        mesh); adaptive ODE methods use them as their step-size control;
+        fixed-step ODE methods take ``ceil(max(rtol, atol) ** (-1 / order))``
+        steps.
+    tol_annealing : bool, default=False
+        The paper's schedule: start at a loose tolerance (0.1) and halve it
+        whenever the training loss falls below it, down to rtol/atol.
+    adjoint : bool, default=False
+        Back-propagate through ODE methods with the adjoint method
+        (``torchdiffeq.odeint_adjoint``): memory independent of the steps.
+    loss : {'squared_error', 'absolute_error'}, default='squared_error'
+        Training loss per sample ('absolute_error' is the paper's norm loss).
+    max_iter : int, default=200
+        Number of training epochs.
+    learning_rate_init : float, default=0.01
+        Adam's step size.
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size; 'auto' is ``min(200, n_samples)``.
+    alpha : float, default=1e-3
+        L2 penalty on the network weights (MLPRegressor's convention).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and the batch order.  Never touches torch's
+        global generator.
+    device : {'cpu', 'cuda', 'auto'} or str, default='cpu'
+        Torch device to train and predict on.
+    verbose : bool, default=False
+        Print the loss (and the tolerance when annealing) every epoch."""
+
+_SHARED_ATTRS_DOC = """
+    model_ : torch.nn.Module
+        The fitted Jacobian network and integrator (standardised units).
+    loss_curve_ : list of float
+        Training loss at each epoch (standardised units).
+    tol_curve_ : list of float
+        Integration tolerance in force at each epoch.
+    n_iter_ : int
+        Number of epochs run.
+    x0_ : ndarray of shape (n_features,)
+        Initial point x0 of the line integrals (the weighted training mean).
+    y0_ : ndarray of shape (n_targets,)
+        Learned value at the initial point.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+    n_targets_ : int
+        Number of targets."""
+
+
+def _shared_constraints() -> dict:
+    return dict(BaseJacobianRegressor._parameter_constraints)
+
+
+class JacobianRegressor(BaseJacobianRegressor):
+    __doc__ = f"""Regressor that learns its Jacobian and integrates it (JacNet).
+
+    Predictions are ``y0 + integral from x0 to x of J(c) dc`` along a straight
+    path, with ``J`` a neural network whose output activation gives it
+    structure (Lorraine & Hossain, 2019).
+
+    Parameters
+    ----------
+    constraint : {{'none', 'lipschitz', 'positive_definite'}}, default='none'
+        Structure of the Jacobian and what it guarantees for ``predict``:
+
+        - 'none': unconstrained (1-D: exact line integral; n-D: the paper's
+          full Jacobian field, which need not be conservative);
+        - 'lipschitz': ``||f(a) - f(b)||_2 <= lipschitz_constant * ||a - b||_2``
+          for all a, b, any shapes (1-D: the paper's ``k tanh(J)``; n-D: a
+          conservative ridge construction with spectrally normalised maps);
+        - 'positive_definite': strictly monotone, invertible on square maps
+          (the paper's ``J J^T + epsilon I``; see InvertibleJacobianRegressor).
+    lipschitz_constant : float, default=1.0
+        The bound k for 'lipschitz', in the units of X and y.
+    epsilon : float, default=1e-4
+        The epsilon of ``J J^T + epsilon I`` for 'positive_definite'
+        (standardised units): the smallest eigenvalue of the Jacobian.
+{_SHARED_PARAMS_DOC}
+
+    Attributes
+    ----------
+{_SHARED_ATTRS_DOC}
+
+    See Also
+    --------
+    InvertibleJacobianRegressor : guaranteed invertible fits with inverse_transform.
+    sklearn.neural_network.MLPRegressor : the unstructured neural regressor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skjacnet import JacobianRegressor
+    >>> X = np.linspace(-1, 1, 40).reshape(-1, 1)
+    >>> reg = JacobianRegressor(constraint="lipschitz", random_state=0).fit(X, np.abs(X).ravel())
+    >>> reg.predict([[0.5]]).shape
+    (1,)
+    """
+
+    _parameter_constraints = {
+        **_shared_constraints(),
+        "constraint": [StrOptions({"none", "lipschitz", "positive_definite"})],
+        "lipschitz_constant": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        *,
+        constraint="none",
+        lipschitz_constant=1.0,
+        epsilon=1e-4,
+        hidden_layer_sizes=(64,),
+        activation="tanh",
+        n_ridges="auto",
+        method="quadrature",
+        rtol=1e-6,
+        atol=1e-8,
+        tol_annealing=False,
+        adjoint=False,
+        loss="squared_error",
+        max_iter=200,
+        learning_rate_init=0.01,
+        batch_size="auto",
+        alpha=1e-3,
+        random_state=None,
+        device="cpu",
+        verbose=False,
+    ):
+        self.constraint = constraint
+        self.lipschitz_constant = lipschitz_constant
+        self.epsilon = epsilon
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.n_ridges = n_ridges
+        self.method = method
+        self.rtol = rtol
+        self.atol = atol
+        self.tol_annealing = tol_annealing
+        self.adjoint = adjoint
+        self.loss = loss
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.batch_size = batch_size
+        self.alpha = alpha
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _structure(self) -> str:
+        return self.constraint
+
+    def _lipschitz_k(self) -> float | None:
+        return float(self.lipschitz_constant) if self.constraint == "lipschitz" else None
+
+
+def _inverse_available(est) -> bool:
+    """inverse_transform exists before fit and after a square fit."""
+    return not hasattr(est, "model_") or est.n_features_in_ == est.n_targets_
+
+
+class InvertibleJacobianRegressor(BaseJacobianRegressor):
+    __doc__ = f"""JacNet regressor that is invertible by construction, with ``inverse_transform``.
+
+    1-D: the paper's derivative ``J(x)**2 + epsilon`` integrated from x0, so
+    the fit is strictly monotone (slope >= epsilon in standardised units).
+    Square n-D maps: ``f(x) = y0 + S expm(B) grad(phi)(x)`` where ``phi`` is
+    the ``epsilon``-strongly convex potential ``epsilon/2 |x|^2 + sum_r
+    Phi_r(v_r . x)``, each ``Phi_r'`` the integral of a non-negative learned
+    derivative: a bijection of R^n whose Jacobian is never singular.
+    Non-square problems are fitted as the restriction of such a map to the
+    zero-padded inputs (first ``n_targets`` outputs); they have no
+    ``inverse_transform``.
+
+    Parameters
+    ----------
+    constraint : {{'positive_definite'}}, default='positive_definite'
+        Structure of the Jacobian (the paper's ``J J^T + epsilon I``).
+    epsilon : float, default=1e-4
+        Lower bound on the Jacobian's eigenvalues in standardised units.
+    increasing : bool or 'auto', default='auto'
+        Orientation.  True: increasing (S = I); False: decreasing (S = -I);
+        'auto': chosen from the sign of the weighted least-squares slope of
+        each output, like IsotonicRegression's ``increasing='auto'``.
+    inverse_method : str, default='auto'
+        First guess of ``inverse_transform`` before Newton polish: 'auto'
+        inverts the 1-D quadrature model exactly and otherwise integrates
+        the inverse-Jacobian ODE with 'dopri5'; any torchdiffeq method name
+        forces that ODE solver.
+{_SHARED_PARAMS_DOC}
+
+    Attributes
+    ----------
+{_SHARED_ATTRS_DOC}
+    increasing_ : ndarray of shape (n_features,)
+        Orientation signs S used (1 increasing, -1 decreasing).
+
+    See Also
+    --------
+    JacobianRegressor : the general estimator (also Lipschitz and unconstrained).
+    sklearn.isotonic.IsotonicRegression : monotone step-function fits in 1-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skjacnet import InvertibleJacobianRegressor
+    >>> X = np.linspace(-1, 1, 40).reshape(-1, 1)
+    >>> reg = InvertibleJacobianRegressor(random_state=0).fit(X, np.exp(X).ravel())
+    >>> X_back = reg.inverse_transform(reg.predict(X))
+    >>> bool(np.allclose(X_back, X, atol=1e-8))
+    True
+    """
+
+    _parameter_constraints = {
+        **_shared_constraints(),
+        "constraint": [StrOptions({"positive_definite"})],
+        "increasing": ["boolean", StrOptions({"auto"})],
+        "inverse_method": [StrOptions({"auto", *ODE_METHODS})],
+    }
+
+    def __init__(
+        self,
+        *,
+        constraint="positive_definite",
+        epsilon=1e-4,
+        increasing="auto",
+        inverse_method="auto",
+        hidden_layer_sizes=(64,),
+        activation="tanh",
+        n_ridges="auto",
+        method="quadrature",
+        rtol=1e-6,
+        atol=1e-8,
+        tol_annealing=False,
+        adjoint=False,
+        loss="squared_error",
+        max_iter=200,
+        learning_rate_init=0.01,
+        batch_size="auto",
+        alpha=1e-3,
+        random_state=None,
+        device="cpu",
+        verbose=False,
+    ):
+        self.constraint = constraint
+        self.epsilon = epsilon
+        self.increasing = increasing
+        self.inverse_method = inverse_method
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.n_ridges = n_ridges
+        self.method = method
+        self.rtol = rtol
+        self.atol = atol
+        self.tol_annealing = tol_annealing
+        self.adjoint = adjoint
+        self.loss = loss
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.batch_size = batch_size
+        self.alpha = alpha
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _structure(self) -> str:
+        return "positive_definite"
+
+    def _orientation(self, Xs, Ys, w, size):
+        if self.increasing == "auto":
+            signs = super()._orientation(Xs, Ys, w, size)
+        else:
+            signs = np.full(size, 1.0 if self.increasing else -1.0)
+        self.increasing_ = signs
+        return signs
+
+    @available_if(_inverse_available)
+    def inverse_transform(self, Y):
+        """Invert the fitted map: the X with ``predict(X) == Y``.
+
+        A first guess (exact 1-D inversion, or the inverse-Jacobian ODE
+        ``dx/dt = J(x)^-1 (y - y0)`` through torchdiffeq) is polished by
+        damped Newton steps on the map that ``predict`` computes.
+
+        Parameters
+        ----------
+        Y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values (any real values: the map is onto).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Inputs whose predictions equal Y.
+        """
+        check_is_fitted(self)
+        Y = check_array(Y, dtype=np.float64, ensure_2d=False, input_name="Y")
+        if Y.ndim == 1:
+            if self.n_targets_ != 1:
+                raise ValueError(f"Y is 1-D but the model has {self.n_targets_} targets; pass shape (n, {self.n_targets_}).")
+            Y = Y.reshape(-1, 1)
+        if Y.ndim != 2 or Y.shape[1] != self.n_targets_:
+            raise ValueError(f"Y has {Y.shape[1] if Y.ndim == 2 else Y.shape} columns but the model has {self.n_targets_} targets.")
+        Ys = (Y - self._y_mean) / self._y_scale
+        model = self.model_
+        converged = [True]
+
+        def invert(y: torch.Tensor) -> torch.Tensor:
+            x = model.inverse(y, self.inverse_method)
+            x, ok = newton_polish(lambda x: model(x) - y, model.jacobian, x)
+            converged[0] &= ok
+            return x
+
+        Xs = self._transform_rows(Ys, invert)
+        if not converged[0]:
+            warnings.warn("Newton polish of inverse_transform did not reach full precision.", ConvergenceWarning, stacklevel=2)
+        return self._x_mean + self._x_scale * Xs
