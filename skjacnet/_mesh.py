@@ -27,6 +27,7 @@ from torch import Tensor
 # refinement then resolves wherever g actually varies.
 _BASE_EXPONENTS = range(-4, 51)
 FAR = 2.0**50
+MIN_HALF_WIDTH = 2.0**-4
 _MAX_ROUNDS = 60
 
 

@@ -45,7 +45,7 @@ def train(
     """Fit ``model`` to (X, Y) with sample weights w; one iteration = one epoch.
 
     ``alpha`` is an L2 penalty on the weights, scaled like MLPRegressor's
-    (alpha / (2 n) per sample).  With ``tol_annealing`` the integration
+    (alpha / (2 sum(w))).  With ``tol_annealing`` the integration
     tolerances start at ``ANNEAL_START`` and halve whenever the training loss
     falls below them, down to the requested rtol/atol (the paper's schedule).
     """
@@ -56,6 +56,7 @@ def train(
     opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
     penalized = [p for name, p in model.named_parameters() if "weights" in name or name.endswith("_raw")]
     n = X.shape[0]
+    w_total = float(w.sum())  # weight 2 must equal a repeated sample, so Σw, not n
     hist = History()
     model.train()
     for epoch in range(max_iter):
@@ -66,7 +67,7 @@ def train(
             xb, yb, wb = X[idx], Y[idx], w[idx]
             opt.zero_grad(set_to_none=True)
             data_loss = _loss(model(xb), yb, wb, loss)
-            penalty = sum((p * p).sum() for p in penalized) * (alpha / (2.0 * n))
+            penalty = sum((p * p).sum() for p in penalized) * (alpha / (2.0 * w_total))
             (data_loss + penalty).backward()
             opt.step()
             batch_w = float(wb.sum())

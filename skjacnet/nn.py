@@ -8,7 +8,7 @@ Two families, both in standardised coordinates:
 
   with a structured scalar derivative g_r per ridge r.  Its exact Jacobian is
   ``M (eps I + U diag(g(Vx)) V)``, so bounds on g become guarantees on f:
-  |g| <= k with ||U||, ||V|| <= 1 gives a k-Lipschitz map (spectral norm);
+  |g| <= k with semi-orthogonal U, V (||U|| = ||V|| = 1) gives a k-Lipschitz map (spectral norm);
   g >= 0, U = V^T and eps > 0 give the gradient of a strongly convex
   potential (a bijection of R^d), M = S expm(B) keeps it invertible.  With
   one input and one output it is exactly the paper's 1-D JacNet.
@@ -29,7 +29,6 @@ from torch import Tensor, nn
 
 from . import _mesh
 from .integrate import gauss_kronrod_integral, ode_integral, solve_ode
-from .structures import Activation
 
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "identity": lambda h: h,
@@ -86,7 +85,7 @@ class RidgeJacobianNet(nn.Module):
     def __init__(
         self,
         field: MLP,
-        structure: Activation,
+        structure: nn.Module,
         V: Tensor,
         *,
         U: Tensor | None,
@@ -124,10 +123,17 @@ class RidgeJacobianNet(nn.Module):
 
     # --- structure -----------------------------------------------------
     def _normalized(self, A: Tensor) -> Tensor:
+        """Semi-orthogonal factor of A (QR), whose spectral norm is exactly 1.
+
+        Dividing by the SVD spectral norm was tried first: its gradient is
+        ill-conditioned once several singular values sit at the bound, and
+        training became chaotic (weighted and repeated fits diverged).
+        """
         if not self.normalize:
             return A
-        # exact spectral norm (SVD), differentiable; only ever shrinks A
-        return A / torch.clamp(torch.linalg.matrix_norm(A, ord=2), min=1.0)
+        if A.shape[0] >= A.shape[1]:
+            return torch.linalg.qr(A).Q
+        return torch.linalg.qr(A.T).Q.T
 
     def V(self) -> Tensor:
         return self._normalized(self.V_raw)
@@ -199,8 +205,9 @@ class RidgeJacobianNet(nn.Module):
         if it.method == "quadrature":
             mesh = self.mesh
             if mesh is None or self.training:
-                lo = min(float(z.min()), float(z0.min()), 0.0)
-                hi = max(float(z.max()), float(z0.max()), 0.0)
+                # at least one base cell each side of 0 (a single sample has z == 0)
+                lo = min(float(z.detach().min()), float(z0.detach().min()), -_mesh.MIN_HALF_WIDTH)
+                hi = max(float(z.detach().max()), float(z0.detach().max()), _mesh.MIN_HALF_WIDTH)
                 mesh = self._training_mesh(lo, hi)
             return _mesh.antiderivative(mesh, z) - _mesh.antiderivative(mesh, z0.unsqueeze(0))
         dz = z - z0

@@ -32,7 +32,7 @@ _SHARED_PARAMS_DOC = """
         path for the unconstrained n-D model).  Any torchdiffeq method name
         ('dopri5', 'rk4', ...) integrates with that ODE solver instead, the
         paper's way; guarantees then hold up to the solver's tolerance.
-    rtol, atol : float, default=1e-6, 1e-8
+    rtol, atol : float, default=1e-4, 1e-6
         Relative and absolute tolerance of the integration, in standardised
         units.  For 'quadrature' a cell or panel is refined until its error
         estimate is below ``atol + rtol * |value|`` (per unit length for the
@@ -149,8 +149,8 @@ class JacobianRegressor(BaseJacobianRegressor):
         activation="tanh",
         n_ridges="auto",
         method="quadrature",
-        rtol=1e-6,
-        atol=1e-8,
+        rtol=1e-4,
+        atol=1e-6,
         tol_annealing=False,
         adjoint=False,
         loss="squared_error",
@@ -264,8 +264,8 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         activation="tanh",
         n_ridges="auto",
         method="quadrature",
-        rtol=1e-6,
-        atol=1e-8,
+        rtol=1e-4,
+        atol=1e-6,
         tol_annealing=False,
         adjoint=False,
         loss="squared_error",

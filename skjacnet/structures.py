@@ -3,38 +3,50 @@
 Each maps the raw network output ``h`` to the derivative ``g`` of one ridge
 (see :mod:`skjacnet.nn`).  The bound each one guarantees is exact for ``g``,
 and :mod:`skjacnet._mesh` carries it exactly to the computed function.
+They are small modules (not closures) so fitted estimators pickle.
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
-from torch import Tensor
-
-Activation = Callable[[Tensor], Tensor]
+from torch import Tensor, nn
 
 
-def unconstrained() -> Activation:
-    return lambda h: h
+class Unconstrained(nn.Module):
+    """``g = h``: no structure."""
+
+    def forward(self, h: Tensor) -> Tensor:
+        return h
 
 
-def lipschitz(k: float) -> Activation:
-    """``k tanh(h)``: |g| <= k (the paper's k-Lipschitz activation)."""
-    return lambda h: k * torch.tanh(h)
+class Lipschitz(nn.Module):
+    """``g = k tanh(h)``, so |g| <= k (the paper's k-Lipschitz activation)."""
+
+    def __init__(self, k: float):
+        super().__init__()
+        self.k = float(k)
+
+    def forward(self, h: Tensor) -> Tensor:
+        return self.k * torch.tanh(h)
 
 
-def positive(eps: float) -> Activation:
-    """``h**2 + eps``: g >= eps (the 1-D form of the paper's J J^T + eps I)."""
-    return lambda h: h * h + eps
+class Positive(nn.Module):
+    """``g = h**2 + eps``, so g >= eps (1-D form of the paper's J J^T + eps I)."""
+
+    def __init__(self, eps: float):
+        super().__init__()
+        self.eps = float(eps)
+
+    def forward(self, h: Tensor) -> Tensor:
+        return h * h + self.eps
 
 
-STRUCTURES: dict[str, Callable[..., Activation]] = {
-    "none": lambda k, eps: unconstrained(),
-    "lipschitz": lambda k, eps: lipschitz(k),
-    "positive_definite": lambda k, eps: positive(eps),
-}
-
-
-def output_activation(name: str, *, k: float = 1.0, eps: float = 0.0) -> Activation:
-    return STRUCTURES[name](k, eps)
+def output_activation(name: str, *, k: float = 1.0, eps: float = 0.0) -> nn.Module:
+    """The activation registered under ``name`` ('none', 'lipschitz', 'positive_definite')."""
+    if name == "none":
+        return Unconstrained()
+    if name == "lipschitz":
+        return Lipschitz(k)
+    if name == "positive_definite":
+        return Positive(eps)
+    raise ValueError(f"Unknown structure {name!r}.")
