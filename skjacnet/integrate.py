@@ -99,10 +99,16 @@ def fixed_step_count(method: str, rtol: float, atol: float) -> int:
     return int(min(MAX_FIXED_STEPS, max(1, math.ceil(tol ** (-1.0 / order)))))
 
 
+def _max_norm(tensor: Tensor) -> Tensor:
+    return tensor.abs().max()
+
+
 def ode_options(method: str, rtol: float, atol: float) -> dict:
     if method in FIXED_STEP_METHODS:
         return {"step_size": 1.0 / fixed_step_count(method, rtol, atol)}
-    return {"max_num_steps": MAX_ODE_STEPS}
+    # max norm: the tolerance holds for every entry of the batch, not for the
+    # batch's RMS (torchdiffeq's default), which hides one bad path among many
+    return {"max_num_steps": MAX_ODE_STEPS, "norm": _max_norm}
 
 
 class _Field(nn.Module):

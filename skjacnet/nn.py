@@ -215,7 +215,8 @@ class RidgeJacobianNet(nn.Module):
         def rate(t: Tensor) -> Tensor:
             return self.g_diag(z0 + t * dz) * dz
 
-        return ode_integral(rate, z.shape, template=z, **it.ode_kwargs(self.parameters()))
+        # the adjoint only differentiates what it is given: inputs included
+        return ode_integral(rate, z.shape, template=z, **it.ode_kwargs((*self.parameters(), z0, dz)))
 
     def forward(self, x: Tensor) -> Tensor:
         V = self.V()
@@ -293,7 +294,8 @@ class FullJacobianNet(nn.Module):
             def rate(t: Tensor) -> Tensor:
                 return (self.J(self.x0 + t * dx) @ dx.unsqueeze(-1)).squeeze(-1)
 
-            inc = ode_integral(rate, torch.Size((x.shape[0], self.n_out)), template=x, **it.ode_kwargs(self.parameters()))
+            shape = torch.Size((x.shape[0], self.n_out))
+            inc = ode_integral(rate, shape, template=x, **it.ode_kwargs((*self.parameters(), dx)))
         return self.y0 + inc
 
     def jacobian(self, x: Tensor) -> Tensor:
