@@ -1,0 +1,170 @@
+"""Each advertised guarantee, attacked on the function that ``predict`` computes.
+
+Dense grids far beyond the data, random and near pairs, and gradient ascent
+towards the worst pair.  Ratios get only the slack of float64 rounding.
+"""
+
+import numpy as np
+import pytest
+import torch
+from conftest import torch_predict
+
+from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
+
+EPS = np.finfo(np.float64).eps
+
+
+def _ratios(est, A, B):
+    """||f(a) - f(b)|| / ||a - b|| and the float64 rounding slack of each ratio."""
+    fa, fb = est.predict(A).reshape(len(A), -1), est.predict(B).reshape(len(B), -1)
+    num = np.linalg.norm(fa - fb, axis=1)
+    den = np.linalg.norm(A - B, axis=1)
+    slack = 8 * EPS * (np.linalg.norm(fa, axis=1) + np.linalg.norm(fb, axis=1) + 1) / den
+    return num / den, slack
+
+
+def _pairs(rng, d, n, scale):
+    A = rng.standard_normal((n, d)) * scale
+    near = A + rng.standard_normal((n, d)) * 10.0 ** rng.uniform(-6, -1, (n, 1))
+    far = rng.standard_normal((n, d)) * scale
+    return np.vstack([A, A]), np.vstack([near, far])
+
+
+def _worst_pair_search(est, d, k_sign, starts=32, steps=150, scale=3.0, seed=0):
+    """Gradient steps on (a, b) to maximise (k_sign=1) or minimise (-1) the ratio."""
+    gen = torch.Generator().manual_seed(seed)
+    a = (torch.randn(starts, d, generator=gen, dtype=torch.float64) * scale).requires_grad_(True)
+    b = (a.detach() + 0.3 * torch.randn(starts, d, generator=gen, dtype=torch.float64)).requires_grad_(True)
+    opt = torch.optim.Adam([a, b], lr=0.05)
+    best = []
+    for _ in range(steps):
+        opt.zero_grad()
+        fa, fb = torch_predict(est, a), torch_predict(est, b)
+        ratio = (fa - fb).reshape(starts, -1).norm(dim=1) / (a - b).norm(dim=1).clamp_min(1e-9)
+        (-k_sign * ratio.sum()).backward()
+        opt.step()
+        best.append(ratio.detach())
+    A, B = a.detach().numpy(), b.detach().numpy()
+    keep = np.linalg.norm(A - B, axis=1) > 1e-7
+    return _ratios(est, A[keep], B[keep])
+
+
+# --------------------------------------------------------------------------- lipschitz
+LIPSCHITZ_CASES = [(1, 1), (3, 2), (1, 3), (4, 1)]
+
+
+@pytest.fixture(scope="module", params=LIPSCHITZ_CASES, ids=lambda c: f"{c[0]}to{c[1]}")
+def lipschitz_fit(request):
+    d, m = request.param
+    rng = np.random.RandomState(1)
+    X = rng.uniform(-2, 2, (120, d))
+    # steeper than k = 0.5 on purpose: the constraint is active
+    W = rng.standard_normal((d, m)) * 3
+    Y = 10 * (np.abs(X) @ np.abs(W) + np.sin(3 * X) @ W)
+    k = 0.5
+    est = JacobianRegressor(constraint="lipschitz", lipschitz_constant=k, random_state=0, max_iter=150)
+    est.fit(X * 7.0, Y.ravel() if m == 1 else Y)  # units with different scales
+    return est, d, k
+
+
+def test_lipschitz_random_near_and_far_pairs(lipschitz_fit):
+    est, d, k = lipschitz_fit
+    rng = np.random.RandomState(2)
+    for scale in (1.0, 30.0, 1e3, 1e6):
+        ratio, slack = _ratios(est, *_pairs(rng, d, 2000, scale))
+        assert np.all(ratio <= k * (1 + 1e-9) + slack), (scale, ratio.max())
+
+
+def test_lipschitz_dense_grid_1d_directions(lipschitz_fit):
+    est, d, k = lipschitz_fit
+    rng = np.random.RandomState(3)
+    for span in (20.0, 1e6):
+        direction = rng.standard_normal(d)
+        direction /= np.linalg.norm(direction)
+        t = np.linspace(-span, span, 200_001)
+        P = t[:, None] * direction
+        ratio, slack = _ratios(est, P[:-1], P[1:])
+        assert np.all(ratio <= k * (1 + 1e-9) + slack)
+
+
+def test_lipschitz_gradient_search_for_the_worst_pair(lipschitz_fit):
+    est, d, k = lipschitz_fit
+    ratio, slack = _worst_pair_search(est, d, k_sign=1)
+    assert np.all(ratio <= k * (1 + 1e-9) + slack)
+    # the constraint is active: the search gets close to the bound
+    assert ratio.max() > 0.5 * k
+
+
+def test_lipschitz_jacobian_norm_everywhere_searched(lipschitz_fit):
+    est, d, k = lipschitz_fit
+    gen = torch.Generator().manual_seed(4)
+    X = torch.cat([torch.randn(3000, d, generator=gen, dtype=torch.float64) * s for s in (1.0, 10.0, 1e4)])
+    J = torch.autograd.functional.jacobian(lambda x: torch_predict(est, x).sum(0), X).reshape(-1, len(X), d)
+    norms = torch.linalg.matrix_norm(J.permute(1, 0, 2), ord=2)
+    assert float(norms.max()) <= k * (1 + 1e-9)
+
+
+# --------------------------------------------------------------------------- invertible, 1-D
+@pytest.fixture(scope="module", params=["exp", "decreasing"])
+def monotone_fit(request):
+    rng = np.random.RandomState(5)
+    X = rng.uniform(-1, 1, (40, 1))
+    y = np.exp(X).ravel() if request.param == "exp" else 2.0 * np.exp(-X).ravel()
+    sign = 1 if request.param == "exp" else -1
+    return InvertibleJacobianRegressor(random_state=0).fit(X, y), sign
+
+
+def test_orientation_is_learned(monotone_fit):
+    est, sign = monotone_fit
+    assert est.increasing_.tolist() == [sign]
+
+
+def test_strictly_monotone_on_dense_grids(monotone_fit):
+    est, sign = monotone_fit
+    for span in (3.0, 1e3, 1e6):
+        x = np.linspace(-span, span, 400_001).reshape(-1, 1)
+        assert np.all(sign * np.diff(est.predict(x)) > 0), span
+
+
+def test_round_trips_1d_far_outside_the_data(monotone_fit):
+    est, _ = monotone_fit
+    x = np.concatenate([np.linspace(-3, 3, 2001), np.geomspace(1, 1e6, 200), -np.geomspace(1, 1e6, 200)]).reshape(-1, 1)
+    back = est.inverse_transform(est.predict(x))
+    assert np.max(np.abs(back - x) / (1 + np.abs(x))) <= 1e-8
+    y = np.concatenate([np.linspace(-1e4, 1e4, 2001), np.linspace(0.1, 8, 2001)])
+    assert np.max(np.abs(est.predict(est.inverse_transform(y)) - y) / (1 + np.abs(y))) <= 1e-8
+
+
+# --------------------------------------------------------------------------- invertible, n-D
+@pytest.fixture(scope="module", params=[2, 3])
+def square_fit(request):
+    d = request.param
+    rng = np.random.RandomState(6)
+    X = rng.uniform(-1, 1, (150, d))
+    A = np.array([[1.0, 0.4, 0.0], [-0.3, -1.2, 0.2], [0.1, 0.0, 0.8]])[:d, :d]
+    Y = X @ A.T + 0.3 * np.tanh(2 * X) @ A.T
+    return InvertibleJacobianRegressor(random_state=0, max_iter=150).fit(X * 3.0, Y * 5.0), d
+
+
+def test_square_round_trips_far_from_the_data(square_fit):
+    est, d = square_fit
+    rng = np.random.RandomState(7)
+    X = np.vstack([rng.standard_normal((300, d)) * s for s in (1.0, 30.0, 1e3)])
+    back = est.inverse_transform(est.predict(X))
+    assert np.max(np.linalg.norm(back - X, axis=1) / (1 + np.linalg.norm(X, axis=1))) <= 1e-8
+    Y = est.predict(X) + rng.standard_normal(X.shape)  # any target, not just predictions
+    assert np.max(np.abs(est.predict(est.inverse_transform(Y)) - Y) / (1 + np.abs(Y))) <= 1e-8
+
+
+def test_square_no_two_inputs_share_an_output(square_fit):
+    est, d = square_fit
+    model = est.model_
+    with torch.no_grad():
+        M = (model.M() * torch.as_tensor(est._y_scale)[:, None]).numpy()
+    # ||f(a) - f(b)|| >= sigma_min(diag(sy) M) * eps * ||a_s - b_s||
+    bound = np.linalg.svd(M, compute_uv=False).min() * est.epsilon / est._x_scale.max()
+    rng = np.random.RandomState(8)
+    ratio, _ = _ratios(est, *_pairs(rng, d, 2000, 10.0))
+    assert ratio.min() >= bound * (1 - 1e-6)
+    ratio, _ = _worst_pair_search(est, d, k_sign=-1, scale=10.0)
+    assert ratio.min() >= bound * (1 - 1e-6)
