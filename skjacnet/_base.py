@@ -78,6 +78,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "initial_point": [StrOptions({"mean"}), "array-like", Real],
+        "standardize": ["boolean"],
         "random_state": ["random_state"],
         "device": [str],
         "verbose": ["verbose"],
@@ -124,6 +126,10 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         lipschitz = self._structure() == "lipschitz"
         self._x_mean, self._x_scale = _weighted_moments(X, w, isotropic=lipschitz)
         self._y_mean, self._y_scale = _weighted_moments(Y, w, isotropic=lipschitz)
+        if not isinstance(self.initial_point, str):  # the shift of X is the initial point x0
+            self._x_mean = self._check_initial_point(X.shape[1])
+        if not self.standardize:
+            self._x_scale, self._y_scale = np.ones_like(self._x_scale), np.ones_like(self._y_scale)
         Xs = (X - self._x_mean) / self._x_scale
         Ys = (Y - self._y_mean) / self._y_scale
         rng = check_random_state(self.random_state)
@@ -161,6 +167,16 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             y0 = self.model_.y0[:n_out].detach().cpu().numpy()
         self.y0_ = self._y_mean + self._y_scale * y0
         return self
+
+    def _check_initial_point(self, n_features: int) -> np.ndarray:
+        x0 = np.asarray(self.initial_point, dtype=np.float64)
+        x0 = np.full(n_features, float(x0)) if x0.ndim == 0 else x0
+        if x0.shape != (n_features,) or not np.all(np.isfinite(x0)):
+            raise ValueError(
+                f"initial_point must be 'mean', a finite scalar or an array of shape ({n_features},), "
+                f"got {self.initial_point!r}."
+            )
+        return x0
 
     def _check_hidden(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes

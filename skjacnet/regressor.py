@@ -55,6 +55,14 @@ _SHARED_PARAMS_DOC = """
         Mini-batch size; 'auto' is ``min(200, n_samples)``.
     alpha : float, default=1e-3
         L2 penalty on the network weights (MLPRegressor's convention).
+    initial_point : 'mean', float or array-like of shape (n_features,), default='mean'
+        The initial condition x0 of every line integral ('mean': the
+        weighted mean of X; the paper uses 0).  The value there, ``y0_``,
+        is learned.
+    standardize : bool, default=True
+        Scale X and y to unit variance inside fit (the network's scale then
+        does not depend on the units).  False keeps their units (X is only
+        shifted to x0, y to its mean), as in the paper.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation and the batch order.  Never touches torch's
         global generator.
@@ -73,7 +81,7 @@ _SHARED_ATTRS_DOC = """
     n_iter_ : int
         Number of epochs run.
     x0_ : ndarray of shape (n_features,)
-        Initial point x0 of the line integrals (the weighted training mean).
+        Initial point x0 of the line integrals (see ``initial_point``).
     y0_ : ndarray of shape (n_targets,)
         Learned value at the initial point.
     n_features_in_ : int
@@ -158,6 +166,8 @@ class JacobianRegressor(BaseJacobianRegressor):
         learning_rate_init=0.01,
         batch_size="auto",
         alpha=1e-3,
+        initial_point="mean",
+        standardize=True,
         random_state=None,
         device="cpu",
         verbose=False,
@@ -178,6 +188,8 @@ class JacobianRegressor(BaseJacobianRegressor):
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
         self.alpha = alpha
+        self.initial_point = initial_point
+        self.standardize = standardize
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -273,6 +285,8 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         learning_rate_init=0.01,
         batch_size="auto",
         alpha=1e-3,
+        initial_point="mean",
+        standardize=True,
         random_state=None,
         device="cpu",
         verbose=False,
@@ -294,6 +308,8 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
         self.alpha = alpha
+        self.initial_point = initial_point
+        self.standardize = standardize
         self.random_state = random_state
         self.device = device
         self.verbose = verbose

@@ -288,3 +288,18 @@ def test_gpu_fit_predicts_like_cpu(data_1d):
     cpu = InvertibleJacobianRegressor(device="cpu", **FAST).fit(X, y)
     assert np.allclose(gpu.predict(X), cpu.predict(X), atol=1e-6)
     assert np.allclose(gpu.inverse_transform(gpu.predict(X)), X, atol=1e-8)
+
+
+def test_initial_point_and_standardize(data_1d):
+    X, y = data_1d
+    est = InvertibleJacobianRegressor(initial_point=0.0, standardize=False, **FAST).fit(X, y)
+    assert est.x0_.tolist() == [0.0]
+    assert np.allclose(est.predict([[0.0]]), est.y0_)
+    assert np.allclose(est.inverse_transform(est.predict(X)), X, atol=1e-9)
+    lip = JacobianRegressor(constraint="lipschitz", lipschitz_constant=2.0, initial_point=[0.5], standardize=False, **FAST)
+    lip.fit(X, y)
+    xs = np.linspace(-5, 5, 10001).reshape(-1, 1)
+    assert np.max(np.abs(np.diff(lip.predict(xs))) / np.diff(xs.ravel())) <= 2.0 * (1 + 1e-9)
+    for bad in ([0.0, 1.0], np.nan, "median"):
+        with pytest.raises(ValueError, match="initial_point"):
+            JacobianRegressor(initial_point=bad, **FAST).fit(X, y)
