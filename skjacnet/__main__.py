@@ -1,4 +1,4 @@
-"""Command line: ``python -m skjacnet demo``.
+"""Command line: ``python -m skjacnet reproduce --out DIR`` and ``python -m skjacnet demo``.
 
 The demo fits the paper's two toy problems (Lorraine & Hossain, 2019, sec. 5):
 exp(x) with the invertible structure and |x| with the 1-Lipschitz one, on 5
@@ -58,9 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="fit the paper's exp(x) and |x| problems and print the errors")
     demo.add_argument("--seed", type=int, default=0)
+    rep = sub.add_parser("reproduce", help="the paper's experiments beside the defaults and peers: figures and tables")
+    rep.add_argument("--out", default="results", help="output folder (default: results)")
+    rep.add_argument("--seeds", type=int, default=5, help="number of seeds (default: 5)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return _demo(args.seed)
+    if args.command == "reproduce":
+        from .reproduce import main as reproduce
+
+        return reproduce(args.seeds, args.out)
     return 2
 
 

@@ -51,6 +51,7 @@ class MLP(nn.Module):
     def __init__(self, sizes: Sequence[int], activation: str, gen: torch.Generator, dtype: torch.dtype):
         super().__init__()
         self.activation = activation
+        self.evaluations = 0  # points evaluated: the cost measure of an integrator
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -59,6 +60,7 @@ class MLP(nn.Module):
             self.biases.append(_uniform((fan_out,), bound, gen, dtype))
 
     def forward(self, x: Tensor) -> Tensor:
+        self.evaluations += x.numel() // x.shape[-1]
         act = ACTIVATIONS[self.activation]
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):

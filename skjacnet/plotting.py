@@ -1,0 +1,87 @@
+"""Matplotlib figures of fitted JacNet models; every function returns the Figure."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+
+def _plt():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("skjacnet.plotting needs matplotlib: pip install 'skjacnet[plot]'") from exc
+    return plt
+
+
+def plot_fit(
+    target: Callable[[np.ndarray], np.ndarray],
+    X_train: np.ndarray,
+    curves: Sequence[tuple[str, object]],
+    *,
+    xlim: tuple[float, float] = (-2.0, 2.0),
+    title: str = "",
+    ax=None,
+):
+    """Target, training points and the prediction of each (label, estimator) pair."""
+    plt = _plt()
+    fig = ax.figure if ax is not None else plt.figure(figsize=(5, 3.6))
+    ax = ax if ax is not None else fig.add_subplot()
+    xs = np.linspace(*xlim, 400).reshape(-1, 1)
+    ax.plot(xs, target(xs), color="black", lw=2.5, alpha=0.35, label="target")
+    styles = ["-", "--", ":", "-."]
+    for i, (label, est) in enumerate(curves):
+        ax.plot(xs, np.asarray(est.predict(xs)).reshape(len(xs), -1)[:, 0], styles[i % 4], lw=1.6, label=label)
+    ax.scatter(X_train.ravel(), target(X_train).ravel(), color="black", zorder=5, s=22, label="training points")
+    ax.set(xlabel="x", ylabel="y", title=title)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_inverse(est, true_inverse: Callable[[np.ndarray], np.ndarray], ylim: tuple[float, float], *, title="", ax=None):
+    """Learned inverse (``inverse_transform``) against the true inverse."""
+    plt = _plt()
+    fig = ax.figure if ax is not None else plt.figure(figsize=(5, 3.6))
+    ax = ax if ax is not None else fig.add_subplot()
+    ys = np.linspace(*ylim, 400)
+    ax.plot(ys, true_inverse(ys), color="black", lw=2.5, alpha=0.35, label="true inverse")
+    ax.plot(ys, est.inverse_transform(ys).ravel(), "-", lw=1.6, label="learned inverse")
+    ax.set(xlabel="y", ylabel="x", title=title)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_derivative(est, *, xlim=(-2.0, 2.0), bounds: Sequence[float] = (), title="", ax=None):
+    """The derivative of what ``predict`` computes (finite differences), with bounds."""
+    plt = _plt()
+    fig = ax.figure if ax is not None else plt.figure(figsize=(5, 3.6))
+    ax = ax if ax is not None else fig.add_subplot()
+    xs = np.linspace(*xlim, 2001)
+    pred = np.asarray(est.predict(xs.reshape(-1, 1))).reshape(len(xs), -1)[:, 0]
+    ax.plot(0.5 * (xs[1:] + xs[:-1]), np.diff(pred) / np.diff(xs), label="dy/dx of predict")
+    for b in bounds:
+        ax.axhline(b, color="red", lw=0.8, ls="--")
+    ax.set(xlabel="x", ylabel="dy/dx", title=title)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_training(curves: Sequence[tuple[str, object]], *, title="", ax=None):
+    """Training loss per iteration, with the integration tolerance on a second axis."""
+    plt = _plt()
+    fig = ax.figure if ax is not None else plt.figure(figsize=(5, 3.6))
+    ax = ax if ax is not None else fig.add_subplot()
+    tol_ax = None
+    for label, est in curves:
+        (line,) = ax.semilogy(np.arange(1, len(est.loss_curve_) + 1), est.loss_curve_, label=f"loss: {label}")
+        if len(set(est.tol_curve_)) > 1:
+            tol_ax = tol_ax or ax.twinx()
+            tol_ax.semilogy(np.arange(1, len(est.tol_curve_) + 1), est.tol_curve_, ls=":", color=line.get_color())
+            tol_ax.set_ylabel("tolerance (dotted)")
+    ax.set(xlabel="iteration", ylabel="training loss", title=title)
+    ax.legend(fontsize=7)
+    return fig

@@ -1,0 +1,298 @@
+"""Reproduce the paper's experiments (Lorraine & Hossain, 2019, sec. 5) beside the library's defaults and peers.
+
+Protocol: 5 training points uniform in [-1, 1], 100 test points uniform in
+[-2, 2] (one draw per seed); exp(x) with the invertible structure (epsilon =
+1e-4) and |x| with the 1-Lipschitz one.  The paper's configuration: one hidden
+layer of 64 units, Adam at 0.01, 50 full-batch iterations, x0 = 0, loss
+|y - y_hat|, raw units, dopri5 with tolerance annealing; each with the
+unconstrained model beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.isotonic import IsotonicRegression
+from sklearn.neural_network import MLPRegressor
+
+from . import InvertibleJacobianRegressor, JacobianRegressor
+
+PAPER = dict(
+    hidden_layer_sizes=(64,), learning_rate_init=0.01, max_iter=50, batch_size="auto", loss="absolute_error",
+    alpha=0.0, method="dopri5", tol_annealing=True, rtol=1e-6, atol=1e-6, initial_point=0.0, standardize=False,
+)
+Y_INVERSE = (math.exp(-2), math.exp(2))
+
+
+@dataclass
+class Task:
+    key: str
+    title: str
+    f: Callable[[np.ndarray], np.ndarray]
+    invertible: bool
+
+
+TASKS = [Task("exp", "exp(x)", np.exp, True), Task("abs", "|x|", np.abs, False)]
+
+
+class UMNNPeer:
+    """UMNN's MonotonicNN (Wehenkel & Louppe, 2019) on 1-D data, trained with Adam."""
+
+    def __init__(self, seed: int, steps: int = 500, lr: float = 0.01):
+        self.seed, self.steps, self.lr = seed, steps, lr
+
+    def fit(self, X, y):
+        import torch
+        from UMNN import MonotonicNN
+
+        with torch.random.fork_rng():  # UMNN initialises from torch's global generator
+            torch.manual_seed(self.seed)
+            self.net_ = MonotonicNN(2, [64], nb_steps=50, dev="cpu")
+        x = torch.as_tensor(X, dtype=torch.float32)
+        t = torch.as_tensor(y, dtype=torch.float32).reshape(-1, 1)
+        opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
+        for _ in range(self.steps):
+            opt.zero_grad()
+            loss = (self.net_(x, torch.zeros_like(x)) - t).abs().mean()
+            loss.backward()
+            opt.step()
+        return self
+
+    def predict(self, X):
+        import torch
+
+        x = torch.as_tensor(X, dtype=torch.float32)
+        with torch.no_grad():
+            return self.net_(x, torch.zeros_like(x)).numpy().ravel().astype(np.float64)
+
+
+def umnn_available() -> bool:
+    try:
+        import UMNN  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def configurations(task: Task, seed: int, include_umnn: bool) -> list[tuple[str, object]]:
+    """(label, unfitted model) pairs for one task and seed."""
+    structured = (
+        InvertibleJacobianRegressor(epsilon=1e-4, increasing=True, **PAPER)
+        if task.invertible
+        else JacobianRegressor(constraint="lipschitz", lipschitz_constant=1.0, **PAPER)
+    )
+    defaults = InvertibleJacobianRegressor() if task.invertible else JacobianRegressor(constraint="lipschitz")
+    rows = [
+        ("paper, faithful", structured),
+        ("paper, unconstrained", JacobianRegressor(constraint="none", **PAPER)),
+        ("skjacnet defaults", defaults),
+        ("MLPRegressor lbfgs", MLPRegressor(hidden_layer_sizes=(64,), solver="lbfgs", max_iter=2000)),
+        ("MLPRegressor Adam 50 it", MLPRegressor(hidden_layer_sizes=(64,), solver="adam", learning_rate_init=0.01, max_iter=50, batch_size=5)),
+    ]
+    if task.invertible:
+        rows.append(("IsotonicRegression", IsotonicRegression(out_of_bounds="clip")))
+        if include_umnn:
+            rows.append(("UMNN 500 Adam steps", UMNNPeer(seed)))
+    out = []
+    for label, model in rows:
+        if not isinstance(model, UMNNPeer):
+            model = clone(model)
+            if "random_state" in model.get_params():
+                model.set_params(random_state=seed)
+        out.append((label, model))
+    return out
+
+
+def data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.RandomState(seed)
+    return rng.uniform(-1, 1, (5, 1)), rng.uniform(-2, 2, (100, 1))
+
+
+def _fit(model, X, y):
+    if isinstance(model, IsotonicRegression):
+        return model.fit(X.ravel(), y)
+    return model.fit(X, y)
+
+
+def _predict(model, X):
+    return np.asarray(model.predict(X.ravel() if isinstance(model, IsotonicRegression) else X)).ravel()
+
+
+def evaluate(task: Task, model, X, Xt) -> dict:
+    y = task.f(X).ravel()
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():  # "Adam for 50 iterations" is the protocol, not a fault
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        _fit(model, X, y)
+    secs = time.perf_counter() - t0
+    row = {
+        "test_mae": float(np.mean(np.abs(_predict(model, Xt) - task.f(Xt).ravel()))),
+        "train_loss": float(np.mean(np.abs(_predict(model, X) - y))),
+        "fit_seconds": secs,
+        "evaluations": int(model.model_.field.evaluations) if hasattr(model, "model_") else None,
+        "inverse_error": None,
+        "round_trip": None,
+    }
+    if hasattr(model, "inverse_transform") and task.invertible:
+        ys = np.linspace(*Y_INVERSE, 200)
+        row["inverse_error"] = float(np.mean(np.abs(model.inverse_transform(ys).ravel() - np.log(ys))))
+        row["round_trip"] = float(np.max(np.abs(model.inverse_transform(model.predict(Xt)) - Xt)))
+    return row
+
+
+def run(seeds: int, out: pathlib.Path, log=print) -> dict:
+    """Run every task, configuration and seed; write figures, JSON and Markdown into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    include_umnn = umnn_available()
+    raw: list[dict] = []
+    keep: dict = {}
+    total = sum(len(configurations(t, 0, include_umnn)) for t in TASKS) * seeds
+    done = 0
+    for task in TASKS:
+        for seed in range(seeds):
+            X, Xt = data(seed)
+            for label, model in configurations(task, seed, include_umnn):
+                row = evaluate(task, model, X, Xt)
+                raw.append({"task": task.key, "config": label, "seed": seed, **row})
+                done += 1
+                log(f"[{done:3d}/{total}] {task.title:6} {label:24} seed {seed}: "
+                    f"test MAE {row['test_mae']:.4f} ({row['fit_seconds']:.2f} s)")
+                if seed == 0:
+                    keep[(task.key, label)] = model
+    summary = summarise(raw)
+    notes = [] if include_umnn else ["UMNN is not installed (pip install umnn): its rows are omitted."]
+    result = {"protocol": __doc__.strip(), "seeds": seeds, "paper_config": {k: str(v) for k, v in PAPER.items()},
+              "summary": summary, "runs": raw, "notes": notes}
+    (out / "results.json").write_text(json.dumps(result, indent=2))
+    figures = make_figures(keep, out)
+    (out / "results.md").write_text(markdown(summary, seeds, notes, figures))
+    return result
+
+
+def summarise(raw: list[dict]) -> dict:
+    summary: dict = {}
+    for r in raw:
+        cell = summary.setdefault(r["task"], {}).setdefault(r["config"], {})
+        for metric in ("test_mae", "train_loss", "inverse_error", "round_trip", "fit_seconds", "evaluations"):
+            if r[metric] is not None:
+                cell.setdefault(metric, []).append(r[metric])
+    for task in summary.values():
+        for cell in task.values():
+            for metric, values in cell.items():
+                cell[metric] = {"median": float(np.median(values)), "min": float(np.min(values)), "max": float(np.max(values))}
+    return summary
+
+
+def _fmt(cell: dict | None, spread: bool = False, digits: int = 3) -> str:
+    if cell is None:
+        return "—"
+    text = f"{cell['median']:.{digits}g}" if cell["median"] < 1e-3 or cell["median"] >= 1e4 else f"{cell['median']:.{digits}f}"
+    return text + (f" [{cell['min']:.{digits}f}, {cell['max']:.{digits}f}]" if spread else "")
+
+
+def _count(cell: dict | None) -> str:
+    return "—" if cell is None else f"{int(cell['median']):,}"
+
+
+def markdown(summary: dict, seeds: int, notes: list[str], figures: list[str]) -> str:
+    lines = [
+        "# Reproduction of the paper's experiments",
+        "",
+        "Generated by `python -m skjacnet reproduce` (skjacnet/reproduce.py); do not edit by hand.",
+        "",
+        f"{seeds} seeds; each cell is the median over seeds, test MAE with [min, max]. Training loss is the",
+        "mean |y - y_hat| on the 5 training points; the inverse error is the mean |x_hat(y) - log y| for y in",
+        "[e^-2, e^2]; the round trip is max |inverse_transform(predict(x)) - x| on the test points;",
+        "evaluations count the points at which the Jacobian network was evaluated during fit.",
+        "",
+    ]
+    for task in TASKS:
+        lines += [f"## {task.title}", "", "| configuration | test MAE [min, max] | train loss | inverse error | round trip | fit s | evaluations |",
+                  "|---|---|---|---|---|---|---|"]
+        for label, cell in summary.get(task.key, {}).items():
+            lines.append(
+                f"| {label} | {_fmt(cell['test_mae'], spread=True)} | {_fmt(cell['train_loss'])} | {_fmt(cell.get('inverse_error'))} "
+                f"| {_fmt(cell.get('round_trip'), digits=2)} | {_fmt(cell['fit_seconds'], digits=2)} | {_count(cell.get('evaluations'))} |"
+            )
+        lines.append("")
+    lines += [f"- {n}" for n in notes]
+    lines += ["", "## Figures (seed 0)", ""] + [f"![{name}]({name})" for name in figures]
+    return "\n".join(lines) + "\n"
+
+
+def _at_init(model):
+    """The model at its initial weights: one Adam step of size 1e-12 (Adam's steps are ~lr)."""
+    X, _ = data(0)
+    probe = clone(model).set_params(max_iter=1, learning_rate_init=1e-12, tol_annealing=False)
+    return probe, X
+
+
+def make_figures(keep: dict, out: pathlib.Path) -> list[str]:
+    from .plotting import _plt, plot_derivative, plot_fit, plot_inverse, plot_training
+
+    plt = _plt()
+    X, _ = data(0)
+    names = []
+    for task in TASKS:
+        trained = keep[(task.key, "paper, faithful")]
+        init, _ = _at_init(trained)
+        init.fit(X, task.f(X).ravel())
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        plot_fit(task.f, X, [("prediction at init", init), ("after training", trained),
+                             ("unconstrained", keep[(task.key, "paper, unconstrained")])],
+                 title=f"{task.title}: the paper's configuration", ax=axes[0])
+        if task.invertible:
+            plot_inverse(trained, np.log, Y_INVERSE, title="learned inverse vs log(y)", ax=axes[1])
+        else:
+            plot_derivative(trained, bounds=(-1.0, 1.0), title="derivative of the fit (bounds ±1)", ax=axes[1])
+        name = f"fig{1 if task.invertible else 2}_{task.key}.png"
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        names.append(name)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, task in zip(axes, TASKS):
+        plot_training([(task.title, keep[(task.key, "paper, faithful")])], title=f"training: {task.title}", ax=ax)
+    fig.tight_layout()
+    fig.savefig(out / "fig3_training.png", dpi=110)
+    plt.close(fig)
+    names.append("fig3_training.png")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, task in zip(axes, TASKS):
+        models = [(label, m) for (k, label), m in keep.items() if k == task.key and label != "paper, unconstrained"]
+        plot_fit(task.f, X, [(lbl, _Ravel(m)) for lbl, m in models[:4]], title=f"{task.title}: defaults and peers", ax=ax)
+    fig.tight_layout()
+    fig.savefig(out / "fig4_peers.png", dpi=110)
+    plt.close(fig)
+    names.append("fig4_peers.png")
+    return names
+
+
+class _Ravel:
+    """Adapter so IsotonicRegression-style models take (n, 1) inputs in plots."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def predict(self, X):
+        return _predict(self.model, X)
+
+
+def main(seeds: int, out: str) -> int:
+    t0 = time.perf_counter()
+    result = run(seeds, pathlib.Path(out), log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print((pathlib.Path(out) / "results.md").read_text())
+    for note in result["notes"]:
+        print("note:", note)
+    print(f"wrote {out}/results.json, results.md and figures in {time.perf_counter() - t0:.1f} s")
+    return 0
