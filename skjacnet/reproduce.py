@@ -44,6 +44,22 @@ class Task:
 
 TASKS = [Task("exp", "exp(x)", np.exp, True), Task("abs", "|x|", np.abs, False)]
 
+# A trend-continuing prior: softplus units keep the derivative's trend beyond the
+# data (growth stays growth), where tanh units saturate into linear extrapolation.
+GROWTH_PRIOR = dict(hidden_layer_sizes=(32, 32), activation="softplus")
+
+# Monotone targets for judging 1-D priors beyond the two tasks: five points cannot
+# say whether a curve keeps growing or saturates, so every prior wins on some.
+SUITE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "exp(x)": np.exp,
+    "log(x+2.5)": lambda x: np.log(x + 2.5),
+    "sqrt(x+2.1)": lambda x: np.sqrt(x + 2.1),
+    "x^3+x": lambda x: x**3 + x,
+    "2x-1": lambda x: 2 * x - 1,
+    "tanh(2x)": lambda x: np.tanh(2 * x),
+    "sigmoid(3x)": lambda x: 1 / (1 + np.exp(-3 * x)),
+}
+
 
 class UMNNPeer:
     """UMNN's MonotonicNN (Wehenkel & Louppe, 2019) on 1-D data, trained with Adam."""
@@ -96,6 +112,7 @@ def configurations(task: Task, seed: int, include_umnn: bool) -> list[tuple[str,
         ("paper, faithful", structured),
         ("paper, unconstrained", JacobianRegressor(constraint="none", **PAPER)),
         ("skjacnet defaults", defaults),
+        *([("skjacnet, growth prior", InvertibleJacobianRegressor(**GROWTH_PRIOR))] if task.invertible else []),
         ("MLPRegressor lbfgs", MLPRegressor(hidden_layer_sizes=(64,), solver="lbfgs", max_iter=2000)),
         ("MLPRegressor Adam 50 it", MLPRegressor(hidden_layer_sizes=(64,), solver="adam", learning_rate_init=0.01, max_iter=50, batch_size=5)),
     ]
@@ -170,13 +187,39 @@ def run(seeds: int, out: pathlib.Path, log=print) -> dict:
                 if seed == 0:
                     keep[(task.key, label)] = model
     summary = summarise(raw)
+    suite = prior_suite(seeds, log)
     notes = [] if include_umnn else ["UMNN is not installed (pip install umnn): its rows are omitted."]
     result = {"protocol": __doc__.strip(), "seeds": seeds, "paper_config": {k: str(v) for k, v in PAPER.items()},
-              "summary": summary, "runs": raw, "notes": notes}
+              "summary": summary, "prior_suite": suite, "runs": raw, "notes": notes}
     (out / "results.json").write_text(json.dumps(result, indent=2))
     figures = make_figures(keep, out)
-    (out / "results.md").write_text(markdown(summary, seeds, notes, figures))
+    (out / "results.md").write_text(markdown(summary, seeds, notes, figures, suite))
     return result
+
+
+def prior_suite(seeds: int, log=print) -> dict:
+    """Median over seeds of test MAE / std(target) for 1-D monotone priors on SUITE."""
+    models = {
+        "skjacnet defaults": InvertibleJacobianRegressor(),
+        "skjacnet, growth prior": InvertibleJacobianRegressor(**GROWTH_PRIOR),
+        "IsotonicRegression": IsotonicRegression(out_of_bounds="clip"),
+    }
+    table: dict = {}
+    for label, proto in models.items():
+        for name, f in SUITE.items():
+            scores = []
+            for seed in range(seeds):
+                X, Xt = data(seed)
+                model = clone(proto)
+                if "random_state" in model.get_params():
+                    model.set_params(random_state=seed)
+                _fit(model, X, f(X).ravel())
+                truth = f(Xt).ravel()
+                scores.append(float(np.mean(np.abs(_predict(model, Xt) - truth)) / np.std(truth)))
+            table.setdefault(label, {})[name] = float(np.median(scores))
+        table[label]["mean"] = float(np.mean(list(table[label].values())))
+        log(f"prior suite: {label}: mean normalised MAE {table[label]['mean']:.3f}")
+    return table
 
 
 def summarise(raw: list[dict]) -> dict:
@@ -204,7 +247,7 @@ def _count(cell: dict | None) -> str:
     return "—" if cell is None else f"{int(cell['median']):,}"
 
 
-def markdown(summary: dict, seeds: int, notes: list[str], figures: list[str]) -> str:
+def markdown(summary: dict, seeds: int, notes: list[str], figures: list[str], suite: dict) -> str:
     lines = [
         "# Reproduction of the paper's experiments",
         "",
@@ -225,6 +268,20 @@ def markdown(summary: dict, seeds: int, notes: list[str], figures: list[str]) ->
                 f"| {_fmt(cell.get('round_trip'), digits=2)} | {_fmt(cell['fit_seconds'], digits=2)} | {_count(cell.get('evaluations'))} |"
             )
         lines.append("")
+    names = list(SUITE) + ["mean"]
+    lines += [
+        "## Priors beyond the two tasks",
+        "",
+        "Same protocol (5 points in [-1, 1], test on [-2, 2]) on seven monotone targets; median over seeds",
+        "of test MAE / std(target). Half of the test range is extrapolation, where the prior decides:",
+        "the growth prior (softplus units) continues the derivative's trend and wins on growing targets,",
+        "the defaults (tanh units) extrapolate linearly and win on saturating ones.",
+        "",
+        "| prior | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    lines += [f"| {label} | " + " | ".join(f"{row[n]:.3f}" for n in names) + " |" for label, row in suite.items()]
+    lines.append("")
     lines += [f"- {n}" for n in notes]
     lines += ["", "## Figures (seed 0)", ""] + [f"![{name}]({name})" for name in figures]
     return "\n".join(lines) + "\n"
