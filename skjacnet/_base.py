@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from numbers import Integral, Real
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -207,26 +207,42 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             sign = self._orientation(Xs, Ys, w, 1) if structure == "positive_definite" else np.ones(n_out)
             act = output_activation(structure, k=k_std or 1.0, eps=eps)
             return RidgeJacobianNet(
-                MLP((1, *hidden, n_out), self.activation, gen, DTYPE), act,
-                torch.ones(n_out, 1, dtype=DTYPE), U=torch.diag(torch.as_tensor(sign, dtype=DTYPE)),
-                learn_V=False, learn_U=False, normalize=False,
+                MLP((1, *hidden, n_out), self.activation, gen, DTYPE),
+                act,
+                torch.ones(n_out, 1, dtype=DTYPE),
+                U=torch.diag(torch.as_tensor(sign, dtype=DTYPE)),
+                learn_V=False,
+                learn_U=False,
+                normalize=False,
             )
         if structure == "lipschitz":
             R = self._ridges(max(n_in, n_out))
             V = _init_matrix((R, n_in), gen)
             U = _init_matrix((n_out, R), gen)
             return RidgeJacobianNet(
-                MLP((1, *hidden, R), self.activation, gen, DTYPE), output_activation("lipschitz", k=k_std),
-                V, U=U, learn_V=True, learn_U=True, normalize=True,
+                MLP((1, *hidden, R), self.activation, gen, DTYPE),
+                output_activation("lipschitz", k=k_std),
+                V,
+                U=U,
+                learn_V=True,
+                learn_U=True,
+                normalize=True,
             )
         # positive definite, square of size D (zero-padded when n_in != n_out)
         D = max(n_in, n_out)
         R = self._ridges(D)
         sign = self._orientation(Xs, Ys, w, D)
         return RidgeJacobianNet(
-            MLP((1, *hidden, R), self.activation, gen, DTYPE), output_activation("positive_definite", eps=0.0),
-            _init_matrix((R, D), gen), U=None, learn_V=True, learn_U=False, normalize=False,
-            eps_linear=eps, sign=torch.as_tensor(sign, dtype=DTYPE), n_out=n_out,
+            MLP((1, *hidden, R), self.activation, gen, DTYPE),
+            output_activation("positive_definite", eps=0.0),
+            _init_matrix((R, D), gen),
+            U=None,
+            learn_V=True,
+            learn_U=False,
+            normalize=False,
+            eps_linear=eps,
+            sign=torch.as_tensor(sign, dtype=DTYPE),
+            n_out=n_out,
         )
 
     # --- predict ----------------------------------------------------------

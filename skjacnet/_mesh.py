@@ -16,8 +16,8 @@ unit of standardised length).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import Tensor
@@ -44,7 +44,7 @@ class Mesh:
     cumulative: Tensor
     converged: bool = True
 
-    def detach(self) -> "Mesh":
+    def detach(self) -> Mesh:
         return Mesh(
             self.knots.detach(),
             self.values.detach(),
@@ -52,7 +52,7 @@ class Mesh:
             self.converged,
         )
 
-    def to(self, device: torch.device | str) -> "Mesh":
+    def to(self, device: torch.device | str) -> Mesh:
         return Mesh(
             self.knots.to(device),
             self.values.to(device),

@@ -21,7 +21,7 @@ Two families, both in standardised coordinates:
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -166,8 +166,14 @@ class RidgeJacobianNet(nn.Module):
     def build_mesh(self, lo: float, hi: float) -> _mesh.Mesh:
         it = self.integration
         knots, ok = _mesh.refine_knots(
-            self.g_table, lo, hi, rtol=it.rtol, atol=it.atol, max_knots=it.max_knots,
-            dtype=self.V_raw.dtype, device=self.V_raw.device,
+            self.g_table,
+            lo,
+            hi,
+            rtol=it.rtol,
+            atol=it.atol,
+            max_knots=it.max_knots,
+            dtype=self.V_raw.dtype,
+            device=self.V_raw.device,
         )
         return _mesh.build_table(knots, self.g_table(knots), ok)
 
@@ -181,15 +187,21 @@ class RidgeJacobianNet(nn.Module):
         cache = self._knot_cache
         if cache is None or cache[1] > lo or cache[2] < hi or cache[3] >= self.REFINE_EVERY:
             knots, _ = _mesh.refine_knots(
-                self.g_table, lo, hi, rtol=self.integration.rtol, atol=self.integration.atol,
-                max_knots=self.integration.max_knots, dtype=self.V_raw.dtype, device=self.V_raw.device,
+                self.g_table,
+                lo,
+                hi,
+                rtol=self.integration.rtol,
+                atol=self.integration.atol,
+                max_knots=self.integration.max_knots,
+                dtype=self.V_raw.dtype,
+                device=self.V_raw.device,
             )
             cache = [knots, lo, hi, 0]
         cache[3] += 1
         self._knot_cache = cache
         return _mesh.build_table(cache[0], self.g_table(cache[0]))
 
-    def train(self, mode: bool = True) -> "RidgeJacobianNet":
+    def train(self, mode: bool = True) -> RidgeJacobianNet:
         self._knot_cache = None
         return super().train(mode)
 

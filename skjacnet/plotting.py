@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -42,7 +42,9 @@ def plot_fit(
     return fig
 
 
-def plot_inverse(est, true_inverse: Callable[[np.ndarray], np.ndarray], ylim: tuple[float, float], *, title="", ax=None):
+def plot_inverse(
+    est, true_inverse: Callable[[np.ndarray], np.ndarray], ylim: tuple[float, float], *, title="", ax=None
+):
     """Learned inverse (``inverse_transform``) against the true inverse."""
     plt = _plt()
     fig = ax.figure if ax is not None else plt.figure(figsize=(5, 3.6))

@@ -10,7 +10,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, check_array
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import BaseJacobianRegressor
 from .integrate import ODE_METHODS, newton_polish
@@ -347,10 +347,14 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         Y = check_array(Y, dtype=np.float64, ensure_2d=False, input_name="Y")
         if Y.ndim == 1:
             if self.n_targets_ != 1:
-                raise ValueError(f"Y is 1-D but the model has {self.n_targets_} targets; pass shape (n, {self.n_targets_}).")
+                raise ValueError(
+                    f"Y is 1-D but the model has {self.n_targets_} targets; pass shape (n, {self.n_targets_})."
+                )
             Y = Y.reshape(-1, 1)
         if Y.ndim != 2 or Y.shape[1] != self.n_targets_:
-            raise ValueError(f"Y has {Y.shape[1] if Y.ndim == 2 else Y.shape} columns but the model has {self.n_targets_} targets.")
+            raise ValueError(
+                f"Y has {Y.shape[1] if Y.ndim == 2 else Y.shape} columns but the model has {self.n_targets_} targets."
+            )
         Ys = (Y - self._y_mean) / self._y_scale
         model = self.model_
         converged = [True]
@@ -363,5 +367,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
 
         Xs = self._transform_rows(Ys, invert)
         if not converged[0]:
-            warnings.warn("Newton polish of inverse_transform did not reach full precision.", ConvergenceWarning, stacklevel=2)
+            warnings.warn(
+                "Newton polish of inverse_transform did not reach full precision.", ConvergenceWarning, stacklevel=2
+            )
         return self._x_mean + self._x_scale * Xs

@@ -16,8 +16,8 @@ import pathlib
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from sklearn.base import clone
@@ -28,8 +28,18 @@ from sklearn.neural_network import MLPRegressor
 from . import InvertibleJacobianRegressor, JacobianRegressor
 
 PAPER = dict(
-    hidden_layer_sizes=(64,), learning_rate_init=0.01, max_iter=50, batch_size="auto", loss="absolute_error",
-    alpha=0.0, method="dopri5", tol_annealing=True, rtol=1e-6, atol=1e-6, initial_point=0.0, standardize=False,
+    hidden_layer_sizes=(64,),
+    learning_rate_init=0.01,
+    max_iter=50,
+    batch_size="auto",
+    loss="absolute_error",
+    alpha=0.0,
+    method="dopri5",
+    tol_annealing=True,
+    rtol=1e-6,
+    atol=1e-6,
+    initial_point=0.0,
+    standardize=False,
 )
 Y_INVERSE = (math.exp(-2), math.exp(2))
 
@@ -114,7 +124,10 @@ def configurations(task: Task, seed: int, include_umnn: bool) -> list[tuple[str,
         ("skjacnet defaults", defaults),
         *([("skjacnet, growth prior", InvertibleJacobianRegressor(**GROWTH_PRIOR))] if task.invertible else []),
         ("MLPRegressor lbfgs", MLPRegressor(hidden_layer_sizes=(64,), solver="lbfgs", max_iter=2000)),
-        ("MLPRegressor Adam 50 it", MLPRegressor(hidden_layer_sizes=(64,), solver="adam", learning_rate_init=0.01, max_iter=50, batch_size=5)),
+        (
+            "MLPRegressor Adam 50 it",
+            MLPRegressor(hidden_layer_sizes=(64,), solver="adam", learning_rate_init=0.01, max_iter=50, batch_size=5),
+        ),
     ]
     if task.invertible:
         rows.append(("IsotonicRegression", IsotonicRegression(out_of_bounds="clip")))
@@ -182,15 +195,24 @@ def run(seeds: int, out: pathlib.Path, log=print) -> dict:
                 row = evaluate(task, model, X, Xt)
                 raw.append({"task": task.key, "config": label, "seed": seed, **row})
                 done += 1
-                log(f"[{done:3d}/{total}] {task.title:6} {label:24} seed {seed}: "
-                    f"test MAE {row['test_mae']:.4f} ({row['fit_seconds']:.2f} s)")
+                log(
+                    f"[{done:3d}/{total}] {task.title:6} {label:24} seed {seed}: "
+                    f"test MAE {row['test_mae']:.4f} ({row['fit_seconds']:.2f} s)"
+                )
                 if seed == 0:
                     keep[(task.key, label)] = model
     summary = summarise(raw)
     suite = prior_suite(seeds, log)
     notes = [] if include_umnn else ["UMNN is not installed (pip install umnn): its rows are omitted."]
-    result = {"protocol": __doc__.strip(), "seeds": seeds, "paper_config": {k: str(v) for k, v in PAPER.items()},
-              "summary": summary, "prior_suite": suite, "runs": raw, "notes": notes}
+    result = {
+        "protocol": __doc__.strip(),
+        "seeds": seeds,
+        "paper_config": {k: str(v) for k, v in PAPER.items()},
+        "summary": summary,
+        "prior_suite": suite,
+        "runs": raw,
+        "notes": notes,
+    }
     (out / "results.json").write_text(json.dumps(result, indent=2))
     figures = make_figures(keep, out)
     (out / "results.md").write_text(markdown(summary, seeds, notes, figures, suite))
@@ -232,14 +254,22 @@ def summarise(raw: list[dict]) -> dict:
     for task in summary.values():
         for cell in task.values():
             for metric, values in cell.items():
-                cell[metric] = {"median": float(np.median(values)), "min": float(np.min(values)), "max": float(np.max(values))}
+                cell[metric] = {
+                    "median": float(np.median(values)),
+                    "min": float(np.min(values)),
+                    "max": float(np.max(values)),
+                }
     return summary
 
 
 def _fmt(cell: dict | None, spread: bool = False, digits: int = 3) -> str:
     if cell is None:
         return "—"
-    text = f"{cell['median']:.{digits}g}" if cell["median"] < 1e-3 or cell["median"] >= 1e4 else f"{cell['median']:.{digits}f}"
+    text = (
+        f"{cell['median']:.{digits}g}"
+        if cell["median"] < 1e-3 or cell["median"] >= 1e4
+        else f"{cell['median']:.{digits}f}"
+    )
     return text + (f" [{cell['min']:.{digits}f}, {cell['max']:.{digits}f}]" if spread else "")
 
 
@@ -260,13 +290,22 @@ def markdown(summary: dict, seeds: int, notes: list[str], figures: list[str], su
         "",
     ]
     for task in TASKS:
-        lines += [f"## {task.title}", "", "| configuration | test MAE [min, max] | train loss | inverse error | round trip | fit s | evaluations |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {task.title}",
+            "",
+            "| configuration | test MAE [min, max] | train loss | inverse error | round trip | fit s | evaluations |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for label, cell in summary.get(task.key, {}).items():
-            lines.append(
-                f"| {label} | {_fmt(cell['test_mae'], spread=True)} | {_fmt(cell['train_loss'])} | {_fmt(cell.get('inverse_error'))} "
-                f"| {_fmt(cell.get('round_trip'), digits=2)} | {_fmt(cell['fit_seconds'], digits=2)} | {_count(cell.get('evaluations'))} |"
-            )
+            cells = [
+                _fmt(cell["test_mae"], spread=True),
+                _fmt(cell["train_loss"]),
+                _fmt(cell.get("inverse_error")),
+                _fmt(cell.get("round_trip"), digits=2),
+                _fmt(cell["fit_seconds"], digits=2),
+                _count(cell.get("evaluations")),
+            ]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
     names = list(SUITE) + ["mean"]
     lines += [
@@ -305,9 +344,17 @@ def make_figures(keep: dict, out: pathlib.Path) -> list[str]:
         init, _ = _at_init(trained)
         init.fit(X, task.f(X).ravel())
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-        plot_fit(task.f, X, [("prediction at init", init), ("after training", trained),
-                             ("unconstrained", keep[(task.key, "paper, unconstrained")])],
-                 title=f"{task.title}: the paper's configuration", ax=axes[0])
+        plot_fit(
+            task.f,
+            X,
+            [
+                ("prediction at init", init),
+                ("after training", trained),
+                ("unconstrained", keep[(task.key, "paper, unconstrained")]),
+            ],
+            title=f"{task.title}: the paper's configuration",
+            ax=axes[0],
+        )
         if task.invertible:
             plot_inverse(trained, np.log, Y_INVERSE, title="learned inverse vs log(y)", ax=axes[1])
         else:
@@ -327,7 +374,9 @@ def make_figures(keep: dict, out: pathlib.Path) -> list[str]:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, task in zip(axes, TASKS):
         models = [(label, m) for (k, label), m in keep.items() if k == task.key and label != "paper, unconstrained"]
-        plot_fit(task.f, X, [(lbl, _Ravel(m)) for lbl, m in models[:4]], title=f"{task.title}: defaults and peers", ax=ax)
+        plot_fit(
+            task.f, X, [(lbl, _Ravel(m)) for lbl, m in models[:4]], title=f"{task.title}: defaults and peers", ax=ax
+        )
     fig.tight_layout()
     fig.savefig(out / "fig4_peers.png", dpi=110)
     plt.close(fig)

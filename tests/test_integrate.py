@@ -2,7 +2,6 @@
 
 import math
 
-import numpy as np
 import pytest
 import torch
 from torch.autograd import gradcheck
@@ -10,7 +9,7 @@ from torch.autograd import gradcheck
 from skjacnet import _mesh
 from skjacnet.integrate import ODE_METHODS, gauss_kronrod_integral, newton_polish, ode_integral, solve_ode
 from skjacnet.nn import MLP, FullJacobianNet, RidgeJacobianNet
-from skjacnet.structures import Lipschitz, Positive, Unconstrained
+from skjacnet.structures import Lipschitz, Positive
 
 D = torch.float64
 
@@ -190,7 +189,14 @@ def test_ode_failure_is_a_clear_error():
 def test_ode_integral_fixed_step_counts_follow_tolerance():
     rate = lambda t: torch.exp(t).reshape(1)
     errs = [
-        abs(float(ode_integral(rate, torch.Size((1,)), template=torch.zeros(1, dtype=D), method="euler", rtol=tol, atol=tol)) - (math.e - 1))
+        abs(
+            float(
+                ode_integral(
+                    rate, torch.Size((1,)), template=torch.zeros(1, dtype=D), method="euler", rtol=tol, atol=tol
+                )
+            )
+            - (math.e - 1)
+        )
         for tol in (1e-1, 1e-2, 1e-3)
     ]
     assert errs[0] > errs[1] > errs[2]

@@ -178,8 +178,16 @@ def test_pandas_feature_names(rng):
 # ---------------------------------------------------------------- ODE paths and annealing
 def test_ode_method_with_tolerance_annealing_and_verbose(data_1d, capsys):
     X, y = data_1d
-    est = InvertibleJacobianRegressor(method="dopri5", tol_annealing=True, verbose=True, adjoint=True, max_iter=40,
-                                      rtol=1e-6, atol=1e-6, random_state=0).fit(X[:20], y[:20])
+    est = InvertibleJacobianRegressor(
+        method="dopri5",
+        tol_annealing=True,
+        verbose=True,
+        adjoint=True,
+        max_iter=40,
+        rtol=1e-6,
+        atol=1e-6,
+        random_state=0,
+    ).fit(X[:20], y[:20])
     out = capsys.readouterr().out
     assert "Iteration 1, loss = " in out and "tol = 0.1" in out
     assert est.tol_curve_[0] == 0.1 and min(est.tol_curve_) < 0.1
@@ -192,7 +200,10 @@ def test_ode_method_with_tolerance_annealing_and_verbose(data_1d, capsys):
 
 def test_quadrature_fit_predicts_the_same_with_an_ode_solver(data_nd):
     X, y = data_nd
-    for est in (JacobianRegressor(rtol=1e-8, atol=1e-10, **FAST), JacobianRegressor(constraint="lipschitz", rtol=1e-8, atol=1e-10, **FAST)):
+    for est in (
+        JacobianRegressor(rtol=1e-8, atol=1e-10, **FAST),
+        JacobianRegressor(constraint="lipschitz", rtol=1e-8, atol=1e-10, **FAST),
+    ):
         est.fit(X, y)
         quad = est.predict(X)
         est.model_.integration.method = "dopri5"
@@ -250,11 +261,26 @@ def test_not_fitted():
 
 
 BAD_PARAMS = [
-    ("constraint", "monotone"), ("lipschitz_constant", -1.0), ("lipschitz_constant", np.nan), ("epsilon", 0.0),
-    ("hidden_layer_sizes", (0,)), ("hidden_layer_sizes", ()), ("hidden_layer_sizes", (8, -2)),
-    ("activation", "gelu2"), ("n_ridges", 0), ("method", "leapfrog"), ("rtol", 0.0), ("atol", -1e-6),
-    ("rtol", np.nan), ("loss", "huber"), ("max_iter", 0), ("learning_rate_init", -0.1),
-    ("learning_rate_init", np.nan), ("batch_size", 0), ("alpha", -1.0), ("device", "tpu"),
+    ("constraint", "monotone"),
+    ("lipschitz_constant", -1.0),
+    ("lipschitz_constant", np.nan),
+    ("epsilon", 0.0),
+    ("hidden_layer_sizes", (0,)),
+    ("hidden_layer_sizes", ()),
+    ("hidden_layer_sizes", (8, -2)),
+    ("activation", "gelu2"),
+    ("n_ridges", 0),
+    ("method", "leapfrog"),
+    ("rtol", 0.0),
+    ("atol", -1e-6),
+    ("rtol", np.nan),
+    ("loss", "huber"),
+    ("max_iter", 0),
+    ("learning_rate_init", -0.1),
+    ("learning_rate_init", np.nan),
+    ("batch_size", 0),
+    ("alpha", -1.0),
+    ("device", "tpu"),
     ("tol_annealing", "yes"),
 ]
 
@@ -296,7 +322,9 @@ def test_initial_point_and_standardize(data_1d):
     assert est.x0_.tolist() == [0.0]
     assert np.allclose(est.predict([[0.0]]), est.y0_)
     assert np.allclose(est.inverse_transform(est.predict(X)), X, atol=1e-9)
-    lip = JacobianRegressor(constraint="lipschitz", lipschitz_constant=2.0, initial_point=[0.5], standardize=False, **FAST)
+    lip = JacobianRegressor(
+        constraint="lipschitz", lipschitz_constant=2.0, initial_point=[0.5], standardize=False, **FAST
+    )
     lip.fit(X, y)
     xs = np.linspace(-5, 5, 10001).reshape(-1, 1)
     assert np.max(np.abs(np.diff(lip.predict(xs))) / np.diff(xs.ravel())) <= 2.0 * (1 + 1e-9)
