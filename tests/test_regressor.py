@@ -331,3 +331,11 @@ def test_initial_point_and_standardize(data_1d):
     for bad in ([0.0, 1.0], np.nan, "median"):
         with pytest.raises(ValueError, match="initial_point"):
             JacobianRegressor(initial_point=bad, **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("inverse_method", ["dopri5", "rk4"])
+def test_inverse_through_the_paper_ode_then_newton(inverse_method, data_1d):
+    X, y = data_1d
+    est = InvertibleJacobianRegressor(inverse_method=inverse_method, **FAST).fit(X, y)
+    xs = np.linspace(-4, 4, 101).reshape(-1, 1)
+    assert np.allclose(est.inverse_transform(est.predict(xs)), xs, rtol=0, atol=1e-9)

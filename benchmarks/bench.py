@@ -1,0 +1,196 @@
+"""Benchmarks: ratios against baselines measured in the same run (never absolute thresholds).
+
+    python benchmarks/bench.py [--quick] [--out docs/benchmarks.md]
+
+Every figure is a ratio of two timings taken in this process, one after the
+other, with the same torch thread setting: our time / the baseline's (lower is
+better) (float64, 64-unit tanh network, 1-D
+unless said otherwise).  Baselines: one forward pass of the Jacobian network
+over the same points (the floor of any integrator), a naive 16-node
+Gauss-Legendre rule, torchdiffeq's dopri5 (the paper's integrator), and peers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.neural_network import MLPRegressor
+
+from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
+
+
+def timed(fn, repeat: int = 3) -> float:
+    """Best of ``repeat`` wall-clock timings (the least disturbed by the machine)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def gauss_legendre_predict(est, X: np.ndarray, nodes: int = 16) -> np.ndarray:
+    """The naive fixed rule: y0 + (x - x0) * sum_i w_i g(x0 + t_i (x - x0)), one net pass per node."""
+    t, w = np.polynomial.legendre.leggauss(nodes)
+    t, w = torch.as_tensor((t + 1) / 2), torch.as_tensor(w / 2)
+    m = est.model_
+    xs = torch.as_tensor((X - est._x_mean) / est._x_scale)
+    with torch.no_grad():
+        pts = (t[:, None, None] * xs).reshape(-1, 1)  # x0 = 0 in standardised units
+        g = m.g_table(pts.reshape(-1)).reshape(nodes, len(X), -1)
+        inc = torch.einsum("k,knr->nr", w, g) * xs
+        out = m.y0 + inc @ m.U().T
+    return (est._y_mean + est._y_scale * out.numpy()).ravel()
+
+
+def bench_1d(n_predict: int, n_fit: int, fit_iter: int, rows: list, log) -> None:
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, (n_fit, 1))
+    y = np.exp(X).ravel() + 0.01 * rng.standard_normal(n_fit)
+    InvertibleJacobianRegressor(max_iter=1).fit(X[:10], y[:10])  # one-time imports (torch.optim) off the clock
+    Xtest = rng.uniform(-2, 2, (2000, 1))
+    est = InvertibleJacobianRegressor(random_state=0, max_iter=fit_iter, batch_size=n_fit)
+    t_fit = timed(lambda est=est: est.fit(X, y), repeat=1)
+    err = float(np.mean(np.abs(est.predict(Xtest) - np.exp(Xtest).ravel())))
+    paper = InvertibleJacobianRegressor(
+        random_state=0, max_iter=fit_iter, batch_size=n_fit, method="dopri5", tol_annealing=True
+    )
+    t_paper = timed(lambda: paper.fit(X, y), repeat=1)
+    err_paper = float(np.mean(np.abs(paper.predict(Xtest) - np.exp(Xtest).ravel())))
+    rows.append(
+        (
+            "fit 1-D",
+            f"n={n_fit}, {fit_iter} full-batch iterations",
+            "dopri5 + annealing (paper)",
+            t_fit / t_paper,
+            f"test MAE {err:.4f} vs {err_paper:.4f}; {t_fit:.2f} s vs {t_paper:.2f} s",
+        )
+    )
+    log(rows[-1])
+
+    Xp = rng.uniform(-3, 3, (n_predict, 1))
+    xs = torch.as_tensor((Xp - est._x_mean) / est._x_scale)
+    with torch.no_grad():
+        t_floor = timed(lambda: est.model_.field(xs))
+    t_pred = timed(lambda: est.predict(Xp))
+    chunks = np.array_split(Xp, max(1, len(Xp) // 65536))  # chunked like predict: same memory
+    t_gl = timed(lambda: [gauss_legendre_predict(est, c) for c in chunks], repeat=1)
+    est.model_.integration.method = "dopri5"
+    est.model_.integration.rtol = est.model_.integration.atol = 1e-6
+    est.model_.freeze()
+    t_dopri = timed(lambda: est.predict(Xp), repeat=1)
+    est.model_.integration.method = "quadrature"
+    est.model_.integration.rtol, est.model_.integration.atol = est.rtol, est.atol
+    est.model_.freeze()
+    rows.append(
+        (
+            "predict 1-D",
+            f"{n_predict:.0e} points",
+            "one forward pass",
+            t_pred / t_floor,
+            f"16-node Gauss-Legendre {t_gl / t_floor:.1f}x, dopri5 at 1e-6 {t_dopri / t_floor:.1f}x the pass",
+        )
+    )
+    log(rows[-1])
+    Y = est.predict(Xp)
+    t_inv = timed(lambda: est.inverse_transform(Y))
+    trip = float(np.max(np.abs(est.inverse_transform(Y) - Xp) / (1 + np.abs(Xp))))
+    rows.append(("inverse 1-D", f"{n_predict:.0e} points", "predict", t_inv / t_pred, f"round trip {trip:.1e}"))
+    log(rows[-1])
+    mlp = MLPRegressor(hidden_layer_sizes=(64,), solver="adam", max_iter=fit_iter, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_mlp = timed(lambda: mlp.fit(X, y), repeat=1)
+    t_mlp_pred = timed(lambda: mlp.predict(Xp))
+    rows.append(
+        (
+            "predict 1-D",
+            f"{n_predict:.0e} points",
+            "MLPRegressor.predict (64 units)",
+            t_pred / t_mlp_pred,
+            f"fit: MLPRegressor {t_mlp:.2f} s, skjacnet {t_fit:.2f} s ({fit_iter} epochs)",
+        )
+    )
+    log(rows[-1])
+
+
+def bench_nd(n: int, d: int, fit_iter: int, rows: list, log) -> None:
+    rng = np.random.RandomState(1)
+    X = rng.standard_normal((n, d))
+    y = np.sin(X[:, 0]) + 0.5 * X[:, 1] * X[:, 2] + 0.1 * X.sum(1)
+    for constraint in ("none", "lipschitz", "positive_definite"):
+        est = JacobianRegressor(constraint=constraint, lipschitz_constant=5.0, random_state=0, max_iter=fit_iter)
+        t_fit = timed(lambda est=est: est.fit(X, y), repeat=1)
+        t_pred = timed(lambda est=est: est.predict(X))
+        rows.append(
+            (
+                f"n-D {constraint}",
+                f"d={d}, n={n}, {fit_iter} epochs",
+                "—",
+                float("nan"),
+                f"fit {t_fit:.2f} s, predict {t_pred:.3f} s, R2 {est.score(X, y):.3f}",
+            )
+        )
+        log(rows[-1])
+
+
+def peak_rss_predict(n: int) -> str:
+    """Predict and inverse on n points in a fresh process; its peak RSS."""
+    code = f"""
+import numpy as np
+from skjacnet import InvertibleJacobianRegressor
+rng = np.random.RandomState(0)
+X = rng.uniform(-2, 2, (500, 1))
+est = InvertibleJacobianRegressor(random_state=0, max_iter=20).fit(X, np.exp(X).ravel())
+Xp = rng.uniform(-3, 3, ({n}, 1))
+Y = est.predict(Xp)
+est.inverse_transform(Y)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec from the forking parent
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print(int(hwm) / 2**20)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return f"{float(out.stdout.strip()):.2f} GiB (inputs and outputs alone: {3 * n * 8 / 2**30:.2f} GiB)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    ap.add_argument("--out", help="write a Markdown table here")
+    args = ap.parse_args(argv)
+    q = args.quick
+    rows: list = []
+    log = lambda r: print(f"{r[0]:22} {r[1]:36} vs {r[2]:28} ratio {r[3]:7.3g}  {r[4]}", flush=True)
+    torch_threads = torch.get_num_threads()
+    bench_1d(10**4 if q else 10**6, 500 if q else 10**4, 20 if q else 200, rows, log)
+    bench_nd(500 if q else 10**5, 8, 5 if q else 20, rows, log)
+    rss = peak_rss_predict(10**5 if q else 10**7)
+    print(f"peak RSS, predict + inverse on {'1e5' if q else '1e7'} points: {rss}")
+    if args.out:
+        lines = [
+            "# Benchmarks",
+            "",
+            f"Generated by `python benchmarks/bench.py --out {args.out}` on this project's CI-class machine",
+            f"(2 cores, torch {torch.__version__}, {torch_threads} torch threads, float64). Ratios are timings",
+            "taken in the same run; lower is faster for the first column's operation.",
+            "",
+            "| operation | size | baseline | ratio | notes |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [f"| {a} | {b} | {c} | {'' if d != d else f'{d:.3g}'} | {e} |" for a, b, c, d, e in rows]
+        lines += ["", f"Peak RSS for predict + inverse on {'1e5' if q else '1e7'} points: {rss}.", ""]
+        pathlib.Path(args.out).write_text("\n".join(lines))
+        (pathlib.Path(args.out).with_suffix(".json")).write_text(json.dumps({"rows": rows, "peak_rss": rss}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
