@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._certificate import check_guarantee, guarantee
 from ._training import LOSSES, train
 from .integrate import ODE_METHODS
 from .nn import ACTIVATIONS, MLP, FullJacobianNet, RidgeJacobianNet
@@ -166,7 +167,30 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         with torch.no_grad():
             y0 = self.model_.y0[:n_out].detach().cpu().numpy()
         self.y0_ = self._y_mean + self._y_scale * y0
+        self.guarantee_ = guarantee(self)
         return self
+
+    def check_guarantee(self, X, *, n_pairs: int = 2000, random_state=None) -> dict:
+        """Empirically check ``guarantee_`` on pairs of points drawn from X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points to draw pairs from (random pairs and near pairs).
+        n_pairs : int, default=2000
+            Number of pairs.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the pairing.
+
+        Returns
+        -------
+        report : dict
+            ``bound`` (k, or the expansion constant c), ``worst_ratio``
+            observed for ||f(a) - f(b)|| / ||a - b||, ``pairs`` and ``holds``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return check_guarantee(self, X, n_pairs=n_pairs, random_state=random_state)
 
     def _check_initial_point(self, n_features: int) -> np.ndarray:
         x0 = np.asarray(self.initial_point, dtype=np.float64)

@@ -89,7 +89,12 @@ _SHARED_ATTRS_DOC = """
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when X has string column names.
     n_targets_ : int
-        Number of targets."""
+        Number of targets.
+    guarantee_ : dict
+        What ``predict`` is guaranteed to satisfy: ``property``, the bounds
+        ``lipschitz_upper`` (k) or ``expansion_lower`` (c in
+        ||f(a) - f(b)|| >= c ||a - b||), ``norm``, ``domain``, ``exact``;
+        ``check_guarantee(X)`` tests it on data."""
 
 
 def _shared_constraints() -> dict:

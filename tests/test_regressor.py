@@ -339,3 +339,16 @@ def test_inverse_through_the_paper_ode_then_newton(inverse_method, data_1d):
     est = InvertibleJacobianRegressor(inverse_method=inverse_method, **FAST).fit(X, y)
     xs = np.linspace(-4, 4, 101).reshape(-1, 1)
     assert np.allclose(est.inverse_transform(est.predict(xs)), xs, rtol=0, atol=1e-9)
+
+
+def test_results_do_not_depend_on_the_callers_thread_count(data_nd):
+    X, y = data_nd
+    before = torch.get_num_threads()
+    try:
+        preds = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            preds.append(JacobianRegressor(constraint="lipschitz", **FAST).fit(X, y).predict(X))
+    finally:
+        torch.set_num_threads(before)
+    assert np.array_equal(preds[0], preds[1])

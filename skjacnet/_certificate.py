@@ -1,0 +1,98 @@
+"""What a fitted estimator guarantees, and an empirical check of it on given points.
+
+The statements are in the units of X and y.  With ``method='quadrature'`` they
+hold exactly for what ``predict`` computes (up to float64 rounding); with a
+torchdiffeq method they hold up to the solver's tolerance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def guarantee(est) -> dict:
+    """The certificate of a fitted estimator (also stored as ``guarantee_``)."""
+    d, m = est.n_features_in_, est.n_targets_
+    structure = est._structure()
+    cert = {
+        "constraint": structure,
+        "n_features": d,
+        "n_targets": m,
+        "domain": f"R^{d}",
+        "norm": "euclidean (l2) on X and on y",
+        "exact": est.method == "quadrature",
+        "holds": "exactly, up to float64 rounding"
+        if est.method == "quadrature"
+        else f"up to the {est.method} tolerance",
+        "property": "none",
+        "lipschitz_upper": None,
+        "expansion_lower": None,
+    }
+    if structure == "lipschitz":
+        cert.update(
+            property="k-Lipschitz: ||f(a) - f(b)|| <= k ||a - b||", lipschitz_upper=float(est.lipschitz_constant)
+        )
+    elif structure == "positive_definite":
+        lower = _expansion_lower_bound(est)
+        if d == m:
+            prop = "bijection of R^d with nowhere-singular Jacobian: ||f(a) - f(b)|| >= c ||a - b||"
+            if d == 1:
+                prop = f"strictly {'increasing' if lower['sign'] > 0 else 'decreasing'}, |slope| >= c, onto R"
+        elif m > d:
+            prop = "injective (restriction of a bijection to the zero-padded inputs): ||f(a) - f(b)|| >= c ||a - b||"
+        else:
+            prop = "none proven (first outputs of a bijection of the zero-padded space)"
+            lower["value"] = None
+        cert.update(property=prop, expansion_lower=lower["value"])
+    return cert
+
+
+def _expansion_lower_bound(est) -> dict:
+    """c with ||f(a) - f(b)|| >= c ||a - b||: sigma_min(diag(s_y) M) * eps / max(s_x).
+
+    The standardised map is M grad(phi) with phi eps-strongly convex, so
+    ||grad phi(a) - grad phi(b)|| >= eps ||a - b||; M and the scalings multiply it.
+    1-D: |f'| >= eps * s_y / s_x with the orientation sign.
+    """
+    model = est.model_
+    eps = float(est.epsilon)
+    sy = np.asarray(est._y_scale, dtype=float)
+    with torch.no_grad():
+        M = model.M()
+        if M is None:  # 1-D: U holds the orientation sign
+            sign = float(torch.sign(model.U_raw[0, 0]))
+            return {"value": eps * float(sy[0] / est._x_scale[0]), "sign": sign}
+        Mm = M.detach().cpu().numpy()[: est.n_targets_]
+    value = float(np.linalg.svd(sy[:, None] * Mm, compute_uv=False).min()) * eps / float(np.max(est._x_scale))
+    return {"value": value, "sign": 1.0}
+
+
+def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
+    """Worst ratio ||f(a) - f(b)|| / ||a - b|| over pairs drawn from X (random and near pairs).
+
+    Returns the certificate's bound, the worst observed ratio, the float64
+    rounding slack allowed, and ``holds``.
+    """
+    cert = est.guarantee_
+    X = np.asarray(X, dtype=np.float64)
+    rng = np.random.RandomState(random_state)
+    i, j = rng.randint(len(X), size=(2, n_pairs))
+    A = X[i]
+    B = np.vstack([X[j[: n_pairs // 2]], A[n_pairs // 2 :] + rng.standard_normal(A[n_pairs // 2 :].shape) * 1e-3])
+    keep = np.linalg.norm(A - B, axis=1) > 0
+    A, B = A[keep], B[keep]
+    fa, fb = est.predict(A).reshape(len(A), -1), est.predict(B).reshape(len(B), -1)
+    ratio = np.linalg.norm(fa - fb, axis=1) / np.linalg.norm(A - B, axis=1)
+    slack = 8 * np.finfo(float).eps * (np.linalg.norm(fa, axis=1) + np.linalg.norm(fb, axis=1) + 1)
+    slack = slack / np.linalg.norm(A - B, axis=1)
+    out = {"pairs": int(len(A)), "property": cert["property"]}
+    if cert["lipschitz_upper"] is not None:
+        k = cert["lipschitz_upper"]
+        out.update(bound=k, worst_ratio=float(ratio.max()), holds=bool(np.all(ratio <= k * (1 + 1e-9) + slack)))
+    elif cert["expansion_lower"] is not None:
+        c = cert["expansion_lower"]
+        out.update(bound=c, worst_ratio=float(ratio.min()), holds=bool(np.all(ratio >= c * (1 - 1e-9) - slack)))
+    else:
+        out.update(bound=None, worst_ratio=None, holds=True)
+    return out
