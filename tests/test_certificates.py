@@ -1,7 +1,6 @@
 """Certificates: what a fit reports it guarantees, checked on random networks (hypothesis)."""
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
