@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._certificate import check_guarantee, guarantee
+from ._persist import from_state, restore_device, to_state
 from ._training import LOSSES, train
 from .integrate import ODE_METHODS
 from .nn import ACTIVATIONS, MLP, FullJacobianNet, RidgeJacobianNet
@@ -304,6 +305,20 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         if not np.all(np.isfinite(Y)):
             raise FloatingPointError("The prediction is not finite; inputs may be too extreme for this model.")
         return Y.ravel() if self._y_1d else Y
+
+    def __getstate__(self):
+        # the fitted network travels as numpy arrays: device-free and skops-friendly
+        state = super().__getstate__()
+        if "model_" in state:
+            state = dict(state)
+            state["model_"] = to_state(state["model_"])
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("model_"), dict):
+            state = dict(state)
+            state["model_"] = from_state(state["model_"], restore_device(state.get("device", "cpu")))
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

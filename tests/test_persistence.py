@@ -1,0 +1,79 @@
+"""pickle, joblib and skops round trips give bit-identical results; the state is device-free."""
+
+import io
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+
+from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
+from skjacnet._persist import restore_device
+
+sio = pytest.importorskip("skops.io")
+
+CASES = {
+    "none-1d": (JacobianRegressor(max_iter=20, random_state=0), 1, 1),
+    "none-nd": (JacobianRegressor(max_iter=20, random_state=0), 3, 2),
+    "lipschitz-nd": (JacobianRegressor(constraint="lipschitz", max_iter=20, random_state=0), 3, 1),
+    "invertible-1d": (InvertibleJacobianRegressor(max_iter=20, random_state=0), 1, 1),
+    "invertible-nd": (InvertibleJacobianRegressor(max_iter=20, random_state=0), 2, 2),
+    "invertible-rk4": (InvertibleJacobianRegressor(max_iter=5, method="rk4", random_state=0), 2, 2),
+    "positive-rect": (JacobianRegressor(constraint="positive_definite", max_iter=20, random_state=0), 3, 1),
+}
+
+
+def _fitted(case):
+    est, d, m = CASES[case]
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((40, d))
+    Y = np.tanh(X @ rng.standard_normal((d, m)))
+    return est.fit(X, Y.ravel() if m == 1 else Y), X
+
+
+def _same(a, b, X):
+    assert np.array_equal(a.predict(X), b.predict(X))
+    if hasattr(a, "inverse_transform"):
+        Y = a.predict(X)
+        assert np.array_equal(a.inverse_transform(Y), b.inverse_transform(Y))
+    assert a.guarantee_ == b.guarantee_
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_pickle_joblib_skops_round_trips(case):
+    est, X = _fitted(case)
+    _same(est, pickle.loads(pickle.dumps(est)), X)
+    buf = io.BytesIO()
+    joblib.dump(est, buf)
+    buf.seek(0)
+    _same(est, joblib.load(buf), X)
+    data = sio.dumps(est)
+    # secure loading: nothing to trust but the estimator's own class (no torch, no pickle)
+    assert sio.get_untrusted_types(data=data) == [f"skjacnet.regressor.{type(est).__name__}"]
+    _same(est, sio.loads(data, trusted=[f"skjacnet.regressor.{type(est).__name__}"]), X)
+
+
+def test_state_holds_no_tensors():
+    est, _ = _fitted("invertible-nd")
+    state = est.__getstate__()["model_"]
+
+    def walk(obj):
+        assert not isinstance(obj, torch.Tensor | torch.nn.Module)
+        if isinstance(obj, dict):
+            for v in obj.values():
+                walk(v)
+
+    walk(state)
+
+
+def test_a_cuda_model_loads_on_the_cpu_when_cuda_is_missing():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    assert restore_device("cuda") == torch.device("cpu")
+    assert restore_device("auto") == torch.device("cpu")
+    est, X = _fitted("invertible-1d")
+    est.device = "cuda"  # as if it had been fitted on a GPU machine
+    loaded = pickle.loads(pickle.dumps(est))
+    assert next(loaded.model_.buffers()).device.type == "cpu"
+    assert np.array_equal(loaded.predict(X), est.predict(X))
