@@ -137,6 +137,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         n_in, n_out = X.shape[1], Y.shape[1]
+        self._monotonic = self._check_monotonic_cst(n_in)
         with torch_threads(1 if X.shape[0] < SMALL_FIT else None):
             self.model_ = self._build_model(n_in, n_out, hidden, gen, Xs, Ys, w).to(device)
             self.model_.integration.method = self.method
@@ -193,6 +194,27 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return check_guarantee(self, X, n_pairs=n_pairs, random_state=random_state)
 
+    def _check_monotonic_cst(self, n_features: int) -> np.ndarray | None:
+        """Validated per-feature constraints (-1, 0, +1), or None when there are none."""
+        cst = getattr(self, "monotonic_cst", None)
+        if cst is None:
+            return None
+        if isinstance(cst, dict):
+            names = getattr(self, "feature_names_in_", None)
+            unknown = [k for k in cst if names is None or k not in names]
+            if unknown:
+                raise ValueError(f"monotonic_cst names features {unknown} that are not in feature_names_in_.")
+            cst = [cst.get(name, 0) for name in names]
+        cst = np.asarray(cst)
+        if cst.shape != (n_features,) or not np.isin(cst, (-1, 0, 1)).all():
+            raise ValueError(
+                f"monotonic_cst must have one entry in {{-1, 0, 1}} per feature ({n_features}), "
+                f"got {self.monotonic_cst!r}."
+            )
+        if self._structure() != "none":
+            raise ValueError("monotonic_cst requires constraint='none' (it is its own structure).")
+        return cst.astype(np.float64) if np.any(cst != 0) else None
+
     def _check_initial_point(self, n_features: int) -> np.ndarray:
         x0 = np.asarray(self.initial_point, dtype=np.float64)
         x0 = np.full(n_features, float(x0)) if x0.ndim == 0 else x0
@@ -222,6 +244,19 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         structure = self._structure()
         square = structure == "positive_definite" and not (n_in == 1 and n_out == 1)
         self._model_in = max(n_in, n_out) if square else n_in
+        if self._monotonic is not None:
+            # sum of increasing ridges with sign-constrained directions (see nn.RidgeJacobianNet)
+            R = self._ridges(max(n_in, n_out))
+            return RidgeJacobianNet(
+                MLP((1, *hidden, R), self.activation, gen, DTYPE),
+                output_activation("positive_definite", eps=0.0),
+                _init_matrix((R, n_in), gen),
+                U=_init_matrix((n_out, R), gen),
+                learn_V=True,
+                learn_U=True,
+                normalize=False,
+                monotonic_cst=torch.as_tensor(self._monotonic, dtype=DTYPE),
+            )
         if structure == "none" and n_in > 1:
             return FullJacobianNet(MLP((n_in, *hidden, n_out * n_in), self.activation, gen, DTYPE), n_in, n_out, DTYPE)
         eps = float(getattr(self, "epsilon", 0.0))

@@ -58,6 +58,7 @@ def to_state(model: nn.Module) -> dict:
         normalize=model.normalize,
         eps_linear=model.eps_linear,
         has_sign=model.sign is not None,
+        has_monotonic_cst=model.monotonic_cst is not None,
         n_out=model.n_out,
         mesh=None
         if mesh is None
@@ -94,6 +95,7 @@ def from_state(state: dict, device: torch.device | str = "cpu") -> nn.Module:
             eps_linear=state["eps_linear"],
             sign=tensors["sign"] if state["has_sign"] else None,
             n_out=state["n_out"],
+            monotonic_cst=tensors["monotonic_cst"] if state.get("has_monotonic_cst") else None,
         )
     model.load_state_dict(tensors, strict=True)
     for key, value in state["integration"].items():

@@ -97,6 +97,7 @@ class RidgeJacobianNet(nn.Module):
         eps_linear: float = 0.0,
         sign: Tensor | None = None,
         n_out: int | None = None,
+        monotonic_cst: Tensor | None = None,
     ):
         super().__init__()
         self.field, self.structure = field, structure
@@ -117,6 +118,8 @@ class RidgeJacobianNet(nn.Module):
         self.n_out = m
         self.x0 = nn.Buffer(torch.zeros(d, dtype=dtype))
         self.y0 = nn.Parameter(torch.zeros(m, dtype=dtype))
+        # partial monotonicity: c_j V[:, j] >= 0 for constrained features, U >= 0, g >= 0
+        self.monotonic_cst = None if monotonic_cst is None else nn.Buffer(monotonic_cst.to(dtype))
         self.integration = Integration("quadrature", 1e-6, 1e-8)
         self.mesh: _mesh.Mesh | None = None  # frozen after fit
         self._knot_cache: list | None = None
@@ -138,9 +141,14 @@ class RidgeJacobianNet(nn.Module):
         return torch.linalg.qr(A.T).Q.T
 
     def V(self) -> Tensor:
+        if self.monotonic_cst is not None:
+            c = self.monotonic_cst
+            return torch.where(c != 0, c * self.V_raw.abs(), self.V_raw)
         return self._normalized(self.V_raw)
 
     def U(self) -> Tensor:
+        if self.monotonic_cst is not None:
+            return self.U_raw.abs()
         return self.V().T if self.U_raw is None else self._normalized(self.U_raw)
 
     def M(self) -> Tensor | None:

@@ -125,6 +125,14 @@ class JacobianRegressor(BaseJacobianRegressor):
     epsilon : float, default=1e-4
         The epsilon of ``J J^T + epsilon I`` for 'positive_definite'
         (standardised units): the smallest eigenvalue of the Jacobian.
+    monotonic_cst : array-like of int of shape (n_features,), dict or None, default=None
+        Partial monotonicity, as in HistGradientBoostingRegressor: 1
+        increasing, -1 decreasing, 0 free, per feature (a dict maps feature
+        names to constraints).  Every target is then guaranteed monotone in
+        the constrained features, exactly, everywhere, and free in the
+        others: the model is a sum of increasing ridge functions
+        ``u_r G_r(v_r . x)`` with ``u_r >= 0``, ``G_r' >= 0`` and
+        ``c_j v_rj >= 0``.  Requires ``constraint='none'``.
 {_SHARED_PARAMS_DOC}
 
     Attributes
@@ -150,6 +158,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         **_shared_constraints(),
         "constraint": [StrOptions({"none", "lipschitz", "positive_definite"})],
         "lipschitz_constant": [Interval(Real, 0, None, closed="neither")],
+        "monotonic_cst": ["array-like", dict, None],
     }
 
     def __init__(
@@ -158,6 +167,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         constraint="none",
         lipschitz_constant=1.0,
         epsilon=1e-4,
+        monotonic_cst=None,
         hidden_layer_sizes=(64,),
         activation="tanh",
         n_ridges="auto",
@@ -180,6 +190,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         self.constraint = constraint
         self.lipschitz_constant = lipschitz_constant
         self.epsilon = epsilon
+        self.monotonic_cst = monotonic_cst
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.n_ridges = n_ridges

@@ -1,0 +1,73 @@
+"""Partial monotonicity (monotonic_cst): guaranteed in the constrained features, free elsewhere."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import torch_predict
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from skjacnet import JacobianRegressor
+
+CST = [1, 0, -1]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, (300, 3)) * [1.0, 5.0, 0.1]
+    y = X[:, 0] + 0.1 * X[:, 1] ** 2 - 1e3 * X[:, 2] ** 3 + 0.1 * rng.standard_normal(300)
+    Y = np.column_stack([y, np.sin(X[:, 1]) + 2 * X[:, 0] - 10 * X[:, 2]])
+    est = JacobianRegressor(monotonic_cst=CST, random_state=0).fit(X[:200], Y[:200])
+    return est, X, Y
+
+
+def test_fits_and_stays_free_in_unconstrained_features(fitted):
+    est, X, Y = fitted
+    assert est.score(X[200:], Y[200:]) > 0.9
+    hgb = HistGradientBoostingRegressor(monotonic_cst=CST, random_state=0).fit(X[:200], Y[:200, 0])
+    assert est.score(X[200:], Y[200:]) > hgb.score(X[200:], Y[200:, 0]) - 0.05
+    # the free feature is genuinely non-monotone (x1^2)
+    grid = np.zeros((41, 3))
+    grid[:, 1] = np.linspace(-10, 10, 41)
+    d = np.diff(est.predict(grid)[:, 0])
+    assert d.min() < 0 < d.max()
+
+
+def test_monotone_on_random_near_and_far_moves(fitted):
+    est, X, _ = fitted
+    rng = np.random.RandomState(1)
+    Xq = np.vstack([X, rng.standard_normal((500, 3)) * [1e3, 1e3, 1e2]])
+    report = est.check_guarantee(Xq, n_pairs=20000, random_state=1)
+    assert report["holds"], report
+    assert est.guarantee_["monotonic_cst"] == CST
+
+
+def test_gradient_search_for_a_violation(fitted):
+    est, X, _ = fitted
+    x = torch.as_tensor(np.random.RandomState(2).standard_normal((64, 3)) * [3, 10, 1]).requires_grad_(True)
+    opt = torch.optim.Adam([x], lr=0.1)
+    c = torch.tensor(CST, dtype=torch.float64)
+    for _ in range(100):
+        opt.zero_grad()
+        (J,) = torch.autograd.grad(torch_predict(est, x)[:, 0].sum(), x, create_graph=True)
+        worst = (c * J)[:, [0, 2]]  # signed derivatives in the constrained features
+        worst.sum().backward()  # descend: look for a negative signed derivative
+        opt.step()
+    xf = x.detach().requires_grad_(True)
+    for out in range(2):
+        (J,) = torch.autograd.grad(torch_predict(est, xf)[:, out].sum(), xf)
+        assert float((c * J)[:, [0, 2]].min()) >= -1e-12
+
+
+def test_dict_form_and_errors():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(3)
+    df = pd.DataFrame(rng.standard_normal((50, 2)), columns=["dose", "age"])
+    y = np.tanh(df["dose"]) + df["age"] ** 2
+    est = JacobianRegressor(monotonic_cst={"dose": 1}, max_iter=30, random_state=0).fit(df, y)
+    assert est.guarantee_["monotonic_cst"] == [1, 0]
+    for bad, msg in [({"weight": 1}, "not in feature_names_in_"), ([1, 2], r"\{-1, 0, 1\}"), ([1], "per feature")]:
+        with pytest.raises(ValueError, match=msg):
+            JacobianRegressor(monotonic_cst=bad, max_iter=2).fit(df, y)
+    with pytest.raises(ValueError, match="constraint='none'"):
+        JacobianRegressor(monotonic_cst=[1, 0], constraint="lipschitz", max_iter=2).fit(df, y)
