@@ -17,6 +17,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._certificate import check_guarantee, guarantee
 from ._persist import from_state, restore_device, to_state
 from ._training import LOSSES, train
+from .exceptions import NonFiniteError
 from .integrate import ODE_METHODS
 from .nn import ACTIVATIONS, MLP, FullJacobianNet, RidgeJacobianNet
 from .structures import output_activation
@@ -54,10 +55,14 @@ def resolve_device(device: str) -> torch.device:
 
 def _weighted_moments(A: np.ndarray, w: np.ndarray, isotropic: bool) -> tuple[np.ndarray, np.ndarray]:
     mean = np.average(A, axis=0, weights=w)
-    var = np.average((A - mean) ** 2, axis=0, weights=w)
+    # std as peak * rms(centred / peak): no overflow for values near the float64 limit
+    peak = np.max(np.abs(A - mean), axis=0)
+    safe = np.where(peak > 0, peak, 1.0)
+    scale = safe * np.sqrt(np.average(((A - mean) / safe) ** 2, axis=0, weights=w))
     if isotropic:  # one scale for all columns keeps Euclidean norms (Lipschitz)
-        var = np.full_like(var, var.mean())
-    scale = np.sqrt(var)
+        scale = np.full_like(
+            scale, np.sqrt(np.mean((scale / scale.max()) ** 2)) * scale.max() if scale.max() > 0 else 0.0
+        )
     scale[~(scale > 1e-12 * (1.0 + np.abs(mean)))] = 1.0
     return mean, scale
 
@@ -145,9 +150,10 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             self.model_.integration.adjoint = self.adjoint
             batch = min(200, X.shape[0]) if self.batch_size == "auto" else min(self.batch_size, X.shape[0])
             to = dict(dtype=DTYPE, device=device)
+            Xt = self._pad(torch.as_tensor(Xs, **to))
             hist = train(
                 self.model_,
-                self._pad(torch.as_tensor(Xs, **to)),
+                Xt,
                 torch.as_tensor(Ys, **to),
                 torch.as_tensor(w, **to),
                 max_iter=self.max_iter,
@@ -159,7 +165,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 tol_annealing=self.tol_annealing,
                 verbose=bool(self.verbose),
             )
-            self.model_.freeze()
+            self.model_.freeze(Xt)
         self.loss_curve_ = hist.loss_curve
         self.tol_curve_ = hist.tol_curve
         self.n_iter_ = hist.n_iter
@@ -338,7 +344,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         Ys = self._transform_rows((X - self._x_mean) / self._x_scale, self._predict_std)
         Y = self._y_mean + self._y_scale * Ys
         if not np.all(np.isfinite(Y)):
-            raise FloatingPointError("The prediction is not finite; inputs may be too extreme for this model.")
+            raise NonFiniteError("The prediction is not finite; inputs may be too extreme for this model.")
         return Y.ravel() if self._y_1d else Y
 
     def __getstate__(self):

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .exceptions import NonFiniteError
+
 # Base knots: 0 and +-2**j.  Geometric spacing lets one mesh cover both the
 # data (|z| ~ 1) and far extrapolation (|z| up to 2**50) with few cells; the
 # refinement then resolves wherever g actually varies.
@@ -195,7 +197,7 @@ def inverse_antiderivative(mesh: Mesh, w: Tensor, sign: Tensor) -> Tensor:
 
 def _finite(values: Tensor) -> Tensor:
     if not torch.isfinite(values).all():
-        raise FloatingPointError(
+        raise NonFiniteError(
             "The Jacobian network produced non-finite values while building the "
             "integration mesh; the weights have probably diverged (try a smaller "
             "learning_rate_init)."

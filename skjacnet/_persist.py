@@ -46,7 +46,7 @@ def to_state(model: nn.Module) -> dict:
         },
     }
     if isinstance(model, FullJacobianNet):
-        state.update(kind="full", n_in=model.n_in, n_out=model.n_out)
+        state.update(kind="full", n_in=model.n_in, n_out=model.n_out, panels=model.panels)
         return state
     params = dict(model.named_parameters())
     mesh = model.mesh
@@ -98,6 +98,8 @@ def from_state(state: dict, device: torch.device | str = "cpu") -> nn.Module:
             monotonic_cst=tensors["monotonic_cst"] if state.get("has_monotonic_cst") else None,
         )
     model.load_state_dict(tensors, strict=True)
+    if state["kind"] == "full":
+        model.panels = state["panels"]
     for key, value in state["integration"].items():
         setattr(model.integration, key, value)
     mesh = state.get("mesh")

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from .exceptions import NonFiniteError
+
 LOSSES = ("squared_error", "absolute_error")
 ANNEAL_START = 0.1  # the paper's "loose" starting tolerance (standardised units)
 
@@ -75,7 +77,7 @@ def train(
             seen += batch_w
         epoch_loss = total / seen
         if not torch.isfinite(torch.tensor(epoch_loss)) or not all(torch.isfinite(p).all() for p in model.parameters()):
-            raise FloatingPointError(
+            raise NonFiniteError(
                 f"Training diverged at iteration {epoch + 1} (non-finite loss or weights). "
                 "Try a smaller learning_rate_init or a larger alpha."
             )

@@ -72,14 +72,12 @@ def _panel_rule(panels: int, dtype: torch.dtype, device: torch.device | str) -> 
     return t, (kw / panels).repeat(panels), (gw / panels).repeat(panels)
 
 
-def gauss_kronrod_integral(
+def gauss_kronrod_panels(
     rate: Callable[[Tensor], Tensor], *, rtol: float, atol: float, dtype: torch.dtype, device: torch.device | str
-) -> Tensor:
-    """Integral over [0, 1] of ``rate(t)`` (t of shape (T,) -> (T, ...)) by composite GK15.
+) -> tuple[int, Tensor]:
+    """Smallest panel count (doubling) at which every entry meets ``|K15 - G7| <= atol + rtol |K15|``.
 
-    The panel count doubles until every entry meets ``|K15 - G7| <= atol +
-    rtol |K15|``; the search runs without autograd and only the accepted rule
-    is differentiated.
+    Returns it with the K15 value (computed without autograd).
     """
     panels = 1
     with torch.no_grad():
@@ -87,19 +85,40 @@ def gauss_kronrod_integral(
             t, kw, gw = _panel_rule(panels, dtype, device)
             values = rate(t)
             k = torch.tensordot(kw, values, dims=1)
-            err = (torch.tensordot(kw - gw, values, dims=1)).abs()
-            if bool((err <= atol + rtol * k.abs()).all()) or panels >= MAX_PANELS:
-                if panels >= MAX_PANELS and not bool((err <= atol + rtol * k.abs()).all()):
-                    warnings.warn(
-                        f"Gauss-Kronrod quadrature did not meet rtol={rtol}, atol={atol} with "
-                        f"{MAX_PANELS} panels; the result may be inaccurate.",
-                        ConvergenceWarning,
-                        stacklevel=3,
-                    )
-                break
+            ok = bool(((torch.tensordot(kw - gw, values, dims=1)).abs() <= atol + rtol * k.abs()).all())
+            if ok:
+                return panels, k
+            if panels >= MAX_PANELS:
+                warnings.warn(
+                    f"Gauss-Kronrod quadrature did not meet rtol={rtol}, atol={atol} with "
+                    f"{MAX_PANELS} panels; the result may be inaccurate.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+                return panels, k
             panels *= 2
-    if not torch.is_grad_enabled():
-        return k
+
+
+def gauss_kronrod_integral(
+    rate: Callable[[Tensor], Tensor],
+    *,
+    rtol: float,
+    atol: float,
+    dtype: torch.dtype,
+    device: torch.device | str,
+    panels: int | None = None,
+) -> Tensor:
+    """Integral over [0, 1] of ``rate(t)`` (t of shape (T,) -> (T, ...)) by composite GK15.
+
+    With ``panels`` the rule is fixed (a smooth function of the inputs, the
+    same for every batch); otherwise the panel count is searched for this
+    batch by :func:`gauss_kronrod_panels` and only the accepted rule is
+    differentiated.
+    """
+    if panels is None:
+        panels, k = gauss_kronrod_panels(rate, rtol=rtol, atol=atol, dtype=dtype, device=device)
+        if not torch.is_grad_enabled():
+            return k
     t, kw, _ = _panel_rule(panels, dtype, device)
     return torch.tensordot(kw, rate(t), dims=1)
 

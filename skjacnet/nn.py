@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import _mesh
-from .integrate import gauss_kronrod_integral, ode_integral, solve_ode
+from .integrate import gauss_kronrod_integral, gauss_kronrod_panels, ode_integral, solve_ode
 
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "identity": lambda h: h,
@@ -213,7 +213,7 @@ class RidgeJacobianNet(nn.Module):
         self._knot_cache = None
         return super().train(mode)
 
-    def freeze(self) -> None:
+    def freeze(self, X: Tensor | None = None) -> None:
         """Fix the mesh on the whole line: predictions become a fixed function."""
         if self.integration.method == "quadrature":
             with torch.no_grad():
@@ -294,23 +294,45 @@ class FullJacobianNet(nn.Module):
         self.y0 = nn.Parameter(torch.zeros(n_out, dtype=dtype))
         self.integration = Integration("quadrature", 1e-6, 1e-8)
         self.mesh = None
+        self.panels: int | None = None  # fixed Gauss-Kronrod rule after fit
 
     def J(self, x: Tensor) -> Tensor:
         return self.field(x).reshape(*x.shape[:-1], self.n_out, self.n_in)
 
-    def freeze(self) -> None:
-        pass
+    def freeze(self, X: Tensor | None = None) -> None:
+        """Fix the Gauss-Kronrod panel count from the training inputs X.
+
+        A per-batch search would make a prediction depend (at the tolerance
+        level) on the other rows of its batch; a fixed rule makes predict a
+        smooth, batch-independent function.  Far outside the training inputs
+        the fixed rule is less accurate (this model carries no guarantee).
+        """
+        self.panels = None
+        if self.integration.method != "quadrature" or X is None:
+            return
+        it, panels = self.integration, 1
+        with torch.no_grad():
+            for chunk in X.split(8192):
+                dx = chunk - self.x0
+                found, _ = gauss_kronrod_panels(
+                    lambda t, dx=dx: self._rate(t, dx), rtol=it.rtol, atol=it.atol, dtype=X.dtype, device=X.device
+                )
+                panels = max(panels, found)
+        self.panels = panels
+
+    def _rate(self, t: Tensor, dx: Tensor) -> Tensor:
+        """J(c(t)) c'(t) at nodes t (T,) for displacements dx (n, d) -> (T, n, m)."""
+        pts = self.x0 + t[:, None, None] * dx
+        return (self.J(pts) @ dx.unsqueeze(-1)).squeeze(-1)
 
     def forward(self, x: Tensor) -> Tensor:
         dx = x - self.x0
         it = self.integration
         if it.method == "quadrature":
-
-            def rate(t: Tensor) -> Tensor:  # t: (T,) -> (T, n, m)
-                pts = self.x0 + t[:, None, None] * dx
-                return (self.J(pts) @ dx.unsqueeze(-1)).squeeze(-1)
-
-            inc = gauss_kronrod_integral(rate, rtol=it.rtol, atol=it.atol, dtype=x.dtype, device=x.device)
+            panels = None if self.training else self.panels
+            inc = gauss_kronrod_integral(
+                lambda t: self._rate(t, dx), rtol=it.rtol, atol=it.atol, dtype=x.dtype, device=x.device, panels=panels
+            )
         else:
 
             def rate(t: Tensor) -> Tensor:

@@ -352,3 +352,51 @@ def test_results_do_not_depend_on_the_callers_thread_count(data_nd):
     finally:
         torch.set_num_threads(before)
     assert np.array_equal(preds[0], preds[1])
+
+
+def test_more_bad_input_classes(data_1d):
+    X, y = data_1d
+    with pytest.raises(ValueError, match="could not convert|dtype"):
+        JacobianRegressor(**FAST).fit(np.array([[1.0], ["a"], [None]], dtype=object), y[:3])
+    with pytest.raises(ValueError, match="zero|Sample weights"):
+        JacobianRegressor(**FAST).fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="epsilon"):
+        InvertibleJacobianRegressor(epsilon=-1e-4).fit(X, y)
+    with pytest.raises(ValueError, match="NaN"):
+        JacobianRegressor(**FAST).fit(X, np.column_stack([y, np.full_like(y, np.nan)]))
+    est = InvertibleJacobianRegressor(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="infinity"):
+        est.inverse_transform(np.array([1.0, np.inf]))
+    with pytest.raises(ValueError, match="[Cc]omplex"):
+        est.inverse_transform(np.array([1.0 + 1j, 2.0]))
+    with pytest.raises(ValueError, match="features"):
+        est.predict(np.ones((2, 3)))
+    X_before, y_before = X.copy(), y.copy()
+    JacobianRegressor(**FAST).fit(X, y).predict(X)
+    assert np.array_equal(X, X_before) and np.array_equal(y, y_before)
+
+
+def test_divergent_training_is_a_clear_error():
+    from skjacnet import NonFiniteError
+
+    X = np.linspace(-1, 1, 20).reshape(-1, 1)
+    with pytest.raises(NonFiniteError, match="diverged"):
+        JacobianRegressor(standardize=False, max_iter=5).fit(X, 1e200 * np.exp(X).ravel())
+    assert issubclass(NonFiniteError, ValueError)
+
+
+def test_an_ode_solver_that_cannot_meet_its_tolerance_fails_fast_and_clearly(data_1d):
+    X, y = data_1d
+    # rtol/atol far below float64 resolution: dopri5 underflows or hits its step limit
+    with pytest.raises(RuntimeError, match="ODE solver 'dopri5' failed.*quadrature"):
+        JacobianRegressor(method="dopri5", rtol=1e-300, atol=1e-300, max_iter=2).fit(X, y)
+
+
+@pytest.mark.parametrize("est", ALL, ids=IDS)
+def test_a_prediction_does_not_depend_on_the_rest_of_its_batch(est, data_nd):
+    X, y = data_nd
+    fitted = clone(est).set_params(**FAST).fit(X, y)
+    far = np.vstack([X, X * 50.0])
+    whole = fitted.predict(far)
+    alone = np.concatenate([fitted.predict(far[i : i + 1]) for i in range(0, len(far), 7)])
+    assert np.allclose(whole[::7], alone, rtol=1e-12, atol=1e-12)
