@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -25,6 +26,8 @@ from .structures import output_activation
 DTYPE = torch.float64
 CHUNK = 1 << 16  # rows per predict/inverse chunk: bounded memory on any input size
 SMALL_FIT = 20_000  # below this many samples one torch thread is fastest
+PATH_CHECK_ROWS = 512  # training rows used for path_dependence_
+PATH_WARN = 0.1  # warn when bending the path moves predictions by 10% of y's spread
 
 
 @contextmanager
@@ -176,7 +179,50 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             y0 = self.model_.y0[:n_out].detach().cpu().numpy()
         self.y0_ = self._y_mean + self._y_scale * y0
         self.guarantee_ = guarantee(self)
+        self.path_dependence_ = self._path_dependence(Xt[:PATH_CHECK_ROWS])
+        if self.path_dependence_ > PATH_WARN:
+            warnings.warn(
+                f"The learned Jacobian field is far from conservative: predictions change by "
+                f"{self.path_dependence_:.2g} (relative to y's spread) when the integration path is bent. "
+                "An unconstrained n-D JacNet defines its function through the straight path only; "
+                "for a function whose Jacobian is the learned one use constraint='lipschitz', "
+                "'positive_definite' or monotonic_cst (conservative by construction).",
+                UserWarning,
+                stacklevel=3,  # the caller of fit, past sklearn's _fit_context wrapper
+            )
         return self
+
+    def _path_dependence(self, Xs: torch.Tensor) -> float:
+        """Mean path-dependence of the standardised predictions (0 when conservative)."""
+        if not hasattr(self.model_, "path_dependence"):
+            return 0.0  # ridge models are conservative by construction
+        with torch.no_grad(), torch_threads(1 if Xs.shape[0] < SMALL_FIT else None):
+            return float(self.model_.path_dependence(Xs).mean())
+
+    def path_dependence(self, X) -> np.ndarray:
+        """How much each prediction depends on the integration path.
+
+        |f(x) along the straight path from x0 minus f(x) along an L-shaped
+        path (first half of the coordinates first)|, in the units of y.
+        Exactly 0 for the conservative models (every structured constraint,
+        1-D fits); for the unconstrained n-D model it measures how far the
+        learned field is from being a Jacobian (the paper's section 4.5).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query points.
+
+        Returns
+        -------
+        residual : ndarray of shape (n_samples, n_targets)
+            Path dependence of each prediction.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        if not hasattr(self.model_, "path_dependence"):
+            return np.zeros((X.shape[0], self.n_targets_))
+        return self._y_scale * self._transform_rows((X - self._x_mean) / self._x_scale, self.model_.path_dependence)
 
     def check_guarantee(self, X, *, n_pairs: int = 2000, random_state=None) -> dict:
         """Empirically check ``guarantee_`` on pairs of points drawn from X.

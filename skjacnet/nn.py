@@ -343,4 +343,29 @@ class FullJacobianNet(nn.Module):
         return self.y0 + inc
 
     def jacobian(self, x: Tensor) -> Tensor:
+        """The network's J(x): NOT the Jacobian of the computed map unless J is curl-free."""
         return self.J(x)
+
+    def segment_integral(self, a: Tensor, b: Tensor) -> Tensor:
+        """Integral of J along the straight segment a -> b, for rows a, b (n, d)."""
+        it, dx = self.integration, b - a
+
+        def rate(t: Tensor) -> Tensor:
+            return (self.J(a + t[:, None, None] * dx) @ dx.unsqueeze(-1)).squeeze(-1)
+
+        return gauss_kronrod_integral(rate, rtol=it.rtol, atol=it.atol, dtype=a.dtype, device=a.device)
+
+    def path_dependence(self, x: Tensor) -> Tensor:
+        """|f along x0 -> x minus f along x0 -> corner -> x| per row (n, m).
+
+        The corner moves the first half of the coordinates first (an L-shaped
+        path).  Zero for a conservative field; its size measures how much
+        predictions depend on the chosen path.
+        """
+        x0 = self.x0.expand_as(x)
+        corner = x0.clone()
+        half = max(1, x.shape[1] // 2)
+        corner[:, :half] = x[:, :half]
+        straight = self.segment_integral(x0, x)
+        bent = self.segment_integral(x0, corner) + self.segment_integral(corner, x)
+        return (straight - bent).abs()

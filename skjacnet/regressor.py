@@ -94,7 +94,11 @@ _SHARED_ATTRS_DOC = """
         What ``predict`` is guaranteed to satisfy: ``property``, the bounds
         ``lipschitz_upper`` (k) or ``expansion_lower`` (c in
         ||f(a) - f(b)|| >= c ||a - b||), ``norm``, ``domain``, ``exact``;
-        ``check_guarantee(X)`` tests it on data."""
+        ``check_guarantee(X)`` tests it on data.
+    path_dependence_ : float
+        Mean change of the (standardised) training predictions when the
+        integration path is bent: 0 for conservative models, a curl
+        diagnostic for the unconstrained n-D model (warning above 0.1)."""
 
 
 def _shared_constraints() -> dict:

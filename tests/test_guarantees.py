@@ -168,3 +168,27 @@ def test_square_no_two_inputs_share_an_output(square_fit):
     assert ratio.min() >= bound * (1 - 1e-6)
     ratio, _ = _worst_pair_search(est, d, k_sign=-1, scale=10.0)
     assert ratio.min() >= bound * (1 - 1e-6)
+
+
+# --------------------------------------------------------------------------- integrability diagnostic
+def test_path_dependence_is_zero_for_conservative_models(lipschitz_fit):
+    est, d, _ = lipschitz_fit
+    X = np.random.RandomState(9).standard_normal((20, d)) * 5
+    assert np.all(est.path_dependence(X) == 0) and est.path_dependence_ == 0
+
+
+def test_path_dependence_measures_the_curl_of_the_unconstrained_field(monkeypatch):
+    import skjacnet._base as base
+
+    rng = np.random.RandomState(10)
+    X = rng.standard_normal((150, 3))
+    y = np.sin(X[:, 0] * X[:, 1]) + X[:, 2] ** 2
+    monkeypatch.setattr(base, "PATH_WARN", 0.0)
+    with pytest.warns(UserWarning, match="far from conservative"):
+        est = JacobianRegressor(random_state=0, max_iter=100).fit(X, y)
+    assert est.path_dependence_ > 1e-3
+    assert est.path_dependence(X).max() > 1e-3
+    # a constant field is conservative: the diagnostic vanishes
+    with torch.no_grad():
+        est.model_.field.weights[0].zero_()
+    assert est.path_dependence(X).max() < 1e-12
