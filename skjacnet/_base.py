@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,15 +14,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._build import DTYPE, ModelSpec, auto_orientation, build_model
 from ._certificate import check_guarantee, guarantee
 from ._persist import from_state, restore_device, to_state
 from ._training import LOSSES, train
 from .exceptions import NonFiniteError
 from .integrate import ODE_METHODS
-from .nn import ACTIVATIONS, MLP, FullJacobianNet, RidgeJacobianNet
-from .structures import output_activation
+from .nn import ACTIVATIONS
 
-DTYPE = torch.float64
 CHUNK = 1 << 16  # rows per predict/inverse chunk: bounded memory on any input size
 SMALL_FIT = 20_000  # below this many samples one torch thread is fastest
 PATH_CHECK_ROWS = 512  # training rows used for path_dependence_
@@ -103,7 +101,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         return None
 
     def _orientation(self, Xs: np.ndarray, Ys: np.ndarray, w: np.ndarray, size: int) -> np.ndarray:
-        return _auto_orientation(Xs, Ys, w, size)
+        return auto_orientation(Xs, Ys, w, size)
 
     # --- fit ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -289,73 +287,22 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         extra = self._model_in - Xs.shape[1]
         return torch.nn.functional.pad(Xs, (0, extra)) if extra > 0 else Xs
 
-    def _ridges(self, size: int) -> int:
-        return max(8, 2 * size) if self.n_ridges == "auto" else int(self.n_ridges)
-
     def _build_model(self, n_in, n_out, hidden, gen, Xs, Ys, w) -> torch.nn.Module:
         structure = self._structure()
-        square = structure == "positive_definite" and not (n_in == 1 and n_out == 1)
-        self._model_in = max(n_in, n_out) if square else n_in
-        if self._monotonic is not None:
-            # sum of increasing ridges with sign-constrained directions (see nn.RidgeJacobianNet)
-            R = self._ridges(max(n_in, n_out))
-            return RidgeJacobianNet(
-                MLP((1, *hidden, R), self.activation, gen, DTYPE),
-                output_activation("positive_definite", eps=0.0),
-                _init_matrix((R, n_in), gen),
-                U=_init_matrix((n_out, R), gen),
-                learn_V=True,
-                learn_U=True,
-                normalize=False,
-                monotonic_cst=torch.as_tensor(self._monotonic, dtype=DTYPE),
-            )
-        if structure == "none" and n_in > 1:
-            return FullJacobianNet(MLP((n_in, *hidden, n_out * n_in), self.activation, gen, DTYPE), n_in, n_out, DTYPE)
-        eps = float(getattr(self, "epsilon", 0.0))
         k = self._lipschitz_k()
-        k_std = None if k is None else k * float(self._x_scale[0] / self._y_scale[0])
-        if n_in == 1 and (structure == "none" or n_out == 1):
-            # the paper's 1-D JacNet, one output per target, no mixing
-            sign = self._orientation(Xs, Ys, w, 1) if structure == "positive_definite" else np.ones(n_out)
-            act = output_activation(structure, k=k_std or 1.0, eps=eps)
-            return RidgeJacobianNet(
-                MLP((1, *hidden, n_out), self.activation, gen, DTYPE),
-                act,
-                torch.ones(n_out, 1, dtype=DTYPE),
-                U=torch.diag(torch.as_tensor(sign, dtype=DTYPE)),
-                learn_V=False,
-                learn_U=False,
-                normalize=False,
-            )
-        if structure == "lipschitz":
-            R = self._ridges(max(n_in, n_out))
-            V = _init_matrix((R, n_in), gen)
-            U = _init_matrix((n_out, R), gen)
-            return RidgeJacobianNet(
-                MLP((1, *hidden, R), self.activation, gen, DTYPE),
-                output_activation("lipschitz", k=k_std),
-                V,
-                U=U,
-                learn_V=True,
-                learn_U=True,
-                normalize=True,
-            )
-        # positive definite, square of size D (zero-padded when n_in != n_out)
-        D = max(n_in, n_out)
-        R = self._ridges(D)
-        sign = self._orientation(Xs, Ys, w, D)
-        return RidgeJacobianNet(
-            MLP((1, *hidden, R), self.activation, gen, DTYPE),
-            output_activation("positive_definite", eps=0.0),
-            _init_matrix((R, D), gen),
-            U=None,
-            learn_V=True,
-            learn_U=False,
-            normalize=False,
-            eps_linear=eps,
-            sign=torch.as_tensor(sign, dtype=DTYPE),
+        spec = ModelSpec(
+            structure=structure,
+            n_in=n_in,
             n_out=n_out,
+            hidden=hidden,
+            activation=self.activation,
+            epsilon=float(getattr(self, "epsilon", 0.0)),
+            k_std=None if k is None else k * float(self._x_scale[0] / self._y_scale[0]),
+            n_ridges=self.n_ridges,
+            monotonic_cst=self._monotonic,
         )
+        self._model_in = spec.model_in
+        return build_model(spec, gen, lambda size: self._orientation(Xs, Ys, w, size))
 
     # --- predict ----------------------------------------------------------
     def _transform_rows(self, A: np.ndarray, fn) -> np.ndarray:
@@ -412,24 +359,3 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
-
-
-def _init_matrix(shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
-    bound = 1.0 / math.sqrt(shape[1])
-    return (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1).mul_(bound).to(DTYPE)
-
-
-def _auto_orientation(Xs: np.ndarray, Ys: np.ndarray, w: np.ndarray, size: int) -> np.ndarray:
-    """Signs S (size,) so that diag(S) times a monotone map can follow the data.
-
-    The sign of each diagonal entry of the weighted least-squares map from the
-    (zero-padded) inputs to the outputs, like IsotonicRegression's
-    ``increasing='auto'``; 0 means increasing.
-    """
-    Xp = np.zeros((Xs.shape[0], size))
-    Xp[:, : min(size, Xs.shape[1])] = Xs[:, :size]
-    Yp = np.zeros((Ys.shape[0], size))
-    Yp[:, : min(size, Ys.shape[1])] = Ys[:, :size]
-    sw = np.sqrt(w)[:, None]
-    A = np.linalg.lstsq(Xp * sw, Yp * sw, rcond=None)[0]
-    return np.where(np.diag(A) < 0, -1.0, 1.0)

@@ -1,0 +1,124 @@
+"""Which Jacobian network a fit gets, from its constraint and shapes (see nn.py for the maths)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .nn import MLP, FullJacobianNet, RidgeJacobianNet
+from .structures import output_activation
+
+DTYPE = torch.float64
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the estimator decided, in standardised units."""
+
+    structure: str  # 'none' | 'lipschitz' | 'positive_definite'
+    n_in: int
+    n_out: int
+    hidden: tuple[int, ...]
+    activation: str
+    epsilon: float
+    k_std: float | None  # Lipschitz constant in standardised units
+    n_ridges: int | str
+    monotonic_cst: np.ndarray | None
+
+    @property
+    def scalar(self) -> bool:
+        """One input and (for structured fits) one output: the paper's 1-D JacNet."""
+        return self.n_in == 1 and (self.structure == "none" or self.n_out == 1)
+
+    @property
+    def model_in(self) -> int:
+        """Input width of the network: square maps zero-pad the inputs."""
+        if self.structure == "positive_definite" and self.monotonic_cst is None and not self.scalar:
+            return max(self.n_in, self.n_out)
+        return self.n_in
+
+    def ridges(self, size: int) -> int:
+        return max(8, 2 * size) if self.n_ridges == "auto" else int(self.n_ridges)
+
+
+def init_matrix(shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
+    bound = 1.0 / math.sqrt(shape[1])
+    return (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1).mul_(bound).to(DTYPE)
+
+
+def build_model(spec: ModelSpec, gen: torch.Generator, orientation: Callable[[int], np.ndarray]) -> torch.nn.Module:
+    """The network for ``spec``; ``orientation(size)`` gives the signs S of invertible fits."""
+    n_in, n_out, hidden = spec.n_in, spec.n_out, spec.hidden
+    if spec.monotonic_cst is not None:
+        # sum of increasing ridges with sign-constrained directions
+        R = spec.ridges(max(n_in, n_out))
+        return RidgeJacobianNet(
+            MLP((1, *hidden, R), spec.activation, gen, DTYPE),
+            output_activation("positive_definite", eps=0.0),
+            init_matrix((R, n_in), gen),
+            U=init_matrix((n_out, R), gen),
+            learn_V=True,
+            learn_U=True,
+            normalize=False,
+            monotonic_cst=torch.as_tensor(spec.monotonic_cst, dtype=DTYPE),
+        )
+    if spec.structure == "none" and n_in > 1:
+        return FullJacobianNet(MLP((n_in, *hidden, n_out * n_in), spec.activation, gen, DTYPE), n_in, n_out, DTYPE)
+    if spec.scalar:
+        # the paper's 1-D JacNet, one output per target, no mixing
+        sign = orientation(1) if spec.structure == "positive_definite" else np.ones(n_out)
+        return RidgeJacobianNet(
+            MLP((1, *hidden, n_out), spec.activation, gen, DTYPE),
+            output_activation(spec.structure, k=spec.k_std or 1.0, eps=spec.epsilon),
+            torch.ones(n_out, 1, dtype=DTYPE),
+            U=torch.diag(torch.as_tensor(sign, dtype=DTYPE)),
+            learn_V=False,
+            learn_U=False,
+            normalize=False,
+        )
+    if spec.structure == "lipschitz":
+        R = spec.ridges(max(n_in, n_out))
+        return RidgeJacobianNet(
+            MLP((1, *hidden, R), spec.activation, gen, DTYPE),
+            output_activation("lipschitz", k=spec.k_std),
+            init_matrix((R, n_in), gen),
+            U=init_matrix((n_out, R), gen),
+            learn_V=True,
+            learn_U=True,
+            normalize=True,
+        )
+    # positive definite, square of size D (zero-padded when n_in != n_out)
+    D = spec.model_in
+    R = spec.ridges(D)
+    return RidgeJacobianNet(
+        MLP((1, *hidden, R), spec.activation, gen, DTYPE),
+        output_activation("positive_definite", eps=0.0),
+        init_matrix((R, D), gen),
+        U=None,
+        learn_V=True,
+        learn_U=False,
+        normalize=False,
+        eps_linear=spec.epsilon,
+        sign=torch.as_tensor(orientation(D), dtype=DTYPE),
+        n_out=n_out,
+    )
+
+
+def auto_orientation(Xs: np.ndarray, Ys: np.ndarray, w: np.ndarray, size: int) -> np.ndarray:
+    """Signs S (size,) so that diag(S) times a monotone map can follow the data.
+
+    The sign of each diagonal entry of the weighted least-squares map from the
+    (zero-padded) inputs to the outputs, like IsotonicRegression's
+    ``increasing='auto'``; 0 means increasing.
+    """
+    Xp = np.zeros((Xs.shape[0], size))
+    Xp[:, : min(size, Xs.shape[1])] = Xs[:, :size]
+    Yp = np.zeros((Ys.shape[0], size))
+    Yp[:, : min(size, Ys.shape[1])] = Ys[:, :size]
+    sw = np.sqrt(w)[:, None]
+    A = np.linalg.lstsq(Xp * sw, Yp * sw, rcond=None)[0]
+    return np.where(np.diag(A) < 0, -1.0, 1.0)
