@@ -136,9 +136,14 @@ class RidgeJacobianNet(nn.Module):
         """
         if not self.normalize:
             return A
-        if A.shape[0] >= A.shape[1]:
-            return torch.linalg.qr(A).Q
-        return torch.linalg.qr(A.T).Q.T
+        if A.shape[0] < A.shape[1]:
+            return self._normalized(A.T).T
+        # the QR with a positive diagonal in R is unique and continuous in A; LAPACK's
+        # sign convention is not (a column flips when a pivot crosses 0), which made
+        # training chaotic
+        Q, R = torch.linalg.qr(A)
+        signs = torch.where(torch.diagonal(R) < 0, -1.0, 1.0).to(A.dtype)
+        return Q * signs
 
     def V(self) -> Tensor:
         if self.monotonic_cst is not None:
