@@ -60,10 +60,13 @@ def _weighted_moments(A: np.ndarray, w: np.ndarray, isotropic: bool) -> tuple[np
     peak = np.max(np.abs(A - mean), axis=0)
     safe = np.where(peak > 0, peak, 1.0)
     scale = safe * np.sqrt(np.average(((A - mean) / safe) ** 2, axis=0, weights=w))
-    if isotropic:  # one scale for all columns keeps Euclidean norms (Lipschitz)
-        scale = np.full_like(
-            scale, np.sqrt(np.mean((scale / scale.max()) ** 2)) * scale.max() if scale.max() > 0 else 0.0
-        )
+    if isotropic:
+        # one scale for all columns keeps Euclidean norms (Lipschitz); the degenerate-spread
+        # test must apply to the pooled scale once, or columns would end up scaled differently
+        top = scale.max()
+        pooled = np.sqrt(np.mean((scale / top) ** 2)) * top if top > 0 else 0.0
+        degenerate = not pooled > 1e-12 * (1.0 + np.abs(mean).max())
+        return mean, np.full_like(scale, 1.0 if degenerate else pooled)
     scale[~(scale > 1e-12 * (1.0 + np.abs(mean)))] = 1.0
     return mean, scale
 
@@ -122,6 +125,16 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        before = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            # a failed (re)fit leaves the estimator exactly as it was, never half-updated
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, X, y, sample_weight):
         hidden = self._check_hidden()
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
@@ -251,6 +264,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             return None
         if isinstance(cst, dict):
             names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                raise ValueError("monotonic_cst as a dict needs X with feature names (e.g. a DataFrame).")
             unknown = [k for k in cst if names is None or k not in names]
             if unknown:
                 raise ValueError(f"monotonic_cst names features {unknown} that are not in feature_names_in_.")

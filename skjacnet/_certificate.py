@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.utils import check_random_state
 
 
 def guarantee(est) -> dict:
@@ -85,12 +86,13 @@ def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
     """
     cert = est.guarantee_
     X = np.asarray(X, dtype=np.float64)
-    rng = np.random.RandomState(random_state)
+    rng = check_random_state(random_state)
     if "monotonic_cst" in cert:
         return _check_monotone(est, X, np.asarray(cert["monotonic_cst"], dtype=float), n_pairs, rng)
     i, j = rng.randint(len(X), size=(2, n_pairs))
     A = X[i]
-    B = np.vstack([X[j[: n_pairs // 2]], A[n_pairs // 2 :] + rng.standard_normal(A[n_pairs // 2 :].shape) * 1e-3])
+    near = rng.standard_normal(A[n_pairs // 2 :].shape) * 1e-3 * (X.std(axis=0) + 1e-300)  # in X's units
+    B = np.vstack([X[j[: n_pairs // 2]], A[n_pairs // 2 :] + near])
     keep = np.linalg.norm(A - B, axis=1) > 0
     A, B = A[keep], B[keep]
     fa, fb = est.predict(A).reshape(len(A), -1), est.predict(B).reshape(len(B), -1)

@@ -46,14 +46,6 @@ class Mesh:
     cumulative: Tensor
     converged: bool = True
 
-    def detach(self) -> Mesh:
-        return Mesh(
-            self.knots.detach(),
-            self.values.detach(),
-            self.cumulative.detach(),
-            self.converged,
-        )
-
     def to(self, device: torch.device | str) -> Mesh:
         return Mesh(
             self.knots.to(device),

@@ -118,11 +118,10 @@ def from_state(state: dict, device: torch.device | str = "cpu") -> nn.Module:
 
 
 def restore_device(requested: str) -> torch.device:
-    """Where a loaded model lives: the requested device when it exists here, else the CPU."""
+    """Where a loaded model lives: the requested CUDA device when it exists here, else the CPU."""
     if requested == "auto" or requested.startswith("cuda"):
-        return (
-            torch.device(requested if requested != "auto" else "cuda")
-            if torch.cuda.is_available()
-            else torch.device("cpu")
-        )
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        dev = torch.device("cuda" if requested == "auto" else requested)
+        return dev if dev.index is None or dev.index < torch.cuda.device_count() else torch.device("cuda")
     return torch.device("cpu")

@@ -46,8 +46,8 @@ def train(
 ) -> History:
     """Fit ``model`` to (X, Y) with sample weights w; one iteration = one epoch.
 
-    ``alpha`` is an L2 penalty on the weights, scaled like MLPRegressor's
-    (alpha / (2 sum(w))).  With ``tol_annealing`` the integration
+    ``alpha`` is an L2 penalty on the weights, alpha / (2 sum(w)) over the
+    whole training set (integer weights then equal repeated samples).  With ``tol_annealing`` the integration
     tolerances start at ``ANNEAL_START`` and halve whenever the training loss
     falls below them, down to the requested rtol/atol (the paper's schedule).
     """

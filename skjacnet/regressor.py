@@ -21,8 +21,9 @@ _SHARED_PARAMS_DOC = """
     activation : {'tanh', 'relu', 'logistic', 'identity', 'softplus', 'silu'}, default='tanh'
         Hidden activation of the Jacobian network.
     n_ridges : int or 'auto', default='auto'
-        Number of ridge directions of the conservative n-D constructions
-        ('auto': ``max(8, 2 * size)``).  Unused by 1-D fits and by the
+        Number of ridge directions of the conservative constructions
+        ('auto': ``max(8, 2 * max(n_features, n_targets))``).  Unused by the
+        paper's 1-D model (one feature; one target unless 'none') and by the
         unconstrained n-D model.
     method : str, default='quadrature'
         How the line integral is evaluated.  'quadrature' is the fast,
@@ -54,7 +55,9 @@ _SHARED_PARAMS_DOC = """
     batch_size : int or 'auto', default='auto'
         Mini-batch size; 'auto' is ``min(200, n_samples)``.
     alpha : float, default=1e-3
-        L2 penalty on the network weights (MLPRegressor's convention).
+        L2 penalty on the network weights: ``alpha / (2 * sum(sample_weight))``
+        times their squared norm, over the whole training set (so that
+        integer weights equal repeated samples).
     initial_point : 'mean', float or array-like of shape (n_features,), default='mean'
         The initial condition x0 of every line integral ('mean': the
         weighted mean of X; the paper uses 0).  The value there, ``y0_``,
@@ -128,7 +131,9 @@ class JacobianRegressor(BaseJacobianRegressor):
         The bound k for 'lipschitz', in the units of X and y.
     epsilon : float, default=1e-4
         The epsilon of ``J J^T + epsilon I`` for 'positive_definite'
-        (standardised units): the smallest eigenvalue of the Jacobian.
+        (standardised units): in 1-D the smallest slope; in n-D the
+        smallest eigenvalue of the symmetric factor ``eps I + V^T diag(J^2) V``
+        (the strong monotonicity of grad(phi)), see ``guarantee_``.
     monotonic_cst : array-like of int of shape (n_features,), dict or None, default=None
         Partial monotonicity, as in HistGradientBoostingRegressor: 1
         increasing, -1 decreasing, 0 free, per feature (a dict maps feature
@@ -242,9 +247,14 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
     Parameters
     ----------
     constraint : {{'positive_definite'}}, default='positive_definite'
-        Structure of the Jacobian (the paper's ``J J^T + epsilon I``).
+        Structure of the Jacobian (the paper's ``J J^T + epsilon I``); the
+        only invertible structure so far (the parameter exists for the
+        cheap-inverse structures to come).
     epsilon : float, default=1e-4
-        Lower bound on the Jacobian's eigenvalues in standardised units.
+        Standardised units.  1-D: the smallest slope.  n-D: the strong
+        monotonicity of grad(phi), i.e. the smallest eigenvalue of the
+        symmetric factor of the Jacobian; ``guarantee_['expansion_lower']``
+        gives the resulting bound in the units of X and y.
     increasing : bool or 'auto', default='auto'
         Orientation.  True: increasing (S = I); False: decreasing (S = -I);
         'auto': chosen from the sign of the weighted least-squares slope of
@@ -259,7 +269,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
     Attributes
     ----------
 {_SHARED_ATTRS_DOC}
-    increasing_ : ndarray of shape (n_features,)
+    increasing_ : ndarray of shape (max(n_features, n_targets),)
         Orientation signs S used (1 increasing, -1 decreasing).
 
     See Also

@@ -165,11 +165,12 @@ def evaluate(task: Task, model, X, Xt) -> dict:
         warnings.simplefilter("ignore", ConvergenceWarning)
         _fit(model, X, y)
     secs = time.perf_counter() - t0
+    evaluations = int(model.model_.field.evaluations) if hasattr(model, "model_") else None  # fit only
     row = {
         "test_mae": float(np.mean(np.abs(_predict(model, Xt) - task.f(Xt).ravel()))),
         "train_loss": float(np.mean(np.abs(_predict(model, X) - y))),
         "fit_seconds": secs,
-        "evaluations": int(model.model_.field.evaluations) if hasattr(model, "model_") else None,
+        "evaluations": evaluations,
         "inverse_error": None,
         "round_trip": None,
     }

@@ -400,3 +400,23 @@ def test_a_prediction_does_not_depend_on_the_rest_of_its_batch(est, data_nd):
     whole = fitted.predict(far)
     alone = np.concatenate([fitted.predict(far[i : i + 1]) for i in range(0, len(far), 7)])
     assert np.allclose(whole[::7], alone, rtol=1e-12, atol=1e-12)
+
+
+def test_a_failed_refit_leaves_the_previous_fit_intact(data_1d):
+    X, y = data_1d
+    est = JacobianRegressor(**FAST).fit(X, y)
+    expected, n_iter = est.predict(X), est.n_iter_
+    with pytest.raises(ValueError):
+        est.set_params(standardize=False, max_iter=5).fit(X, 1e200 * np.exp(X).ravel())
+    assert est.n_iter_ == n_iter and np.array_equal(est.predict(X), expected)
+    fresh = JacobianRegressor(standardize=False, max_iter=5)
+    with pytest.raises(ValueError):
+        fresh.fit(X, 1e200 * np.exp(X).ravel())
+    assert not hasattr(fresh, "model_") and not hasattr(fresh, "n_features_in_")
+
+
+def test_lipschitz_scales_stay_isotropic_for_degenerate_columns(rng):
+    X = np.column_stack([1e6 + 1e-7 * rng.standard_normal(100), 1e-6 * rng.standard_normal(100)])
+    est = JacobianRegressor(constraint="lipschitz", max_iter=20).fit(X, 1e6 * X[:, 1])
+    assert est._x_scale[0] == est._x_scale[1]
+    assert est.check_guarantee(X, random_state=np.random.RandomState(0))["holds"]
