@@ -181,18 +181,15 @@ class RidgeJacobianNet(nn.Module):
         return self.V_raw.shape[0]
 
     # --- integration ---------------------------------------------------
-    def build_mesh(self, lo: float, hi: float) -> _mesh.Mesh:
+    def _refine(self, lo: float, hi: float) -> tuple[Tensor, bool]:
         it = self.integration
-        knots, ok = _mesh.refine_knots(
-            self.g_table,
-            lo,
-            hi,
-            rtol=it.rtol,
-            atol=it.atol,
-            max_knots=it.max_knots,
-            dtype=self.V_raw.dtype,
-            device=self.V_raw.device,
-        )
+        return _mesh.refine_knots(
+            self.g_table, lo, hi, rtol=it.rtol, atol=it.atol, max_knots=it.max_knots,
+            dtype=self.V_raw.dtype, device=self.V_raw.device,
+        )  # fmt: skip
+
+    def build_mesh(self, lo: float, hi: float) -> _mesh.Mesh:
+        knots, ok = self._refine(lo, hi)
         return _mesh.build_table(knots, self.g_table(knots), ok)
 
     def _training_mesh(self, lo: float, hi: float) -> _mesh.Mesh:
@@ -204,17 +201,7 @@ class RidgeJacobianNet(nn.Module):
         """
         cache = self._knot_cache
         if cache is None or cache[1] > lo or cache[2] < hi or cache[3] >= self.REFINE_EVERY:
-            knots, _ = _mesh.refine_knots(
-                self.g_table,
-                lo,
-                hi,
-                rtol=self.integration.rtol,
-                atol=self.integration.atol,
-                max_knots=self.integration.max_knots,
-                dtype=self.V_raw.dtype,
-                device=self.V_raw.device,
-            )
-            cache = [knots, lo, hi, 0]
+            cache = [self._refine(lo, hi)[0], lo, hi, 0]
         cache[3] += 1
         self._knot_cache = cache
         return _mesh.build_table(cache[0], self.g_table(cache[0]))

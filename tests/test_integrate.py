@@ -166,6 +166,9 @@ def test_gradcheck_full_model_with_nonzero_x0(method, adjoint):
     assert torch.allclose(grad, num, rtol=1e-5, atol=1e-6)
 
 
+# at rtol 1e-10 the whole-line mesh hits its knot limit (a ConvergenceWarning); the gradient of
+# the computed function is what is checked here, and it is exact at any tolerance
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("method", ["quadrature", "rk4", "dopri5"])
 def test_gradcheck_ridge_model_with_nonzero_x0(method):
     net = _ridge(Positive(0.05), d=2, m=2)
