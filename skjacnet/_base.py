@@ -91,6 +91,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "initial_point": [StrOptions({"mean"}), "array-like", Real],
         "standardize": ["boolean"],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "device": [str],
         "verbose": ["verbose"],
@@ -136,7 +137,9 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight):
         hidden = self._check_hidden()
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        warm = bool(self.warm_start) and hasattr(self, "model_")
+        # reset=False on a warm start: the feature count (and names) must match the previous fit
+        X, y = validate_data(self, X, y, reset=not warm, multi_output=True, y_numeric=True, dtype=np.float64)
         w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if Y.shape[1] == 0:
@@ -144,21 +147,25 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         keep = w > 0
         X, Y, w = X[keep], Y[keep], w[keep]
         device = resolve_device(self.device)
-        lipschitz = self._structure() == "lipschitz"
-        self._x_mean, self._x_scale = _weighted_moments(X, w, isotropic=lipschitz)
-        self._y_mean, self._y_scale = _weighted_moments(Y, w, isotropic=lipschitz)
-        if not isinstance(self.initial_point, str):  # the shift of X is the initial point x0
-            self._x_mean = self._check_initial_point(X.shape[1])
-        if not self.standardize:
-            self._x_scale, self._y_scale = np.ones_like(self._x_scale), np.ones_like(self._y_scale)
+        if warm and Y.shape[1] != self.n_targets_:
+            raise ValueError(
+                f"warm_start=True needs the same number of targets as the previous fit ({self.n_targets_}), "
+                f"got {Y.shape[1]}."
+            )
+        if not warm:  # a warm start keeps the previous scaling: the network lives in those units
+            self._set_scaling(X, Y, w)
         Xs = (X - self._x_mean) / self._x_scale
         Ys = (Y - self._y_mean) / self._y_scale
         rng = check_random_state(self.random_state)
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         n_in, n_out = X.shape[1], Y.shape[1]
         self._monotonic = self._check_monotonic_cst(n_in)
+        previous = (self.loss_curve_, self.tol_curve_, self.n_iter_) if warm else ([], [], 0)
         with torch_threads(1 if X.shape[0] < SMALL_FIT else None):
-            self.model_ = self._build_model(n_in, n_out, hidden, gen, Xs, Ys, w).to(device)
+            if warm:
+                self.model_ = self.model_.to(device)
+            else:
+                self.model_ = self._build_model(n_in, n_out, hidden, gen, Xs, Ys, w).to(device)
             self.model_.integration.method = self.method
             self.model_.integration.rtol, self.model_.integration.atol = self.rtol, self.atol
             self.model_.integration.adjoint = self.adjoint
@@ -180,9 +187,9 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 verbose=bool(self.verbose),
             )
             self.model_.freeze(Xt)
-        self.loss_curve_ = hist.loss_curve
-        self.tol_curve_ = hist.tol_curve
-        self.n_iter_ = hist.n_iter
+        self.loss_curve_ = previous[0] + hist.loss_curve
+        self.tol_curve_ = previous[1] + hist.tol_curve
+        self.n_iter_ = previous[2] + hist.n_iter
         self.n_targets_ = n_out
         self._y_1d = y.ndim == 1
         self.x0_ = self._x_mean.copy()
@@ -256,6 +263,16 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return check_guarantee(self, X, n_pairs=n_pairs, random_state=random_state)
+
+    def _set_scaling(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray) -> None:
+        """Shift X to the initial point and y to its mean; scale both unless standardize=False."""
+        lipschitz = self._structure() == "lipschitz"
+        self._x_mean, self._x_scale = _weighted_moments(X, w, isotropic=lipschitz)
+        self._y_mean, self._y_scale = _weighted_moments(Y, w, isotropic=lipschitz)
+        if not isinstance(self.initial_point, str):  # the shift of X is the initial point x0
+            self._x_mean = self._check_initial_point(X.shape[1])
+        if not self.standardize:
+            self._x_scale, self._y_scale = np.ones_like(self._x_scale), np.ones_like(self._y_scale)
 
     def _check_monotonic_cst(self, n_features: int) -> np.ndarray | None:
         """Validated per-feature constraints (-1, 0, +1), or None when there are none."""

@@ -66,6 +66,10 @@ _SHARED_PARAMS_DOC = """
         Scale X and y to unit variance inside fit (the network's scale then
         does not depend on the units).  False keeps their units (X is only
         shifted to x0, y to its mean), as in the paper.
+    warm_start : bool, default=False
+        Continue training the previous fit's network (same features and
+        targets; the scaling of the first fit is kept) instead of starting
+        anew; ``loss_curve_`` and ``n_iter_`` accumulate, as in MLPRegressor.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation and the batch order.  Never touches torch's
         global generator.
@@ -192,6 +196,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         alpha=1e-3,
         initial_point="mean",
         standardize=True,
+        warm_start=False,
         random_state=None,
         device="cpu",
         verbose=False,
@@ -215,6 +220,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         self.alpha = alpha
         self.initial_point = initial_point
         self.standardize = standardize
+        self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -317,6 +323,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         alpha=1e-3,
         initial_point="mean",
         standardize=True,
+        warm_start=False,
         random_state=None,
         device="cpu",
         verbose=False,
@@ -340,6 +347,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         self.alpha = alpha
         self.initial_point = initial_point
         self.standardize = standardize
+        self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
         self.verbose = verbose

@@ -420,3 +420,19 @@ def test_lipschitz_scales_stay_isotropic_for_degenerate_columns(rng):
     est = JacobianRegressor(constraint="lipschitz", max_iter=20).fit(X, 1e6 * X[:, 1])
     assert est._x_scale[0] == est._x_scale[1]
     assert est.check_guarantee(X, random_state=np.random.RandomState(0))["holds"]
+
+
+def test_warm_start_continues_training(data_1d, rng):
+    X, y = data_1d
+    est = JacobianRegressor(warm_start=True, max_iter=30, random_state=0).fit(X, y)
+    scale, first_loss = est._x_scale.copy(), est.loss_curve_[-1]
+    est.fit(X * 3.0, y)  # different data: the first fit's scaling is kept
+    assert est.n_iter_ == 60 and len(est.loss_curve_) == 60
+    assert np.array_equal(est._x_scale, scale)
+    cold = JacobianRegressor(max_iter=30, random_state=0).fit(X, y)
+    assert cold.loss_curve_[-1] == first_loss  # the first warm fit is an ordinary fit
+    with pytest.raises(ValueError, match="features"):
+        est.fit(np.hstack([X, X]), y)
+    with pytest.raises(ValueError, match="same number of targets"):
+        est.fit(X, np.column_stack([y, y]))
+    assert est.n_iter_ == 60  # failed warm fits leave it intact
