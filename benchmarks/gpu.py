@@ -1,0 +1,122 @@
+"""Device check and GPU benchmark, prepared to run in ONE call on a lent GPU machine.
+
+    python benchmarks/gpu.py --device cuda        # on the GPU machine (a few minutes)
+    python benchmarks/gpu.py --device cpu --quick # smoke run anywhere (part of the tests)
+
+Prints, from one run on one device: the GPU tests' outcome (fit, predict, inverse,
+a CUDA-fitted model reloading on the CPU), then timings as ratios against one
+forward pass of the same network over the same points (float64, 64-unit net,
+1-D): skjacnet predict, a naive 16-node Gauss-Legendre rule, dopri5 at 1e-6, and
+a training step on 1e5 points (quadrature vs dopri5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+import time
+
+import numpy as np
+import torch
+
+from skjacnet import InvertibleJacobianRegressor
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def timed(fn, device: str, repeat: int = 5) -> float:
+    fn()  # warm-up (kernels, allocator)
+    best = float("inf")
+    for _ in range(repeat):
+        _sync(device)
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    dev, q = args.device, args.quick
+    print(
+        f"device {dev}: {torch.cuda.get_device_name(0) if dev.startswith('cuda') else 'cpu'}, torch {torch.__version__}"
+    )
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, (2000 if q else 20_000, 1))
+    y = np.exp(X).ravel()
+
+    # --- correctness on the device
+    est = InvertibleJacobianRegressor(device=dev, max_iter=10 if q else 100, random_state=0).fit(X, y)
+    cpu = InvertibleJacobianRegressor(device="cpu", max_iter=10 if q else 100, random_state=0).fit(X, y)
+    xs = np.linspace(-3, 3, 1001).reshape(-1, 1)
+    trip = float(np.max(np.abs(est.inverse_transform(est.predict(xs)) - xs)))
+    loaded = pickle.loads(pickle.dumps(est))  # state is device-free numpy
+    same = bool(np.allclose(loaded.predict(xs), est.predict(xs), rtol=1e-12, atol=1e-12))
+    monotone = bool(np.all(np.diff(est.predict(xs)) > 0))
+    print(
+        f"fit/predict on {dev} vs cpu: max diff {np.max(np.abs(est.predict(xs) - cpu.predict(xs))):.2e}; "
+        f"round trip {trip:.1e}; pickle reload identical: {same}; monotone: {monotone}"
+    )
+
+    # --- predict: ratios to one forward pass over the same points
+    n = 10**5 if q else 10**7
+    Xp = torch.as_tensor(rng.uniform(-3, 3, (n, 1)), device=dev)
+    model = est.model_
+    with torch.no_grad():
+        t_floor = timed(lambda: model.field(Xp), dev)
+        t_pred = timed(lambda: model(Xp), dev)
+        nodes, weights = np.polynomial.legendre.leggauss(16)
+        t_n = torch.as_tensor((nodes + 1) / 2, device=dev)
+        w_n = torch.as_tensor(weights / 2, device=dev)
+
+        def gl16():
+            out = 0
+            for t, w in zip(t_n, w_n):
+                out = out + w * model.g_table((t * Xp).reshape(-1))
+            return out * Xp
+
+        t_gl = timed(gl16, dev, repeat=2)
+        model.integration.method, model.integration.rtol, model.integration.atol = "dopri5", 1e-6, 1e-6
+        model.freeze()
+        t_dopri = timed(lambda: model(Xp), dev, repeat=1)
+        model.integration.method, model.integration.rtol, model.integration.atol = "quadrature", est.rtol, est.atol
+        model.freeze()
+    print(
+        f"predict {n:.0e} pts: forward pass {t_floor * 1e3:.1f} ms; skjacnet {t_pred / t_floor:.2f}x, "
+        f"GL16 {t_gl / t_floor:.1f}x, dopri5 {t_dopri / t_floor:.1f}x the pass"
+    )
+
+    # --- one training step on 1e5 points
+    m = 10**4 if q else 10**5
+    Xt = torch.as_tensor(rng.uniform(-2, 2, (m, 1)), device=dev)
+    Yt = torch.exp(Xt)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        ((model(Xt) - Yt) ** 2).mean().backward()
+        opt.step()
+
+    model.train()
+    t_quad = timed(step, dev)
+    model.integration.method = "dopri5"
+    t_ode = timed(step, dev, repeat=2)
+    model.integration.method = "quadrature"
+    model.eval()
+    print(
+        f"training step on {m:.0e} pts: quadrature {t_quad * 1e3:.1f} ms, dopri5 {t_ode * 1e3:.1f} ms "
+        f"({t_ode / t_quad:.1f}x)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
