@@ -108,10 +108,6 @@ _SHARED_ATTRS_DOC = """
         diagnostic for the unconstrained n-D model (warning above 0.1)."""
 
 
-def _shared_constraints() -> dict:
-    return dict(BaseJacobianRegressor._parameter_constraints)
-
-
 class JacobianRegressor(BaseJacobianRegressor):
     __doc__ = f"""Regressor that learns its Jacobian and integrates it (JacNet).
 
@@ -168,7 +164,7 @@ class JacobianRegressor(BaseJacobianRegressor):
     """
 
     _parameter_constraints = {
-        **_shared_constraints(),
+        **BaseJacobianRegressor._parameter_constraints,
         "constraint": [StrOptions({"none", "lipschitz", "positive_definite"})],
         "lipschitz_constant": [Interval(Real, 0, None, closed="neither")],
         "monotonic_cst": ["array-like", dict, None],
@@ -295,7 +291,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
     """
 
     _parameter_constraints = {
-        **_shared_constraints(),
+        **BaseJacobianRegressor._parameter_constraints,
         "constraint": [StrOptions({"positive_definite"})],
         "increasing": ["boolean", StrOptions({"auto"})],
         "inverse_method": [StrOptions({"auto", *ODE_METHODS})],
