@@ -152,6 +152,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 f"warm_start=True needs the same number of targets as the previous fit ({self.n_targets_}), "
                 f"got {Y.shape[1]}."
             )
+        self._check_shapes(X.shape[1], Y.shape[1])
         if not warm:  # a warm start keeps the previous scaling: the network lives in those units
             self._set_scaling(X, Y, w)
         Xs = (X - self._x_mean) / self._x_scale
@@ -259,6 +260,9 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         report : dict
             ``bound`` (k, or the expansion constant c), ``worst_ratio``
             observed for ||f(a) - f(b)|| / ||a - b||, ``pairs`` and ``holds``.
+            For 'complex' fits ``worst_ratio`` is the largest relative
+            Cauchy-Riemann residual of ``predict`` by central finite
+            differences at ``n_pairs`` points of X (``holds``: <= 1e-6).
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
@@ -266,13 +270,29 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
 
     def _set_scaling(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray) -> None:
         """Shift X to the initial point and y to its mean; scale both unless standardize=False."""
-        lipschitz = self._structure() == "lipschitz"
-        self._x_mean, self._x_scale = _weighted_moments(X, w, isotropic=lipschitz)
-        self._y_mean, self._y_scale = _weighted_moments(Y, w, isotropic=lipschitz)
+        # one scale for all columns keeps Euclidean norms (Lipschitz) and complex linearity (re, im pairs)
+        isotropic = self._structure() in ("lipschitz", "complex")
+        self._x_mean, self._x_scale = _weighted_moments(X, w, isotropic=isotropic)
+        self._y_mean, self._y_scale = _weighted_moments(Y, w, isotropic=isotropic)
         if not isinstance(self.initial_point, str):  # the shift of X is the initial point x0
             self._x_mean = self._check_initial_point(X.shape[1])
         if not self.standardize:
             self._x_scale, self._y_scale = np.ones_like(self._x_scale), np.ones_like(self._y_scale)
+
+    def _check_shapes(self, n_features: int, n_targets: int) -> None:
+        """Shapes a structure needs: (re, im) column pairs for 'complex', square maps for 'kronecker'."""
+        structure = self._structure()
+        if structure == "complex" and (n_features % 2 or n_targets % 2):
+            raise ValueError(
+                "constraint='complex' maps C^p to C^q given as (real, imaginary) column pairs: X and y need an "
+                f"even number of columns, got {n_features} feature(s) and {n_targets} target(s) "
+                "(a 1-D y is one target; pass y of shape (n_samples, 2) for one complex output)."
+            )
+        if structure == "kronecker" and n_features != n_targets:
+            raise ValueError(
+                f"constraint='kronecker' fits square maps (a bijection of R^d): got {n_features} feature(s) and "
+                f"{n_targets} target(s)."
+            )
 
     def _check_monotonic_cst(self, n_features: int) -> np.ndarray | None:
         """Validated per-feature constraints (-1, 0, +1), or None when there are none."""

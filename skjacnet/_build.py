@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._complex import ComplexMLP, HolomorphicJacobianNet
+from ._kronecker import KroneckerJacobianNet
 from .nn import MLP, FullJacobianNet, RidgeJacobianNet
 from .structures import output_activation
 
@@ -19,7 +21,7 @@ DTYPE = torch.float64
 class ModelSpec:
     """What the estimator decided, in standardised units."""
 
-    structure: str  # 'none' | 'lipschitz' | 'positive_definite'
+    structure: str  # 'none' | 'lipschitz' | 'positive_definite' | 'complex' | 'kronecker'
     n_in: int
     n_out: int
     hidden: tuple[int, ...]
@@ -53,6 +55,13 @@ def init_matrix(shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
 def build_model(spec: ModelSpec, gen: torch.Generator, orientation: Callable[[int], np.ndarray]) -> torch.nn.Module:
     """The network for ``spec``; ``orientation(size)`` gives the signs S of invertible fits."""
     n_in, n_out, hidden = spec.n_in, spec.n_out, spec.hidden
+    if spec.structure == "complex":  # (re, im) column pairs; shapes checked by the estimator
+        p, q = n_in // 2, n_out // 2
+        return HolomorphicJacobianNet(ComplexMLP((p, *hidden, q * p), spec.activation, gen, DTYPE), p, q, DTYPE)
+    if spec.structure == "kronecker":  # square; one scalar derivative per coordinate
+        field = MLP((1, *hidden, n_in), spec.activation, gen, DTYPE)
+        sign = torch.as_tensor(orientation(n_in), dtype=DTYPE)
+        return KroneckerJacobianNet(field, n_in, spec.epsilon, sign, DTYPE)
     if spec.monotonic_cst is not None:
         # sum of increasing ridges with sign-constrained directions
         R = spec.ridges(max(n_in, n_out))

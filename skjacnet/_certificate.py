@@ -43,6 +43,19 @@ def guarantee(est) -> dict:
         cert.update(
             property="k-Lipschitz: ||f(a) - f(b)|| <= k ||a - b||", lipschitz_upper=float(est.lipschitz_constant)
         )
+    elif structure == "complex":
+        cert.update(
+            property="holomorphic: f(z) is complex differentiable in z_j = x[2j] + i x[2j+1] (outputs "
+            "w_k = y[2k] + i y[2k+1]); the Cauchy-Riemann equations hold everywhere",
+            domain=f"C^{d // 2}",
+            norm="none (an identity of derivatives)",
+        )
+    elif structure == "kronecker":
+        cert.update(
+            property="bijection of R^d with nowhere-singular Kronecker-factored Jacobian: "
+            "||f(a) - f(b)|| >= c ||a - b||",
+            expansion_lower=_kronecker_lower_bound(est),
+        )
     elif structure == "positive_definite":
         lower = _expansion_lower_bound(est)
         if d == m:
@@ -78,6 +91,44 @@ def _expansion_lower_bound(est) -> dict:
     return {"value": value, "sign": 1.0}
 
 
+def _kronecker_lower_bound(est) -> float:
+    """eps * s_min(diag(s_y) U) * s_min(V diag(1 / s_x)): the three factors of f, in the units of X and y."""
+    model = est.model_
+    with torch.no_grad():
+        U = model.U().cpu().numpy()
+        V = model.V().cpu().numpy()
+    sy, sx = np.asarray(est._y_scale, dtype=float), np.asarray(est._x_scale, dtype=float)
+    smin_u = np.linalg.svd(sy[:, None] * U, compute_uv=False).min()
+    smin_v = np.linalg.svd(V / sx[None, :], compute_uv=False).min()
+    return float(est.epsilon * smin_u * smin_v)
+
+
+def _check_cauchy_riemann(est, X: np.ndarray, n_points: int, rng: np.random.RandomState) -> dict:
+    """Central finite differences of predict at points of X: the Cauchy-Riemann residual.
+
+    Per (input, output) pair: |du/da - dv/db| + |du/db + dv/da|, relative to
+    the largest partial derivative; 0 for a holomorphic map, O(h^2) here.
+    """
+    A = X[rng.randint(len(X), size=n_points)]
+    h = 1e-5 * float(np.max(est._x_scale))
+    n, d = A.shape
+    grads = np.empty((n, est.n_targets_, d))
+    for j in range(d):
+        step = np.zeros(d)
+        step[j] = h
+        grads[:, :, j] = (est.predict(A + step).reshape(n, -1) - est.predict(A - step).reshape(n, -1)) / (2 * h)
+    G = grads.reshape(n, -1, 2, d // 2, 2)  # (n, q, re/im output, p, re/im input)
+    residual = np.abs(G[:, :, 0, :, 0] - G[:, :, 1, :, 1]) + np.abs(G[:, :, 0, :, 1] + G[:, :, 1, :, 0])
+    worst = float((residual.max(axis=(1, 2)) / (np.abs(grads).max(axis=(1, 2)) + 1e-300)).max())
+    return {
+        "pairs": int(n),
+        "property": est.guarantee_["property"],
+        "bound": 0.0,
+        "worst_ratio": worst,
+        "holds": bool(worst <= 1e-6),
+    }
+
+
 def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
     """Worst ratio ||f(a) - f(b)|| / ||a - b|| over pairs drawn from X (random and near pairs).
 
@@ -89,6 +140,8 @@ def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
     rng = check_random_state(random_state)
     if "monotonic_cst" in cert:
         return _check_monotone(est, X, np.asarray(cert["monotonic_cst"], dtype=float), n_pairs, rng)
+    if cert["constraint"] == "complex":
+        return _check_cauchy_riemann(est, X, n_pairs, rng)
     i, j = rng.randint(len(X), size=(2, n_pairs))
     A = X[i]
     near = rng.standard_normal(A[n_pairs // 2 :].shape) * 1e-3 * (X.std(axis=0) + 1e-300)  # in X's units

@@ -12,15 +12,17 @@ import torch
 from torch import nn
 
 from . import _mesh
+from ._complex import ComplexMLP, HolomorphicJacobianNet
+from ._kronecker import KroneckerJacobianNet
 from .nn import MLP, FullJacobianNet, RidgeJacobianNet
 from .structures import Lipschitz, Positive, Unconstrained
 
 _STRUCTURES = {"Unconstrained": Unconstrained, "Lipschitz": Lipschitz, "Positive": Positive}
 
 
-def _field_spec(field: MLP) -> dict:
+def _field_spec(field: MLP | ComplexMLP) -> dict:
     sizes = [int(w.shape[1]) for w in field.weights] + [int(field.weights[-1].shape[0])]
-    return {"sizes": sizes, "activation": field.activation}
+    return {"sizes": sizes, "activation": field.activation, "complex": isinstance(field, ComplexMLP)}
 
 
 def _structure_spec(structure: nn.Module) -> dict:
@@ -46,7 +48,8 @@ def to_state(model: nn.Module) -> dict:
         },
     }
     if isinstance(model, FullJacobianNet):
-        state.update(kind="full", n_in=model.n_in, n_out=model.n_out, panels=model.panels)
+        kind = "holomorphic" if isinstance(model, HolomorphicJacobianNet) else "full"
+        state.update(kind=kind, n_in=model.n_in, n_out=model.n_out, panels=model.panels)
         return state
     params = dict(model.named_parameters())
     mesh = model.mesh
@@ -69,6 +72,8 @@ def to_state(model: nn.Module) -> dict:
             "converged": bool(mesh.converged),
         },
     )
+    if isinstance(model, KroneckerJacobianNet):
+        state.update(kind="kronecker", eps=model.structure.eps, d=model.n_out)
     return state
 
 
@@ -77,9 +82,14 @@ def from_state(state: dict, device: torch.device | str = "cpu") -> nn.Module:
     tensors = {k: torch.as_tensor(v) for k, v in state["tensors"].items()}
     dtype = tensors["x0"].dtype
     gen = torch.Generator().manual_seed(0)  # placeholder weights, overwritten below
-    field = MLP(state["field"]["sizes"], state["field"]["activation"], gen, dtype)
+    field_cls = ComplexMLP if state["field"].get("complex") else MLP
+    field = field_cls(state["field"]["sizes"], state["field"]["activation"], gen, dtype)
     if state["kind"] == "full":
         model = FullJacobianNet(field, state["n_in"], state["n_out"], dtype)
+    elif state["kind"] == "holomorphic":
+        model = HolomorphicJacobianNet(field, state["n_in"] // 2, state["n_out"] // 2, dtype)
+    elif state["kind"] == "kronecker":
+        model = KroneckerJacobianNet(field, state["d"], state["eps"], tensors["out_sign"], dtype)
     else:
         spec = state["structure"]
         cls = _STRUCTURES[spec["name"]]
@@ -98,7 +108,7 @@ def from_state(state: dict, device: torch.device | str = "cpu") -> nn.Module:
             monotonic_cst=tensors["monotonic_cst"] if state.get("has_monotonic_cst") else None,
         )
     model.load_state_dict(tensors, strict=True)
-    if state["kind"] == "full":
+    if state["kind"] in ("full", "holomorphic"):
         model.panels = state["panels"]
     for key, value in state["integration"].items():
         setattr(model.integration, key, value)

@@ -42,6 +42,7 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "relu": torch.relu,
     "softplus": F.softplus,
     "silu": F.silu,
+    "sin": torch.sin,
 }
 
 
@@ -328,10 +329,13 @@ class FullJacobianNet(nn.Module):
                 panels = max(panels, found)
         self.panels = panels
 
+    def _segment_rate(self, t: Tensor, a: Tensor, dx: Tensor) -> Tensor:
+        """J(a + t dx) dx at nodes t (T,) for starts a and displacements dx (n, d) -> (T, n, m)."""
+        return (self.J(a + t[:, None, None] * dx) @ dx.unsqueeze(-1)).squeeze(-1)
+
     def _rate(self, t: Tensor, dx: Tensor) -> Tensor:
-        """J(c(t)) c'(t) at nodes t (T,) for displacements dx (n, d) -> (T, n, m)."""
-        pts = self.x0 + t[:, None, None] * dx
-        return (self.J(pts) @ dx.unsqueeze(-1)).squeeze(-1)
+        """The rate of the straight path from x0, at nodes t (T,) -> (T, n, m)."""
+        return self._segment_rate(t, self.x0, dx)
 
     def forward(self, x: Tensor) -> Tensor:
         dx = x - self.x0
@@ -360,7 +364,7 @@ class FullJacobianNet(nn.Module):
         else:
 
             def rate(t: Tensor) -> Tensor:
-                return (self.J(self.x0 + t * dx) @ dx.unsqueeze(-1)).squeeze(-1)
+                return self._rate(t.reshape(1), dx)[0]
 
             shape = torch.Size((x.shape[0], self.n_out))
             inc = ode_integral(rate, shape, template=x, **it.ode_kwargs((*self.parameters(), dx)))
@@ -373,11 +377,9 @@ class FullJacobianNet(nn.Module):
     def segment_integral(self, a: Tensor, b: Tensor) -> Tensor:
         """Integral of J along the straight segment a -> b, for rows a, b (n, d)."""
         it, dx = self.integration, b - a
-
-        def rate(t: Tensor) -> Tensor:
-            return (self.J(a + t[:, None, None] * dx) @ dx.unsqueeze(-1)).squeeze(-1)
-
-        return gauss_kronrod_integral(rate, rtol=it.rtol, atol=it.atol, dtype=a.dtype, device=a.device)
+        return gauss_kronrod_integral(
+            lambda t: self._segment_rate(t, a, dx), rtol=it.rtol, atol=it.atol, dtype=a.dtype, device=a.device
+        )
 
     def path_dependence(self, x: Tensor) -> Tensor:
         """|f along x0 -> x minus f along x0 -> corner -> x| per row (n, m).

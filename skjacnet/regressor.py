@@ -117,7 +117,7 @@ class JacobianRegressor(BaseJacobianRegressor):
 
     Parameters
     ----------
-    constraint : {{'none', 'lipschitz', 'positive_definite'}}, default='none'
+    constraint : {{'none', 'lipschitz', 'positive_definite', 'complex', 'kronecker'}}, default='none'
         Structure of the Jacobian and what it guarantees for ``predict``:
 
         - 'none': unconstrained (1-D: exact line integral; n-D: the paper's
@@ -126,7 +126,15 @@ class JacobianRegressor(BaseJacobianRegressor):
           for all a, b, any shapes (1-D: the paper's ``k tanh(J)``; n-D: a
           conservative ridge construction with spectrally normalised maps);
         - 'positive_definite': strictly monotone, invertible on square maps
-          (the paper's ``J J^T + epsilon I``; see InvertibleJacobianRegressor).
+          (the paper's ``J J^T + epsilon I``; see InvertibleJacobianRegressor);
+        - 'complex': holomorphic map from C^p to C^q, with X and y given as
+          (real, imaginary) column pairs: the Cauchy-Riemann equations hold
+          exactly for ``predict`` (a complex network with an entire
+          activation, integrated by a fixed rule); needs ``activation='sin'``
+          or ``'identity'``;
+        - 'kronecker': bijection of R^d (square maps) whose Jacobian
+          ``U diag(g) V`` has Kronecker-factored U and V, so that the inverse
+          is exact and cheap (see InvertibleJacobianRegressor).
     lipschitz_constant : float, default=1.0
         The bound k for 'lipschitz', in the units of X and y.
     epsilon : float, default=1e-4
@@ -165,7 +173,7 @@ class JacobianRegressor(BaseJacobianRegressor):
 
     _parameter_constraints = {
         **BaseJacobianRegressor._parameter_constraints,
-        "constraint": [StrOptions({"none", "lipschitz", "positive_definite"})],
+        "constraint": [StrOptions({"none", "lipschitz", "positive_definite", "complex", "kronecker"})],
         "lipschitz_constant": [Interval(Real, 0, None, closed="neither")],
         "monotonic_cst": ["array-like", dict, None],
     }
@@ -248,24 +256,30 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
 
     Parameters
     ----------
-    constraint : {{'positive_definite'}}, default='positive_definite'
-        Structure of the Jacobian (the paper's ``J J^T + epsilon I``); the
-        only invertible structure so far (the parameter exists for the
-        cheap-inverse structures to come).
+    constraint : {{'positive_definite', 'kronecker'}}, default='positive_definite'
+        Structure of the Jacobian.  'positive_definite' is the paper's
+        ``J J^T + epsilon I`` (above).  'kronecker' (square maps) is
+        ``f(x) = y0 + U (G(V x) - G(V x0))`` with ``U = S (A1 (x) A2)``,
+        ``V = B1 (x) B2`` invertible Kronecker products (matrix exponentials)
+        and G coordinate-wise with ``G' >= epsilon``: also a bijection, and
+        its inverse is exact and costs O(d (d1 + d2)) per point
+        (``d = d1 d2``) instead of an ODE of d x d solves.
     epsilon : float, default=1e-4
         Standardised units.  1-D: the smallest slope.  n-D: the strong
         monotonicity of grad(phi), i.e. the smallest eigenvalue of the
-        symmetric factor of the Jacobian; ``guarantee_['expansion_lower']``
-        gives the resulting bound in the units of X and y.
+        symmetric factor of the Jacobian ('positive_definite'), or the
+        smallest derivative of each G ('kronecker');
+        ``guarantee_['expansion_lower']`` gives the resulting bound in the
+        units of X and y.
     increasing : bool or 'auto', default='auto'
         Orientation.  True: increasing (S = I); False: decreasing (S = -I);
         'auto': chosen from the sign of the weighted least-squares slope of
         each output, like IsotonicRegression's ``increasing='auto'``.
     inverse_method : str, default='auto'
         First guess of ``inverse_transform`` before Newton polish: 'auto'
-        inverts the 1-D quadrature model exactly and otherwise integrates
-        the inverse-Jacobian ODE with 'dopri5'; any torchdiffeq method name
-        forces that ODE solver.
+        inverts the 1-D and the 'kronecker' quadrature models exactly and
+        otherwise integrates the inverse-Jacobian ODE with 'dopri5'; any
+        torchdiffeq method name forces that ODE solver.
 {_SHARED_PARAMS_DOC}
 
     Attributes
@@ -292,7 +306,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
 
     _parameter_constraints = {
         **BaseJacobianRegressor._parameter_constraints,
-        "constraint": [StrOptions({"positive_definite"})],
+        "constraint": [StrOptions({"positive_definite", "kronecker"})],
         "increasing": ["boolean", StrOptions({"auto"})],
         "inverse_method": [StrOptions({"auto", *ODE_METHODS})],
     }
@@ -349,7 +363,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         self.verbose = verbose
 
     def _structure(self) -> str:
-        return "positive_definite"
+        return self.constraint
 
     def _orientation(self, Xs, Ys, w, size):
         if self.increasing == "auto":

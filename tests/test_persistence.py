@@ -22,6 +22,8 @@ CASES = {
     "invertible-rk4": (InvertibleJacobianRegressor(max_iter=5, method="rk4", random_state=0), 2, 2),
     "positive-rect": (JacobianRegressor(constraint="positive_definite", max_iter=20, random_state=0), 3, 1),
     "monotonic": (JacobianRegressor(monotonic_cst=[1, 0, -1], max_iter=20, random_state=0), 3, 2),
+    "complex": (JacobianRegressor(constraint="complex", activation="sin", max_iter=10, random_state=0), 4, 2),
+    "kronecker": (InvertibleJacobianRegressor(constraint="kronecker", max_iter=20, random_state=0), 4, 4),
 }
 
 
