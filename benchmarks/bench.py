@@ -142,6 +142,33 @@ def bench_nd(n: int, d: int, fit_iter: int, rows: list, log) -> None:
         log(rows[-1])
 
 
+def bench_inverse_scaling(dims: tuple[int, ...], n: int, fit_iter: int, rows: list, log) -> None:
+    """inverse_transform cost as d grows: 'kronecker' (exact, O(d (d1 + d2)) per point) vs the dense
+    'positive_definite' structure (inverse-Jacobian ODE, a d x d solve per stage)."""
+    for d in dims:
+        rng = np.random.RandomState(d)
+        X = rng.standard_normal((n, d))
+        Y = np.tanh(X) + 0.5 * X + 0.1 * X @ rng.standard_normal((d, d))
+        times, scores = {}, {}
+        for constraint in ("positive_definite", "kronecker"):
+            est = InvertibleJacobianRegressor(constraint=constraint, random_state=0, max_iter=fit_iter).fit(X, Y)
+            Yq = est.predict(X)
+            times[constraint] = timed(lambda est=est, Yq=Yq: est.inverse_transform(Yq), repeat=1)
+            err = np.abs(est.inverse_transform(Yq) - X).max()
+            scores[constraint] = f"R2 {est.score(X, Y):.3f}, round trip {err:.1e}"
+        rows.append(
+            (
+                "inverse kronecker",
+                f"d={d}, n={n}",
+                "positive_definite (ODE)",
+                times["kronecker"] / times["positive_definite"],
+                f"{times['kronecker']:.3f} s vs {times['positive_definite']:.2f} s; kronecker "
+                f"{scores['kronecker']}; dense {scores['positive_definite']}",
+            )
+        )
+        log(rows[-1])
+
+
 def peak_rss_predict(n: int) -> str:
     """Predict and inverse on n points in a fresh process; its peak RSS."""
     code = f"""
@@ -172,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     torch_threads = torch.get_num_threads()
     bench_1d(10**4 if q else 10**6, 500 if q else 10**4, 20 if q else 200, rows, log)
     bench_nd(500 if q else 10**5, 8, 5 if q else 20, rows, log)
+    bench_inverse_scaling((4, 9) if q else (4, 16, 64), 200 if q else 2000, 5 if q else 50, rows, log)
     rss = peak_rss_predict(10**5 if q else 10**7)
     print(f"peak RSS, predict + inverse on {'1e5' if q else '1e7'} points: {rss}")
     if args.out:
