@@ -221,8 +221,9 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
     def path_dependence(self, X) -> np.ndarray:
         """How much each prediction depends on the integration path.
 
-        |f(x) along the straight path from x0 minus f(x) along an L-shaped
-        path (first half of the coordinates first)|, in the units of y.
+        The absolute difference between f(x) along the straight path from x0
+        and f(x) along an L-shaped path (first half of the coordinates
+        first), in the units of y.
         Exactly 0 for the conservative models (every structured constraint,
         1-D fits); for the unconstrained n-D model it measures how far the
         learned field is from being a Jacobian (the paper's section 4.5).

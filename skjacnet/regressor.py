@@ -93,7 +93,7 @@ _SHARED_ATTRS_DOC = """
         Learned value at the initial point.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
     n_targets_ : int
         Number of targets.
