@@ -10,12 +10,15 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._build import DTYPE, ModelSpec, auto_orientation, build_model
 from ._certificate import check_guarantee, guarantee
+from ._complex import HolomorphicJacobianNet
+from ._full import FullJacobianNet, UserPath, check_path
 from ._persist import from_state, restore_device, to_state
 from ._training import LOSSES, train
 from .exceptions import NonFiniteError
@@ -153,6 +156,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 f"got {Y.shape[1]}."
             )
         self._check_shapes(X.shape[1], Y.shape[1])
+        self._check_path_options(X.shape[1], Y.shape[1])
         if not warm:  # a warm start keeps the previous scaling: the network lives in those units
             self._set_scaling(X, Y, w)
         Xs = (X - self._x_mean) / self._x_scale
@@ -167,6 +171,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 self.model_ = self.model_.to(device)
             else:
                 self.model_ = self._build_model(n_in, n_out, hidden, gen, Xs, Ys, w).to(device)
+                self._set_anchors(Xs, w, rng)
+            self._attach_path()
             self.model_.integration.method = self.method
             self.model_.integration.rtol, self.model_.integration.atol = self.rtol, self.atol
             self.model_.integration.adjoint = self.adjoint
@@ -197,6 +203,9 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         with torch.no_grad():
             y0 = self.model_.y0[:n_out].detach().cpu().numpy()
         self.y0_ = self._y_mean + self._y_scale * y0
+        anchors = getattr(self.model_, "anchors", None)
+        if anchors is not None:
+            self.anchors_ = self._x_mean + self._x_scale * anchors.detach().cpu().numpy()
         self.guarantee_ = guarantee(self)
         self.path_dependence_ = self._path_dependence(Xt[:PATH_CHECK_ROWS])
         if self.path_dependence_ > PATH_WARN:
@@ -294,6 +303,41 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 f"constraint='kronecker' fits square maps (a bijection of R^d): got {n_features} feature(s) and "
                 f"{n_targets} target(s)."
             )
+
+    def _check_path_options(self, n_features: int, n_targets: int) -> None:
+        """path and n_anchors shape only the unconstrained n-D model: the others are path-independent."""
+        custom = getattr(self, "path", "linear") != "linear" or getattr(self, "n_anchors", 1) != 1
+        if custom and (self._structure() != "none" or n_features < 2 or self.monotonic_cst is not None):
+            raise ValueError(
+                "path and n_anchors apply to the unconstrained n-D model (constraint='none', several features, "
+                "no monotonic_cst); every other model is an exact, path-independent closed form, so they would "
+                "change nothing (1-D) or break its guarantee (anchors)."
+            )
+        if getattr(self, "n_anchors", 1) != 1 and not isinstance(self.initial_point, str):
+            raise ValueError("n_anchors > 1 places the initial points itself; leave initial_point='mean'.")
+
+    def _set_anchors(self, Xs: np.ndarray, w: np.ndarray, rng: np.random.RandomState) -> None:
+        """k-means centres of the standardised training inputs as the anchors of the path integrals."""
+        k = min(getattr(self, "n_anchors", 1), len(Xs))
+        if k <= 1 or not isinstance(self.model_, FullJacobianNet):
+            return
+        km = KMeans(n_clusters=k, n_init=1, random_state=rng.randint(np.iinfo(np.int32).max))
+        centres = km.fit(Xs, sample_weight=w).cluster_centers_
+        self.model_.set_anchors(torch.as_tensor(centres, dtype=DTYPE))
+
+    def _attach_path(self) -> None:
+        """Give the unconstrained model the user's path (the model's saved state never holds code)."""
+        path = getattr(self, "path", "linear")
+        if not isinstance(self.model_, FullJacobianNet) or isinstance(self.model_, HolomorphicJacobianNet):
+            return
+        if path == "linear":
+            self.model_.path = None
+            return
+        to = dict(dtype=DTYPE, device=self.model_.x0.device)
+        user = UserPath(path, torch.as_tensor(self._x_mean, **to), torch.as_tensor(self._x_scale, **to))
+        A = self.model_.x0.expand(4, -1)
+        check_path(user, A, A + torch.linspace(-1, 1, 4, **to)[:, None])
+        self.model_.path = user
 
     def _check_monotonic_cst(self, n_features: int) -> np.ndarray | None:
         """Validated per-feature constraints (-1, 0, +1), or None when there are none."""
@@ -406,6 +450,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             state = dict(state)
             state["model_"] = from_state(state["model_"], restore_device(state.get("device", "cpu")))
         super().__setstate__(state)
+        if "model_" in state:
+            self._attach_path()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -10,8 +10,9 @@ import numpy as np
 import torch
 
 from ._complex import ComplexMLP, HolomorphicJacobianNet
+from ._full import FullJacobianNet
 from ._kronecker import KroneckerJacobianNet
-from .nn import MLP, FullJacobianNet, RidgeJacobianNet
+from .nn import MLP, RidgeJacobianNet
 from .structures import output_activation
 
 DTYPE = torch.float64

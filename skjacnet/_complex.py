@@ -26,7 +26,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from .nn import FullJacobianNet, _uniform
+from ._full import FullJacobianNet
+from .nn import _uniform
 
 COMPLEX_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "identity": lambda z: z,

@@ -13,8 +13,9 @@ from torch import nn
 
 from . import _mesh
 from ._complex import ComplexMLP, HolomorphicJacobianNet
+from ._full import FullJacobianNet
 from ._kronecker import KroneckerJacobianNet
-from .nn import MLP, FullJacobianNet, RidgeJacobianNet
+from .nn import MLP, RidgeJacobianNet
 from .structures import Lipschitz, Positive, Unconstrained
 
 _STRUCTURES = {"Unconstrained": Unconstrained, "Lipschitz": Lipschitz, "Positive": Positive}
@@ -107,6 +108,8 @@ def from_state(state: dict, device: torch.device | str = "cpu") -> nn.Module:
             n_out=state["n_out"],
             monotonic_cst=tensors["monotonic_cst"] if state.get("has_monotonic_cst") else None,
         )
+    if "anchors" in tensors:
+        model.set_anchors(tensors["anchors"])
     model.load_state_dict(tensors, strict=True)
     if state["kind"] in ("full", "holomorphic"):
         model.panels = state["panels"]

@@ -13,9 +13,9 @@ Two families, both in standardised coordinates:
   potential (a bijection of R^d), M = S expm(B) keeps it invertible.  With
   one input and one output it is exactly the paper's 1-D JacNet.
 
-* :class:`FullJacobianNet`, the paper's unconstrained n-D model: a network
-  for the whole matrix J(x), integrated along straight lines from x0.  Such a
-  field need not be curl-free, so it carries no guarantee.
+* :class:`skjacnet._full.FullJacobianNet`, the paper's unconstrained n-D
+  model: a network for the whole matrix J(x), integrated along paths from
+  x0.  Such a field need not be curl-free, so it carries no guarantee.
 """
 
 from __future__ import annotations
@@ -30,10 +30,7 @@ from sklearn.exceptions import ConvergenceWarning
 from torch import Tensor, nn
 
 from . import _mesh
-from .integrate import gauss_kronrod_integral, gauss_kronrod_panels, ode_integral, solve_ode
-
-NODE_BUDGET = 1 << 18  # network evaluations per batch when predicting with a fixed GK rule
-FREEZE_ROWS = 1024  # training rows (farthest from x0) that fix the GK rule
+from .integrate import ode_integral, solve_ode
 
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "identity": lambda h: h,
@@ -288,110 +285,3 @@ class RidgeJacobianNet(nn.Module):
         x_init = self.x0.expand(y.shape[0], -1).clone()
         it = self.integration
         return solve_ode(fn, x_init, method=method, rtol=max(it.rtol, 1e-9), atol=max(it.atol, 1e-9))
-
-
-class FullJacobianNet(nn.Module):
-    """The paper's unconstrained n-D JacNet: J(x) = MLP(x) reshaped to (m, d)."""
-
-    def __init__(self, field: MLP, n_in: int, n_out: int, dtype: torch.dtype):
-        super().__init__()
-        self.field, self.n_in, self.n_out = field, n_in, n_out
-        self.x0 = nn.Buffer(torch.zeros(n_in, dtype=dtype))
-        self.y0 = nn.Parameter(torch.zeros(n_out, dtype=dtype))
-        self.integration = Integration("quadrature", 1e-6, 1e-8)
-        self.mesh = None
-        self.panels: int | None = None  # fixed Gauss-Kronrod rule after fit
-
-    def J(self, x: Tensor) -> Tensor:
-        return self.field(x).reshape(*x.shape[:-1], self.n_out, self.n_in)
-
-    def freeze(self, X: Tensor | None = None) -> None:
-        """Fix the Gauss-Kronrod panel count from the training inputs X.
-
-        A per-batch search would make a prediction depend (at the tolerance
-        level) on the other rows of its batch; a fixed rule makes predict a
-        smooth, batch-independent function.  Far outside the training inputs
-        the fixed rule is less accurate (this model carries no guarantee).
-        """
-        self.panels = None
-        if self.integration.method != "quadrature" or X is None:
-            return
-        if X.shape[0] > 2 * FREEZE_ROWS:  # the longest paths are the hardest; plus a spread of the rest
-            far = torch.topk((X - self.x0).norm(dim=1), FREEZE_ROWS).indices
-            X = torch.cat([X[far], X[:: X.shape[0] // FREEZE_ROWS]])
-        it, panels = self.integration, 1
-        with torch.no_grad():
-            for chunk in X.split(64):  # 64 rows x 15 x MAX_PANELS nodes stays well under 1 GB
-                dx = chunk - self.x0
-                found, _ = gauss_kronrod_panels(
-                    lambda t, dx=dx: self._rate(t, dx), rtol=it.rtol, atol=it.atol, dtype=X.dtype, device=X.device
-                )
-                panels = max(panels, found)
-        self.panels = panels
-
-    def _segment_rate(self, t: Tensor, a: Tensor, dx: Tensor) -> Tensor:
-        """J(a + t dx) dx at nodes t (T,) for starts a and displacements dx (n, d) -> (T, n, m)."""
-        return (self.J(a + t[:, None, None] * dx) @ dx.unsqueeze(-1)).squeeze(-1)
-
-    def _rate(self, t: Tensor, dx: Tensor) -> Tensor:
-        """The rate of the straight path from x0, at nodes t (T,) -> (T, n, m)."""
-        return self._segment_rate(t, self.x0, dx)
-
-    def forward(self, x: Tensor) -> Tensor:
-        dx = x - self.x0
-        it = self.integration
-        if it.method == "quadrature":
-            panels = None if self.training else self.panels
-            if panels is None:
-                inc = gauss_kronrod_integral(
-                    lambda t: self._rate(t, dx), rtol=it.rtol, atol=it.atol, dtype=x.dtype, device=x.device
-                )
-            else:  # bounded memory: each row costs 15 * panels network evaluations
-                rows = max(1, NODE_BUDGET // (15 * panels))
-                inc = torch.cat(
-                    [
-                        gauss_kronrod_integral(
-                            lambda t, d=d: self._rate(t, d),
-                            rtol=it.rtol,
-                            atol=it.atol,
-                            dtype=x.dtype,
-                            device=x.device,
-                            panels=panels,
-                        )
-                        for d in dx.split(rows)
-                    ]
-                )
-        else:
-
-            def rate(t: Tensor) -> Tensor:
-                return self._rate(t.reshape(1), dx)[0]
-
-            shape = torch.Size((x.shape[0], self.n_out))
-            inc = ode_integral(rate, shape, template=x, **it.ode_kwargs((*self.parameters(), dx)))
-        return self.y0 + inc
-
-    def jacobian(self, x: Tensor) -> Tensor:
-        """The network's J(x): NOT the Jacobian of the computed map unless J is curl-free."""
-        return self.J(x)
-
-    def segment_integral(self, a: Tensor, b: Tensor) -> Tensor:
-        """Integral of J along the straight segment a -> b, for rows a, b (n, d)."""
-        it, dx = self.integration, b - a
-        return gauss_kronrod_integral(
-            lambda t: self._segment_rate(t, a, dx), rtol=it.rtol, atol=it.atol, dtype=a.dtype, device=a.device
-        )
-
-    def path_dependence(self, x: Tensor) -> Tensor:
-        """|f along x0 -> x minus f along x0 -> corner -> x| per row (n, m).
-
-        The corner moves the first half of the coordinates first (an L-shaped
-        path).  Zero for a conservative field; its size measures how much
-        predictions depend on the chosen path.
-        """
-        x0 = self.x0.expand_as(x)
-        corner = x0.clone()
-        half = max(1, x.shape[1] // 2)
-        corner[:, :half] = x[:, :half]
-        straight = self.segment_integral(x0, x)
-        bent = self.segment_integral(x0, corner) + self.segment_integral(corner, x)
-        return (straight - bent).abs()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -102,6 +102,8 @@ _SHARED_ATTRS_DOC = """
         ``lipschitz_upper`` (k) or ``expansion_lower`` (c in
         ||f(a) - f(b)|| >= c ||a - b||), ``norm``, ``domain``, ``exact``;
         ``check_guarantee(X)`` tests it on data.
+    anchors_ : ndarray of shape (n_anchors, n_features)
+        The anchors of the path integrals (only when ``n_anchors > 1``).
     path_dependence_ : float
         Mean change of the (standardised) training predictions when the
         integration path is bent: 0 for conservative models, a curl
@@ -150,6 +152,23 @@ class JacobianRegressor(BaseJacobianRegressor):
         others: the model is a sum of increasing ridge functions
         ``u_r G_r(v_r . x)`` with ``u_r >= 0``, ``G_r' >= 0`` and
         ``c_j v_rj >= 0``.  Requires ``constraint='none'``.
+    n_anchors : int, default=1
+        Unconstrained n-D model only: number of initial conditions (k-means
+        centres of the training inputs).  Each prediction integrates from its
+        nearest anchor, whose value is y0 plus the integral from x0 to it:
+        shorter paths, fewer quadrature panels or ODE steps (the paper's
+        adaptive initial conditions).  A non-conservative field makes the
+        prediction jump across the anchors' cell boundaries by about its
+        ``path_dependence``.
+    path : 'linear' or callable, default='linear'
+        Unconstrained n-D model only: the path of the line integrals.
+        A callable ``path(t, a, b)`` takes torch tensors t (T,), a and b
+        (n, n_features) in the units of X and returns the points (T, n,
+        n_features), differentiable in t, with ``path(0, a, b) = a`` and
+        ``path(1, a, b) = b`` (checked in fit); its velocity comes from
+        forward-mode autograd.  A module-level function pickles.  The
+        structured and 1-D models are exact closed forms, independent of the
+        path, so both options raise an error there.
 {_SHARED_PARAMS_DOC}
 
     Attributes
@@ -176,6 +195,8 @@ class JacobianRegressor(BaseJacobianRegressor):
         "constraint": [StrOptions({"none", "lipschitz", "positive_definite", "complex", "kronecker"})],
         "lipschitz_constant": [Interval(Real, 0, None, closed="neither")],
         "monotonic_cst": ["array-like", dict, None],
+        "n_anchors": [Interval(Integral, 1, None, closed="left")],
+        "path": [StrOptions({"linear"}), callable],
     }
 
     def __init__(
@@ -185,6 +206,8 @@ class JacobianRegressor(BaseJacobianRegressor):
         lipschitz_constant=1.0,
         epsilon=1e-4,
         monotonic_cst=None,
+        n_anchors=1,
+        path="linear",
         hidden_layer_sizes=(64,),
         activation="tanh",
         n_ridges="auto",
@@ -209,6 +232,8 @@ class JacobianRegressor(BaseJacobianRegressor):
         self.lipschitz_constant = lipschitz_constant
         self.epsilon = epsilon
         self.monotonic_cst = monotonic_cst
+        self.n_anchors = n_anchors
+        self.path = path
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.n_ridges = n_ridges

@@ -7,8 +7,9 @@ import torch
 from torch.autograd import gradcheck
 
 from skjacnet import _mesh
+from skjacnet._full import FullJacobianNet
 from skjacnet.integrate import ODE_METHODS, gauss_kronrod_integral, newton_polish, ode_integral, solve_ode
-from skjacnet.nn import MLP, FullJacobianNet, RidgeJacobianNet
+from skjacnet.nn import MLP, RidgeJacobianNet
 from skjacnet.structures import Lipschitz, Positive
 
 D = torch.float64
