@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._build import DTYPE, ModelSpec, auto_orientation, build_model
+from ._build import DTYPES, ModelSpec, auto_orientation, build_model
 from ._certificate import check_guarantee, guarantee
 from ._complex import HolomorphicJacobianNet
 from ._full import FullJacobianNet, UserPath, check_path
@@ -97,6 +97,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "device": [str],
+        "dtype": [StrOptions(set(DTYPES))],
         "verbose": ["verbose"],
     }
 
@@ -177,7 +178,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             self.model_.integration.rtol, self.model_.integration.atol = self.rtol, self.atol
             self.model_.integration.adjoint = self.adjoint
             batch = min(200, X.shape[0]) if self.batch_size == "auto" else min(self.batch_size, X.shape[0])
-            to = dict(dtype=DTYPE, device=device)
+            to = dict(dtype=self.model_.x0.dtype, device=device)
             Xt = self._pad(torch.as_tensor(Xs, **to))
             hist = train(
                 self.model_,
@@ -323,7 +324,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             return
         km = KMeans(n_clusters=k, n_init=1, random_state=rng.randint(np.iinfo(np.int32).max))
         centres = km.fit(Xs, sample_weight=w).cluster_centers_
-        self.model_.set_anchors(torch.as_tensor(centres, dtype=DTYPE))
+        self.model_.set_anchors(torch.as_tensor(centres))
 
     def _attach_path(self) -> None:
         """Give the unconstrained model the user's path (the model's saved state never holds code)."""
@@ -333,7 +334,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         if path == "linear":
             self.model_.path = None
             return
-        to = dict(dtype=DTYPE, device=self.model_.x0.device)
+        to = dict(dtype=self.model_.x0.dtype, device=self.model_.x0.device)
         user = UserPath(path, torch.as_tensor(self._x_mean, **to), torch.as_tensor(self._x_scale, **to))
         A = self.model_.x0.expand(4, -1)
         check_path(user, A, A + torch.linspace(-1, 1, 4, **to)[:, None])
@@ -397,20 +398,21 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             k_std=None if k is None else k * float(self._x_scale[0] / self._y_scale[0]),
             n_ridges=self.n_ridges,
             monotonic_cst=self._monotonic,
+            dtype=DTYPES[self.dtype],
         )
         self._model_in = spec.model_in
         return build_model(spec, gen, lambda size: self._orientation(Xs, Ys, w, size))
 
     # --- predict ----------------------------------------------------------
     def _transform_rows(self, A: np.ndarray, fn) -> np.ndarray:
-        """Apply fn chunk by chunk, on the model's device, in float64."""
+        """Apply fn chunk by chunk, on the model's device and in its dtype; float64 numpy out."""
         model = self.model_
-        device = next(model.buffers()).device
+        device, dtype = model.x0.device, model.x0.dtype
         out = []
         with torch_threads(1 if A.shape[0] < SMALL_FIT else None), torch.no_grad():
             for start in range(0, A.shape[0], CHUNK):
-                chunk = torch.as_tensor(A[start : start + CHUNK], dtype=DTYPE, device=device)
-                out.append(fn(chunk).cpu().numpy())
+                chunk = torch.as_tensor(A[start : start + CHUNK], dtype=dtype, device=device)
+                out.append(fn(chunk).cpu().numpy().astype(np.float64, copy=False))
         return np.concatenate(out) if out else np.empty((0, self.n_targets_))
 
     def _predict_std(self, Xs: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,8 @@ from ._kronecker import KroneckerJacobianNet
 from .nn import MLP, RidgeJacobianNet
 from .structures import output_activation
 
-DTYPE = torch.float64
+DTYPE = torch.float64  # the default; ``dtype='float32'`` builds the same networks in single precision
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ModelSpec:
     k_std: float | None  # Lipschitz constant in standardised units
     n_ridges: int | str
     monotonic_cst: np.ndarray | None
+    dtype: torch.dtype = DTYPE
 
     @property
     def scalar(self) -> bool:
@@ -48,44 +50,45 @@ class ModelSpec:
         return max(8, 2 * size) if self.n_ridges == "auto" else int(self.n_ridges)
 
 
-def init_matrix(shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
+def init_matrix(shape: tuple[int, int], gen: torch.Generator, dtype: torch.dtype = DTYPE) -> torch.Tensor:
+    # drawn in float64 whatever the dtype: the same random_state gives the same initial network
     bound = 1.0 / math.sqrt(shape[1])
-    return (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1).mul_(bound).to(DTYPE)
+    return (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1).mul_(bound).to(dtype)
 
 
 def build_model(spec: ModelSpec, gen: torch.Generator, orientation: Callable[[int], np.ndarray]) -> torch.nn.Module:
     """The network for ``spec``; ``orientation(size)`` gives the signs S of invertible fits."""
-    n_in, n_out, hidden = spec.n_in, spec.n_out, spec.hidden
+    n_in, n_out, hidden, dt = spec.n_in, spec.n_out, spec.hidden, spec.dtype
     if spec.structure == "complex":  # (re, im) column pairs; shapes checked by the estimator
         p, q = n_in // 2, n_out // 2
-        return HolomorphicJacobianNet(ComplexMLP((p, *hidden, q * p), spec.activation, gen, DTYPE), p, q, DTYPE)
+        return HolomorphicJacobianNet(ComplexMLP((p, *hidden, q * p), spec.activation, gen, dt), p, q, dt)
     if spec.structure == "kronecker":  # square; one scalar derivative per coordinate
-        field = MLP((1, *hidden, n_in), spec.activation, gen, DTYPE)
-        sign = torch.as_tensor(orientation(n_in), dtype=DTYPE)
-        return KroneckerJacobianNet(field, n_in, spec.epsilon, sign, DTYPE)
+        field = MLP((1, *hidden, n_in), spec.activation, gen, dt)
+        sign = torch.as_tensor(orientation(n_in), dtype=dt)
+        return KroneckerJacobianNet(field, n_in, spec.epsilon, sign, dt)
     if spec.monotonic_cst is not None:
         # sum of increasing ridges with sign-constrained directions
         R = spec.ridges(max(n_in, n_out))
         return RidgeJacobianNet(
-            MLP((1, *hidden, R), spec.activation, gen, DTYPE),
+            MLP((1, *hidden, R), spec.activation, gen, dt),
             output_activation("positive_definite", eps=0.0),
-            init_matrix((R, n_in), gen),
-            U=init_matrix((n_out, R), gen),
+            init_matrix((R, n_in), gen, dt),
+            U=init_matrix((n_out, R), gen, dt),
             learn_V=True,
             learn_U=True,
             normalize=False,
-            monotonic_cst=torch.as_tensor(spec.monotonic_cst, dtype=DTYPE),
+            monotonic_cst=torch.as_tensor(spec.monotonic_cst, dtype=dt),
         )
     if spec.structure == "none" and n_in > 1:
-        return FullJacobianNet(MLP((n_in, *hidden, n_out * n_in), spec.activation, gen, DTYPE), n_in, n_out, DTYPE)
+        return FullJacobianNet(MLP((n_in, *hidden, n_out * n_in), spec.activation, gen, dt), n_in, n_out, dt)
     if spec.scalar:
         # the paper's 1-D JacNet, one output per target, no mixing
         sign = orientation(1) if spec.structure == "positive_definite" else np.ones(n_out)
         return RidgeJacobianNet(
-            MLP((1, *hidden, n_out), spec.activation, gen, DTYPE),
+            MLP((1, *hidden, n_out), spec.activation, gen, dt),
             output_activation(spec.structure, k=spec.k_std or 1.0, eps=spec.epsilon),
-            torch.ones(n_out, 1, dtype=DTYPE),
-            U=torch.diag(torch.as_tensor(sign, dtype=DTYPE)),
+            torch.ones(n_out, 1, dtype=dt),
+            U=torch.diag(torch.as_tensor(sign, dtype=dt)),
             learn_V=False,
             learn_U=False,
             normalize=False,
@@ -93,10 +96,10 @@ def build_model(spec: ModelSpec, gen: torch.Generator, orientation: Callable[[in
     if spec.structure == "lipschitz":
         R = spec.ridges(max(n_in, n_out))
         return RidgeJacobianNet(
-            MLP((1, *hidden, R), spec.activation, gen, DTYPE),
+            MLP((1, *hidden, R), spec.activation, gen, dt),
             output_activation("lipschitz", k=spec.k_std),
-            init_matrix((R, n_in), gen),
-            U=init_matrix((n_out, R), gen),
+            init_matrix((R, n_in), gen, dt),
+            U=init_matrix((n_out, R), gen, dt),
             learn_V=True,
             learn_U=True,
             normalize=True,
@@ -105,15 +108,15 @@ def build_model(spec: ModelSpec, gen: torch.Generator, orientation: Callable[[in
     D = spec.model_in
     R = spec.ridges(D)
     return RidgeJacobianNet(
-        MLP((1, *hidden, R), spec.activation, gen, DTYPE),
+        MLP((1, *hidden, R), spec.activation, gen, dt),
         output_activation("positive_definite", eps=0.0),
-        init_matrix((R, D), gen),
+        init_matrix((R, D), gen, dt),
         U=None,
         learn_V=True,
         learn_U=False,
         normalize=False,
         eps_linear=spec.epsilon,
-        sign=torch.as_tensor(orientation(D), dtype=DTYPE),
+        sign=torch.as_tensor(orientation(D), dtype=dt),
         n_out=n_out,
     )
 

@@ -12,6 +12,11 @@ import torch
 from sklearn.utils import check_random_state
 
 
+def _rounding(est) -> float:
+    """Unit roundoff of the precision predict computes in (float64 or float32)."""
+    return float(torch.finfo(est.model_.x0.dtype).eps)
+
+
 def guarantee(est) -> dict:
     """The certificate of a fitted estimator (also stored as ``guarantee_``)."""
     d, m = est.n_features_in_, est.n_targets_
@@ -23,7 +28,7 @@ def guarantee(est) -> dict:
         "domain": f"R^{d}",
         "norm": "euclidean (l2) on X and on y",
         "exact": est.method == "quadrature",
-        "holds": "exactly, up to float64 rounding"
+        "holds": f"exactly, up to {est.dtype} rounding"
         if est.method == "quadrature"
         else f"up to the {est.method} tolerance",
         "property": "none",
@@ -110,7 +115,9 @@ def _check_cauchy_riemann(est, X: np.ndarray, n_points: int, rng: np.random.Rand
     the largest partial derivative; 0 for a holomorphic map, O(h^2) here.
     """
     A = X[rng.randint(len(X), size=n_points)]
-    h = 1e-5 * float(np.max(est._x_scale))
+    eps = _rounding(est)
+    h = eps ** (1 / 3) * float(np.max(est._x_scale))  # balances truncation (h^2) and rounding (eps / h)
+    limit = 1e-6 if eps < 1e-12 else 1e-3
     n, d = A.shape
     grads = np.empty((n, est.n_targets_, d))
     for j in range(d):
@@ -125,7 +132,7 @@ def _check_cauchy_riemann(est, X: np.ndarray, n_points: int, rng: np.random.Rand
         "property": est.guarantee_["property"],
         "bound": 0.0,
         "worst_ratio": worst,
-        "holds": bool(worst <= 1e-6),
+        "holds": bool(worst <= limit),
     }
 
 
@@ -150,15 +157,17 @@ def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
     A, B = A[keep], B[keep]
     fa, fb = est.predict(A).reshape(len(A), -1), est.predict(B).reshape(len(B), -1)
     ratio = np.linalg.norm(fa - fb, axis=1) / np.linalg.norm(A - B, axis=1)
-    slack = 8 * np.finfo(float).eps * (np.linalg.norm(fa, axis=1) + np.linalg.norm(fb, axis=1) + 1)
+    eps = _rounding(est)
+    rel = max(1e-9, 16 * eps)  # the bound itself is computed in the model's precision
+    slack = 8 * eps * (np.linalg.norm(fa, axis=1) + np.linalg.norm(fb, axis=1) + 1)
     slack = slack / np.linalg.norm(A - B, axis=1)
     out = {"pairs": int(len(A)), "property": cert["property"]}
     if cert["lipschitz_upper"] is not None:
         k = cert["lipschitz_upper"]
-        out.update(bound=k, worst_ratio=float(ratio.max()), holds=bool(np.all(ratio <= k * (1 + 1e-9) + slack)))
+        out.update(bound=k, worst_ratio=float(ratio.max()), holds=bool(np.all(ratio <= k * (1 + rel) + slack)))
     elif cert["expansion_lower"] is not None:
         c = cert["expansion_lower"]
-        out.update(bound=c, worst_ratio=float(ratio.min()), holds=bool(np.all(ratio >= c * (1 - 1e-9) - slack)))
+        out.update(bound=c, worst_ratio=float(ratio.min()), holds=bool(np.all(ratio >= c * (1 - rel) - slack)))
     else:
         out.update(bound=None, worst_ratio=None, holds=True)
     return out
@@ -174,7 +183,7 @@ def _check_monotone(est, X: np.ndarray, cst: np.ndarray, n_pairs: int, rng: np.r
     B[np.arange(n_pairs), j] += step
     fa, fb = est.predict(A).reshape(n_pairs, -1), est.predict(B).reshape(n_pairs, -1)
     change = cst[j][:, None] * (fb - fa)  # must be >= 0 for every target
-    slack = 8 * np.finfo(float).eps * (np.abs(fa) + np.abs(fb) + 1)
+    slack = 8 * _rounding(est) * (np.abs(fa) + np.abs(fb) + 1)
     worst = float((change / step[:, None]).min())
     return {
         "pairs": n_pairs,

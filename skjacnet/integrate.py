@@ -197,14 +197,17 @@ def newton_polish(
     x: Tensor,
     *,
     max_iter: int = 50,
-    tol: float = 1e-13,
+    tol: float | None = None,
 ) -> tuple[Tensor, bool]:
     """Damped Newton on ``residual(x) = 0`` for a batch of points x (n, d).
 
     Each point halves its step until its residual norm decreases, so the
     iteration cannot diverge; it stops when every residual is below
-    ``tol * (1 + |x|)`` or stalls at rounding level.
+    ``tol * (1 + |x|)`` (default 1e-13 in float64, 1e-7 in float32) or
+    stalls at rounding level.
     """
+    if tol is None:
+        tol = 1e-13 if x.dtype == torch.float64 else 1e-7  # ~ rounding: Newton runs until it stalls
     with torch.no_grad():
         r = residual(x)
         norm = r.norm(dim=-1)

@@ -75,6 +75,13 @@ _SHARED_PARAMS_DOC = """
         global generator.
     device : {'cpu', 'cuda', 'auto'} or str, default='cpu'
         Torch device to train and predict on.
+    dtype : {'float64', 'float32'}, default='float64'
+        Precision of the network, the integration and the inverse.
+        'float32' is faster (about twice on CPUs, more on GPUs) and the
+        guarantees then hold up to float32 rounding (relative 1e-7 instead
+        of 1e-16); round trips of ``inverse_transform`` reach about 1e-6
+        relative instead of 1e-12.  The same ``random_state`` draws the
+        same initial network in both.
     verbose : bool, default=False
         Print the loss (and the tolerance when annealing) every epoch."""
 
@@ -226,6 +233,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         warm_start=False,
         random_state=None,
         device="cpu",
+        dtype="float64",
         verbose=False,
     ):
         self.constraint = constraint
@@ -252,6 +260,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
+        self.dtype = dtype
         self.verbose = verbose
 
     def _structure(self) -> str:
@@ -361,6 +370,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         warm_start=False,
         random_state=None,
         device="cpu",
+        dtype="float64",
         verbose=False,
     ):
         self.constraint = constraint
@@ -385,6 +395,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
+        self.dtype = dtype
         self.verbose = verbose
 
     def _structure(self) -> str:
