@@ -5,8 +5,8 @@
 
 Prints, from one run on one device: the GPU tests' outcome (fit, predict, inverse,
 a CUDA-fitted model reloading on the CPU), then timings as ratios against one
-forward pass of the same network over the same points (float64, 64-unit net,
-1-D): skjacnet predict, a naive 16-node Gauss-Legendre rule, dopri5 at 1e-6, and
+forward pass of the same network over the same points (float64 and float32,
+64-unit net, 1-D): skjacnet predict, a naive 16-node Gauss-Legendre rule, dopri5 at 1e-6, and
 a training step on 1e5 points (quadrature vs dopri5).
 """
 
@@ -40,6 +40,60 @@ def timed(fn, device: str, repeat: int = 5) -> float:
     return best
 
 
+def bench_dtype(est, dev: str, dtype: str, q: bool, rng: np.random.RandomState) -> None:
+    """Predict on 1e7 points and a training step on 1e5, as ratios to one forward pass, in one dtype."""
+    model = est.model_
+    tdt = model.x0.dtype
+    ode_tol = 1e-6 if dtype == "float64" else 1e-5  # float32 rounding (6e-8 relative) stalls dopri5 at 1e-6
+    n = 10**5 if q else 10**7
+    Xp = torch.as_tensor(rng.uniform(-3, 3, (n, 1)), device=dev, dtype=tdt)
+    with torch.no_grad():
+        t_floor = timed(lambda: model.field(Xp), dev)
+        t_pred = timed(lambda: model(Xp), dev)
+        nodes, weights = np.polynomial.legendre.leggauss(16)
+        t_n = torch.as_tensor((nodes + 1) / 2, device=dev, dtype=tdt)
+        w_n = torch.as_tensor(weights / 2, device=dev, dtype=tdt)
+
+        def gl16():
+            out = 0
+            for t, w in zip(t_n, w_n):
+                out = out + w * model.g_table((t * Xp).reshape(-1))
+            return out * Xp
+
+        t_gl = timed(gl16, dev, repeat=2)
+        model.integration.method, model.integration.rtol, model.integration.atol = "dopri5", ode_tol, ode_tol
+        model.freeze()
+        t_dopri = timed(lambda: model(Xp), dev, repeat=1)
+        model.integration.method, model.integration.rtol, model.integration.atol = "quadrature", est.rtol, est.atol
+        model.freeze()
+    print(
+        f"[{dtype}] predict {n:.0e} pts: skjacnet {t_pred * 1e3:.1f} ms (goal on an H200, float32: <= 20 ms); "
+        f"forward pass {t_floor * 1e3:.1f} ms; skjacnet {t_pred / t_floor:.2f}x, GL16 {t_gl / t_floor:.1f}x, "
+        f"dopri5 (tol {ode_tol:g}) {t_dopri / t_floor:.1f}x the pass"
+    )
+    m = 10**4 if q else 10**5
+    Xt = torch.as_tensor(rng.uniform(-2, 2, (m, 1)), device=dev, dtype=tdt)
+    Yt = torch.exp(Xt)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        ((model(Xt) - Yt) ** 2).mean().backward()
+        opt.step()
+
+    model.train()
+    t_quad = timed(step, dev)
+    model.integration.method, model.integration.rtol, model.integration.atol = "dopri5", ode_tol, ode_tol
+    t_ode = timed(step, dev, repeat=2)
+    model.integration.method, model.integration.rtol, model.integration.atol = "quadrature", est.rtol, est.atol
+    model.eval()
+    print(
+        f"[{dtype}] training step on {m:.0e} pts: quadrature {t_quad * 1e3:.1f} ms, dopri5 (tol {ode_tol:g}) "
+        f"{t_ode * 1e3:.1f} ms "
+        f"({t_ode / t_quad:.1f}x)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda")
@@ -66,55 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         f"round trip {trip:.1e}; pickle reload identical: {same}; monotone: {monotone}"
     )
 
-    # --- predict: ratios to one forward pass over the same points
-    n = 10**5 if q else 10**7
-    Xp = torch.as_tensor(rng.uniform(-3, 3, (n, 1)), device=dev)
-    model = est.model_
-    with torch.no_grad():
-        t_floor = timed(lambda: model.field(Xp), dev)
-        t_pred = timed(lambda: model(Xp), dev)
-        nodes, weights = np.polynomial.legendre.leggauss(16)
-        t_n = torch.as_tensor((nodes + 1) / 2, device=dev)
-        w_n = torch.as_tensor(weights / 2, device=dev)
-
-        def gl16():
-            out = 0
-            for t, w in zip(t_n, w_n):
-                out = out + w * model.g_table((t * Xp).reshape(-1))
-            return out * Xp
-
-        t_gl = timed(gl16, dev, repeat=2)
-        model.integration.method, model.integration.rtol, model.integration.atol = "dopri5", 1e-6, 1e-6
-        model.freeze()
-        t_dopri = timed(lambda: model(Xp), dev, repeat=1)
-        model.integration.method, model.integration.rtol, model.integration.atol = "quadrature", est.rtol, est.atol
-        model.freeze()
-    print(
-        f"predict {n:.0e} pts: forward pass {t_floor * 1e3:.1f} ms; skjacnet {t_pred / t_floor:.2f}x, "
-        f"GL16 {t_gl / t_floor:.1f}x, dopri5 {t_dopri / t_floor:.1f}x the pass"
-    )
-
-    # --- one training step on 1e5 points
-    m = 10**4 if q else 10**5
-    Xt = torch.as_tensor(rng.uniform(-2, 2, (m, 1)), device=dev)
-    Yt = torch.exp(Xt)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-    def step():
-        opt.zero_grad()
-        ((model(Xt) - Yt) ** 2).mean().backward()
-        opt.step()
-
-    model.train()
-    t_quad = timed(step, dev)
-    model.integration.method = "dopri5"
-    t_ode = timed(step, dev, repeat=2)
-    model.integration.method = "quadrature"
-    model.eval()
-    print(
-        f"training step on {m:.0e} pts: quadrature {t_quad * 1e3:.1f} ms, dopri5 {t_ode * 1e3:.1f} ms "
-        f"({t_ode / t_quad:.1f}x)"
-    )
+    for dtype in ("float64", "float32"):
+        est = InvertibleJacobianRegressor(device=dev, dtype=dtype, max_iter=10 if q else 100, random_state=0).fit(X, y)
+        bench_dtype(est, dev, dtype, q, rng)
     return 0
 
 
