@@ -34,6 +34,7 @@ def guarantee(est) -> dict:
         "property": "none",
         "lipschitz_upper": None,
         "expansion_lower": None,
+        "jacobian_lower": None,
     }
     cst = getattr(est, "_monotonic", None)
     if cst is not None:
@@ -70,8 +71,14 @@ def guarantee(est) -> dict:
         elif m > d:
             prop = "injective (restriction of a bijection to the zero-padded inputs): ||f(a) - f(b)|| >= c ||a - b||"
         else:
-            prop = "none proven (first outputs of a bijection of the zero-padded space)"
-            lower["value"] = None
+            # the first m outputs of a bijection F of R^d: J_f = rows of J_F (nonsingular) have full row rank,
+            # with sigma_m(J_f) >= sigma_m(diag(s_y) P M) * eps / max(s_x) -- the same constant c
+            prop = (
+                "submersion onto R^m (the first outputs of a bijection): the Jacobian has full row rank "
+                "everywhere, smallest singular value >= c (one target: the gradient never vanishes, no local extrema)"
+            )
+            cert.update(property=prop, jacobian_lower=lower["value"])
+            return cert
         cert.update(property=prop, expansion_lower=lower["value"])
     return cert
 
@@ -106,6 +113,27 @@ def _kronecker_lower_bound(est) -> float:
     smin_u = np.linalg.svd(sy[:, None] * U, compute_uv=False).min()
     smin_v = np.linalg.svd(V / sx[None, :], compute_uv=False).min()
     return float(est.epsilon * smin_u * smin_v)
+
+
+def _check_jacobian_rank(est, X: np.ndarray, n_points: int, rng: np.random.RandomState) -> dict:
+    """Smallest singular value of the exact Jacobian of predict at points of X, against c."""
+    A = X[rng.randint(len(X), size=n_points)]
+    model = est.model_
+    to = dict(dtype=model.x0.dtype, device=model.x0.device)
+    with torch.no_grad():
+        Xs = torch.as_tensor((A - est._x_mean) / est._x_scale, **to)
+        J = model.jacobian(est._pad(Xs))[:, :, : A.shape[1]].cpu().numpy()
+    J = est._y_scale[None, :, None] * J / est._x_scale[None, None, :]  # in the units of X and y
+    smin = np.linalg.svd(J, compute_uv=False).min(axis=1)
+    c = est.guarantee_["jacobian_lower"]
+    rel = max(1e-9, 16 * _rounding(est))
+    return {
+        "pairs": int(n_points),
+        "property": est.guarantee_["property"],
+        "bound": c,
+        "worst_ratio": float(smin.min()),
+        "holds": bool(np.all(smin >= c * (1 - rel))),
+    }
 
 
 def _check_cauchy_riemann(est, X: np.ndarray, n_points: int, rng: np.random.RandomState) -> dict:
@@ -149,6 +177,8 @@ def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
         return _check_monotone(est, X, np.asarray(cert["monotonic_cst"], dtype=float), n_pairs, rng)
     if cert["constraint"] == "complex":
         return _check_cauchy_riemann(est, X, n_pairs, rng)
+    if cert["jacobian_lower"] is not None:
+        return _check_jacobian_rank(est, X, n_pairs, rng)
     i, j = rng.randint(len(X), size=(2, n_pairs))
     A = X[i]
     near = rng.standard_normal(A[n_pairs // 2 :].shape) * 1e-3 * (X.std(axis=0) + 1e-300)  # in X's units
