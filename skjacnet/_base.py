@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,16 +29,43 @@ PATH_CHECK_ROWS = 512  # training rows used for path_dependence_
 PATH_WARN = 0.1  # warn when bending the path moves predictions by 10% of y's spread
 
 
+def thread_policy(n_rows: int) -> int | None:
+    """Torch threads for work on n_rows rows: 1 below SMALL_FIT, else None (the process's setting).
+
+    The process's setting is already a fair share where searches run in parallel: joblib's
+    loky workers start with OMP_NUM_THREADS = cpu_count // n_jobs (torch reads it), dask's
+    nanny-spawned workers with 1. So n_jobs fits never oversubscribe the cores.
+    """
+    return 1 if n_rows < SMALL_FIT else None
+
+
+_pins_lock = threading.Lock()
+_pins = {"count": 0, "saved": 0}  # contexts now pinning torch's thread count, caller's count
+
+
 @contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
-    """Run with n torch threads (None: leave as is) and restore the caller's."""
-    old = torch.get_num_threads()
-    if n is not None:
+    """Run with n torch threads (None: leave as is) and restore the caller's.
+
+    torch's thread count is per process, shared by threads: with concurrent fits in threads
+    (joblib's threading backend, dask workers with processes=False) the first to pin saves
+    the caller's count and the last to leave restores it.
+    """
+    if n is None:
+        yield
+        return
+    with _pins_lock:
+        if _pins["count"] == 0:
+            _pins["saved"] = torch.get_num_threads()
+        _pins["count"] += 1
         torch.set_num_threads(n)
     try:
         yield
     finally:
-        torch.set_num_threads(old)
+        with _pins_lock:
+            _pins["count"] -= 1
+            if _pins["count"] == 0:
+                torch.set_num_threads(_pins["saved"])
 
 
 def resolve_device(device: str) -> torch.device:
@@ -161,7 +189,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         n_in, n_out = X.shape[1], Y.shape[1]
         self._monotonic = self._check_monotonic_cst(n_in)
         previous = (self.loss_curve_, self.tol_curve_, self.n_iter_) if warm else ([], [], 0)
-        with torch_threads(1 if X.shape[0] < SMALL_FIT else None):
+        with torch_threads(thread_policy(X.shape[0])):
             if warm:
                 self.model_ = self.model_.to(device)
             else:
@@ -214,7 +242,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         """Mean path-dependence of the standardised predictions (0 when conservative)."""
         if not hasattr(self.model_, "path_dependence"):
             return 0.0  # ridge models are conservative by construction
-        with torch.no_grad(), torch_threads(1 if Xs.shape[0] < SMALL_FIT else None):
+        with torch.no_grad(), torch_threads(thread_policy(Xs.shape[0])):
             return float(self.model_.path_dependence(Xs).mean())
 
     def path_dependence(self, X) -> np.ndarray:
@@ -342,7 +370,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         model = self.model_
         device = next(model.buffers()).device
         out = []
-        with torch_threads(1 if A.shape[0] < SMALL_FIT else None), torch.no_grad():
+        with torch_threads(thread_policy(A.shape[0])), torch.no_grad():
             for start in range(0, A.shape[0], CHUNK):
                 chunk = torch.as_tensor(A[start : start + CHUNK], dtype=DTYPE, device=device)
                 out.append(fn(chunk).cpu().numpy())
