@@ -11,6 +11,8 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -18,7 +20,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._build import DTYPE, ModelSpec, auto_orientation, build_model
 from ._certificate import check_guarantee, guarantee
 from ._persist import from_state, restore_device, to_state
-from ._training import LOSSES, train
+from ._training import LOSSES, SOLVERS, Stopping, train
 from .exceptions import NonFiniteError
 from .integrate import ODE_METHODS
 from .nn import ACTIVATIONS
@@ -113,7 +115,12 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         "tol_annealing": ["boolean"],
         "adjoint": ["boolean"],
         "loss": [StrOptions(set(LOSSES))],
+        "solver": [StrOptions(set(SOLVERS))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -175,6 +182,12 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         keep = w > 0
         X, Y, w = X[keep], Y[keep], w[keep]
         device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        # drawn first: fits without early stopping do not depend on the split's draws
+        gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        held_out = None
+        if self.early_stopping:
+            X, Y, w, held_out = self._validation_split(X, Y, w, rng)
         if warm and Y.shape[1] != self.n_targets_:
             raise ValueError(
                 f"warm_start=True needs the same number of targets as the previous fit ({self.n_targets_}), "
@@ -184,8 +197,6 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             self._set_scaling(X, Y, w)
         Xs = (X - self._x_mean) / self._x_scale
         Ys = (Y - self._y_mean) / self._y_scale
-        rng = check_random_state(self.random_state)
-        gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         n_in, n_out = X.shape[1], Y.shape[1]
         self._monotonic = self._check_monotonic_cst(n_in)
         previous = (self.loss_curve_, self.tol_curve_, self.n_iter_) if warm else ([], [], 0)
@@ -200,11 +211,20 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             batch = min(200, X.shape[0]) if self.batch_size == "auto" else min(self.batch_size, X.shape[0])
             to = dict(dtype=DTYPE, device=device)
             Xt = self._pad(torch.as_tensor(Xs, **to))
+            stopping = Stopping(tol=float(self.tol), n_iter_no_change=int(self.n_iter_no_change))
+            if held_out is not None:
+                Xv, Yv, wv = held_out
+                stopping.validation = (
+                    self._pad(torch.as_tensor((Xv - self._x_mean) / self._x_scale, **to)),
+                    torch.as_tensor((Yv - self._y_mean) / self._y_scale, **to),
+                    torch.as_tensor(wv, **to),
+                )
             hist = train(
                 self.model_,
                 Xt,
                 torch.as_tensor(Ys, **to),
                 torch.as_tensor(w, **to),
+                solver=self.solver,
                 max_iter=self.max_iter,
                 learning_rate=self.learning_rate_init,
                 batch_size=batch,
@@ -212,12 +232,26 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 loss=self.loss,
                 gen=gen,
                 tol_annealing=self.tol_annealing,
-                verbose=bool(self.verbose),
+                stopping=stopping,
+                verbose=int(self.verbose),
             )
             self.model_.freeze(Xt)
+        if not hist.converged:
+            what = "validation score" if self.early_stopping else "training loss"
+            warnings.warn(
+                f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet: "
+                f"the {what} had not stopped improving by tol={self.tol} (n_iter_no_change="
+                f"{self.n_iter_no_change}). Increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=4,  # the caller of fit: past fit and sklearn's _fit_context wrapper
+            )
+        scores = getattr(self, "validation_scores_", None) if warm else None
         self.loss_curve_ = previous[0] + hist.loss_curve
         self.tol_curve_ = previous[1] + hist.tol_curve
         self.n_iter_ = previous[2] + hist.n_iter
+        self.best_loss_ = hist.best_loss
+        self.validation_scores_ = None if hist.validation_scores is None else (scores or []) + hist.validation_scores
+        self.best_validation_score_ = hist.best_validation_score
         self.n_targets_ = n_out
         self._y_1d = y.ndim == 1
         self.x0_ = self._x_mean.copy()
@@ -234,9 +268,21 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 "for a function whose Jacobian is the learned one use constraint='lipschitz', "
                 "'positive_definite' or monotonic_cst (conservative by construction).",
                 UserWarning,
-                stacklevel=3,  # the caller of fit, past sklearn's _fit_context wrapper
+                stacklevel=4,  # the caller of fit: past fit and sklearn's _fit_context wrapper
             )
         return self
+
+    def _validation_split(
+        self, X: np.ndarray, Y: np.ndarray, w: np.ndarray, rng: np.random.RandomState
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Hold out validation_fraction of the rows (shuffled, no stratification), seeded by rng."""
+        rows, val = train_test_split(np.arange(X.shape[0]), test_size=self.validation_fraction, random_state=rng)
+        if val.size < 2:
+            raise ValueError(
+                f"The validation set is too small ({val.size} rows of {X.shape[0]} with early_stopping=True). "
+                "Increase 'validation_fraction' or the size of your dataset."
+            )
+        return X[rows], Y[rows], w[rows], (X[val], Y[val], w[val])
 
     def _path_dependence(self, Xs: torch.Tensor) -> float:
         """Mean path-dependence of the standardised predictions (0 when conservative)."""

@@ -31,6 +31,7 @@ PAPER = dict(
     hidden_layer_sizes=(64,),
     learning_rate_init=0.01,
     max_iter=50,
+    n_iter_no_change=50,  # the paper trains for all 50 epochs: no early stop on a stalled loss
     batch_size="auto",
     loss="absolute_error",
     alpha=0.0,
