@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,8 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -20,7 +23,7 @@ from ._certificate import check_guarantee, guarantee
 from ._complex import HolomorphicJacobianNet
 from ._full import FullJacobianNet, UserPath, check_path
 from ._persist import from_state, restore_device, to_state
-from ._training import LOSSES, train
+from ._training import LOSSES, SOLVERS, Stopping, train
 from .exceptions import NonFiniteError
 from .integrate import ODE_METHODS
 from .nn import ACTIVATIONS
@@ -31,16 +34,43 @@ PATH_CHECK_ROWS = 512  # training rows used for path_dependence_
 PATH_WARN = 0.1  # warn when bending the path moves predictions by 10% of y's spread
 
 
+def thread_policy(n_rows: int) -> int | None:
+    """Torch threads for work on n_rows rows: 1 below SMALL_FIT, else None (the process's setting).
+
+    The process's setting is already a fair share where searches run in parallel: joblib's
+    loky workers start with OMP_NUM_THREADS = cpu_count // n_jobs (torch reads it), dask's
+    nanny-spawned workers with 1. So n_jobs fits never oversubscribe the cores.
+    """
+    return 1 if n_rows < SMALL_FIT else None
+
+
+_pins_lock = threading.Lock()
+_pins = {"count": 0, "saved": 0}  # contexts now pinning torch's thread count, caller's count
+
+
 @contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
-    """Run with n torch threads (None: leave as is) and restore the caller's."""
-    old = torch.get_num_threads()
-    if n is not None:
+    """Run with n torch threads (None: leave as is) and restore the caller's.
+
+    torch's thread count is per process, shared by threads: with concurrent fits in threads
+    (joblib's threading backend, dask workers with processes=False) the first to pin saves
+    the caller's count and the last to leave restores it.
+    """
+    if n is None:
+        yield
+        return
+    with _pins_lock:
+        if _pins["count"] == 0:
+            _pins["saved"] = torch.get_num_threads()
+        _pins["count"] += 1
         torch.set_num_threads(n)
     try:
         yield
     finally:
-        torch.set_num_threads(old)
+        with _pins_lock:
+            _pins["count"] -= 1
+            if _pins["count"] == 0:
+                torch.set_num_threads(_pins["saved"])
 
 
 def resolve_device(device: str) -> torch.device:
@@ -88,7 +118,12 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         "tol_annealing": ["boolean"],
         "adjoint": ["boolean"],
         "loss": [StrOptions(set(LOSSES))],
+        "solver": [StrOptions(set(SOLVERS))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -151,6 +186,12 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         keep = w > 0
         X, Y, w = X[keep], Y[keep], w[keep]
         device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        # drawn first: fits without early stopping do not depend on the split's draws
+        gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        held_out = None
+        if self.early_stopping:
+            X, Y, w, held_out = self._validation_split(X, Y, w, rng)
         if warm and Y.shape[1] != self.n_targets_:
             raise ValueError(
                 f"warm_start=True needs the same number of targets as the previous fit ({self.n_targets_}), "
@@ -162,12 +203,10 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             self._set_scaling(X, Y, w)
         Xs = (X - self._x_mean) / self._x_scale
         Ys = (Y - self._y_mean) / self._y_scale
-        rng = check_random_state(self.random_state)
-        gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         n_in, n_out = X.shape[1], Y.shape[1]
         self._monotonic = self._check_monotonic_cst(n_in)
         previous = (self.loss_curve_, self.tol_curve_, self.n_iter_) if warm else ([], [], 0)
-        with torch_threads(1 if X.shape[0] < SMALL_FIT else None):
+        with torch_threads(thread_policy(X.shape[0])):
             if warm:
                 self.model_ = self.model_.to(device)
             else:
@@ -180,11 +219,20 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             batch = min(200, X.shape[0]) if self.batch_size == "auto" else min(self.batch_size, X.shape[0])
             to = dict(dtype=self.model_.x0.dtype, device=device)
             Xt = self._pad(torch.as_tensor(Xs, **to))
+            stopping = Stopping(tol=float(self.tol), n_iter_no_change=int(self.n_iter_no_change))
+            if held_out is not None:
+                Xv, Yv, wv = held_out
+                stopping.validation = (
+                    self._pad(torch.as_tensor((Xv - self._x_mean) / self._x_scale, **to)),
+                    torch.as_tensor((Yv - self._y_mean) / self._y_scale, **to),
+                    torch.as_tensor(wv, **to),
+                )
             hist = train(
                 self.model_,
                 Xt,
                 torch.as_tensor(Ys, **to),
                 torch.as_tensor(w, **to),
+                solver=self.solver,
                 max_iter=self.max_iter,
                 learning_rate=self.learning_rate_init,
                 batch_size=batch,
@@ -192,12 +240,26 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 loss=self.loss,
                 gen=gen,
                 tol_annealing=self.tol_annealing,
-                verbose=bool(self.verbose),
+                stopping=stopping,
+                verbose=int(self.verbose),
             )
             self.model_.freeze(Xt)
+        if not hist.converged:
+            what = "validation score" if self.early_stopping else "training loss"
+            warnings.warn(
+                f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet: "
+                f"the {what} had not stopped improving by tol={self.tol} (n_iter_no_change="
+                f"{self.n_iter_no_change}). Increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=4,  # the caller of fit: past fit and sklearn's _fit_context wrapper
+            )
+        scores = getattr(self, "validation_scores_", None) if warm else None
         self.loss_curve_ = previous[0] + hist.loss_curve
         self.tol_curve_ = previous[1] + hist.tol_curve
         self.n_iter_ = previous[2] + hist.n_iter
+        self.best_loss_ = hist.best_loss
+        self.validation_scores_ = None if hist.validation_scores is None else (scores or []) + hist.validation_scores
+        self.best_validation_score_ = hist.best_validation_score
         self.n_targets_ = n_out
         self._y_1d = y.ndim == 1
         self.x0_ = self._x_mean.copy()
@@ -217,15 +279,27 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 "for a function whose Jacobian is the learned one use constraint='lipschitz', "
                 "'positive_definite' or monotonic_cst (conservative by construction).",
                 UserWarning,
-                stacklevel=3,  # the caller of fit, past sklearn's _fit_context wrapper
+                stacklevel=4,  # the caller of fit: past fit and sklearn's _fit_context wrapper
             )
         return self
+
+    def _validation_split(
+        self, X: np.ndarray, Y: np.ndarray, w: np.ndarray, rng: np.random.RandomState
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Hold out validation_fraction of the rows (shuffled, no stratification), seeded by rng."""
+        rows, val = train_test_split(np.arange(X.shape[0]), test_size=self.validation_fraction, random_state=rng)
+        if val.size < 2:
+            raise ValueError(
+                f"The validation set is too small ({val.size} rows of {X.shape[0]} with early_stopping=True). "
+                "Increase 'validation_fraction' or the size of your dataset."
+            )
+        return X[rows], Y[rows], w[rows], (X[val], Y[val], w[val])
 
     def _path_dependence(self, Xs: torch.Tensor) -> float:
         """Mean path-dependence of the standardised predictions (0 when conservative)."""
         if not hasattr(self.model_, "path_dependence"):
             return 0.0  # ridge models are conservative by construction
-        with torch.no_grad(), torch_threads(1 if Xs.shape[0] < SMALL_FIT else None):
+        with torch.no_grad(), torch_threads(thread_policy(Xs.shape[0])):
             return float(self.model_.path_dependence(Xs).mean())
 
     def path_dependence(self, X) -> np.ndarray:
@@ -409,7 +483,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         model = self.model_
         device, dtype = model.x0.device, model.x0.dtype
         out = []
-        with torch_threads(1 if A.shape[0] < SMALL_FIT else None), torch.no_grad():
+        with torch_threads(thread_policy(A.shape[0])), torch.no_grad():
             for start in range(0, A.shape[0], CHUNK):
                 chunk = torch.as_tensor(A[start : start + CHUNK], dtype=dtype, device=device)
                 out.append(fn(chunk).cpu().numpy().astype(np.float64, copy=False))

@@ -1,19 +1,27 @@
-"""The optimisation loop: Adam on mini-batches, optional tolerance annealing.
+"""The optimisation loop: Adam on mini-batches or full-batch L-BFGS, with
+MLPRegressor's stopping rule, early stopping and tolerance annealing.
 
 No scikit-learn here: it takes tensors and a module and returns a history.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
+from ._progress import Progress
 from .exceptions import NonFiniteError
 
 LOSSES = ("squared_error", "absolute_error")
+SOLVERS = ("adam", "lbfgs")
 ANNEAL_START = 0.1  # the paper's "loose" starting tolerance (standardised units)
+Objective = Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]  # (X, Y, w) -> (data loss, + penalty)
+EpochFn = Callable[[], tuple[float, bool]]  # one epoch -> (its loss, the solver has converged)
+LINE_SEARCH_EVALS = 25  # per L-BFGS iteration, torch's default budget (max_iter=20 -> max_eval=25)
 
 
 @dataclass
@@ -21,6 +29,19 @@ class History:
     loss_curve: list[float] = field(default_factory=list)
     tol_curve: list[float] = field(default_factory=list)
     n_iter: int = 0
+    converged: bool = False  # the stopping rule fired (or L-BFGS found a zero gradient)
+    best_loss: float | None = None  # None with early stopping, as MLPRegressor
+    validation_scores: list[float] | None = None
+    best_validation_score: float | None = None
+
+
+@dataclass
+class Stopping:
+    """MLPRegressor's rule: stop after more than ``n_iter_no_change`` epochs without a ``tol`` improvement."""
+
+    tol: float
+    n_iter_no_change: int
+    validation: tuple[Tensor, Tensor, Tensor] | None = None  # (X, Y, w) held out: early stopping
 
 
 def _loss(pred: Tensor, y: Tensor, w: Tensor, kind: str) -> Tensor:
@@ -29,12 +50,65 @@ def _loss(pred: Tensor, y: Tensor, w: Tensor, kind: str) -> Tensor:
     return (w * per_sample).sum() / w.sum()
 
 
+def weighted_r2(pred: Tensor, y: Tensor, w: Tensor) -> float:
+    """sklearn's r2_score(y, pred, sample_weight=w): uniform average over outputs, constant y finite."""
+    w = w.unsqueeze(-1)
+    num = (w * (y - pred) ** 2).sum(0)
+    den = (w * (y - (w * y).sum(0) / w.sum()) ** 2).sum(0)
+    # force_finite: a constant target scores 1 when fitted exactly, else 0
+    r2 = torch.where(den > 0, 1 - num / torch.where(den > 0, den, 1.0), (num == 0).to(pred.dtype))
+    return float(r2.mean())
+
+
+class _Monitor:
+    """MLPRegressor's bookkeeping: the best value, the epochs since a ``tol`` improvement, the best weights."""
+
+    def __init__(self, stopping: Stopping) -> None:
+        self.stopping = stopping
+        self.early = stopping.validation is not None
+        self.best = -math.inf if self.early else math.inf  # validation R^2, or training loss
+        self.best_state: dict[str, Tensor] | None = None
+        self.stall = 0
+
+    def update(self, model: nn.Module, epoch_loss: float) -> float | None:
+        """Record one epoch; returns the validation score with early stopping."""
+        tol = self.stopping.tol
+        if not self.early:
+            self.stall = self.stall + 1 if epoch_loss > self.best - tol else 0
+            self.best = min(self.best, epoch_loss)
+            return None
+        Xv, Yv, wv = self.stopping.validation
+        with torch.no_grad():
+            score = weighted_r2(model(Xv), Yv, wv)
+        self.stall = self.stall + 1 if score < self.best + tol else 0
+        if score > self.best:
+            self.best = score
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return score
+
+    @property
+    def should_stop(self) -> bool:
+        return self.stall > self.stopping.n_iter_no_change
+
+    def reason(self) -> str:
+        what = "Validation score" if self.early else "Training loss"
+        return (
+            f"{what} did not improve more than tol={self.stopping.tol:f} "
+            f"for {self.stopping.n_iter_no_change} consecutive epochs."
+        )
+
+
+def _finite(model: nn.Module, loss: float) -> bool:
+    return math.isfinite(loss) and all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
 def train(
     model: nn.Module,
     X: Tensor,
     Y: Tensor,
     w: Tensor,
     *,
+    solver: str,
     max_iter: int,
     learning_rate: float,
     batch_size: int,
@@ -42,54 +116,137 @@ def train(
     loss: str,
     gen: torch.Generator,
     tol_annealing: bool,
-    verbose: bool,
+    stopping: Stopping,
+    verbose: int,
 ) -> History:
     """Fit ``model`` to (X, Y) with sample weights w; one iteration = one epoch.
 
-    ``alpha`` is an L2 penalty on the weights, alpha / (2 sum(w)) over the
-    whole training set (integer weights then equal repeated samples).  With ``tol_annealing`` the integration
+    'adam' takes mini-batch steps; 'lbfgs' one full-batch L-BFGS iteration
+    (strong Wolfe line search) per epoch.  ``alpha`` is an L2 penalty on the
+    weights, alpha / (2 sum(w)) over the whole training set (integer weights
+    then equal repeated samples).  With ``tol_annealing`` the integration
     tolerances start at ``ANNEAL_START`` and halve whenever the training loss
     falls below them, down to the requested rtol/atol (the paper's schedule).
+    With ``stopping.validation`` the weights of the best validation epoch are
+    restored at the end.
     """
     it = model.integration
     target_rtol, target_atol = it.rtol, it.atol
     if tol_annealing:
         it.rtol = it.atol = max(ANNEAL_START, target_rtol, target_atol)
-    opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
     penalized = [p for name, p in model.named_parameters() if "weights" in name or name.endswith("_raw")]
-    n = X.shape[0]
     w_total = float(w.sum())  # weight 2 must equal a repeated sample, so Σw, not n
-    hist = History()
+
+    def objective(xb: Tensor, yb: Tensor, wb: Tensor) -> tuple[Tensor, Tensor]:
+        data_loss = _loss(model(xb), yb, wb, loss)
+        penalty = sum((p * p).sum() for p in penalized) * (alpha / (2.0 * w_total))
+        return data_loss, data_loss + penalty
+
+    if solver == "lbfgs":
+        epoch_fn = _lbfgs_epochs(model, X, Y, w, objective)
+    else:
+        epoch_fn = _adam_epochs(model, X, Y, w, objective, learning_rate, batch_size, gen)
+
+    monitor = _Monitor(stopping)
+    hist = History(validation_scores=[] if monitor.early else None)
+    progress = Progress(verbose, max_iter, desc=f"{type(model).__name__} ({solver})")
     model.train()
-    for epoch in range(max_iter):
+    try:
+        for epoch in range(max_iter):
+            epoch_loss, solver_converged = epoch_fn()
+            if not _finite(model, epoch_loss):
+                raise NonFiniteError(
+                    f"Training diverged at iteration {epoch + 1} (non-finite loss or weights). "
+                    "Try a smaller learning_rate_init or a larger alpha."
+                )
+            hist.loss_curve.append(epoch_loss)
+            hist.tol_curve.append(max(it.rtol, it.atol))
+            hist.n_iter = epoch + 1
+            msg = f"Iteration {epoch + 1}, loss = {epoch_loss:.8f}"
+            progress.line(msg + (f", tol = {max(it.rtol, it.atol):.3g}" if tol_annealing else ""))
+            score = monitor.update(model, epoch_loss)
+            if score is not None:
+                hist.validation_scores.append(score)
+                progress.line(f"Validation score: {score:f}")
+            progress.epoch(loss=epoch_loss, **({} if score is None else {"val_r2": score}))
+            if tol_annealing and epoch_loss < max(it.rtol, it.atol):
+                it.rtol = max(target_rtol, it.rtol / 2)
+                it.atol = max(target_atol, it.atol / 2)
+            if monitor.should_stop or solver_converged:
+                progress.line(
+                    ("L-BFGS found a vanishing gradient." if solver_converged else monitor.reason()) + " Stopping."
+                )
+                hist.converged = True
+                break
+    finally:
+        progress.close()
+        it.rtol, it.atol = target_rtol, target_atol
+    if monitor.early:
+        hist.best_validation_score = monitor.best
+        if monitor.best_state is not None:  # as MLPRegressor: end with the best validation epoch's weights
+            model.load_state_dict(monitor.best_state)
+    else:
+        hist.best_loss = monitor.best
+    model.eval()
+    return hist
+
+
+def _adam_epochs(
+    model: nn.Module,
+    X: Tensor,
+    Y: Tensor,
+    w: Tensor,
+    objective: Objective,
+    learning_rate: float,
+    batch_size: int,
+    gen: torch.Generator,
+) -> EpochFn:
+    opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    n = X.shape[0]
+
+    def epoch() -> tuple[float, bool]:
         order = torch.randperm(n, generator=gen).to(X.device) if batch_size < n else None
         total, seen = 0.0, 0.0
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size] if order is not None else slice(None)
             xb, yb, wb = X[idx], Y[idx], w[idx]
             opt.zero_grad(set_to_none=True)
-            data_loss = _loss(model(xb), yb, wb, loss)
-            penalty = sum((p * p).sum() for p in penalized) * (alpha / (2.0 * w_total))
-            (data_loss + penalty).backward()
+            data_loss, objective_value = objective(xb, yb, wb)
+            objective_value.backward()
             opt.step()
             batch_w = float(wb.sum())
             total += float(data_loss.detach()) * batch_w
             seen += batch_w
-        epoch_loss = total / seen
-        if not torch.isfinite(torch.tensor(epoch_loss)) or not all(torch.isfinite(p).all() for p in model.parameters()):
-            raise NonFiniteError(
-                f"Training diverged at iteration {epoch + 1} (non-finite loss or weights). "
-                "Try a smaller learning_rate_init or a larger alpha."
-            )
-        hist.loss_curve.append(epoch_loss)
-        hist.tol_curve.append(max(it.rtol, it.atol))
-        hist.n_iter = epoch + 1
-        if verbose:
-            msg = f"Iteration {epoch + 1}, loss = {epoch_loss:.8f}"
-            print(msg + (f", tol = {max(it.rtol, it.atol):.3g}" if tol_annealing else ""))
-        if tol_annealing and epoch_loss < max(it.rtol, it.atol):
-            it.rtol = max(target_rtol, it.rtol / 2)
-            it.atol = max(target_atol, it.atol / 2)
-    it.rtol, it.atol = target_rtol, target_atol
-    model.eval()
-    return hist
+        return total / seen, False
+
+    return epoch
+
+
+def _lbfgs_epochs(model: nn.Module, X: Tensor, Y: Tensor, w: Tensor, objective: Objective) -> EpochFn:
+    # one L-BFGS iteration per call; the optimiser keeps its curvature history between calls.
+    # max_eval bounds the line search too (max_ls = max_eval - 1): its default, 1 for
+    # max_iter=1, would leave the line search no evaluation to back off a bad first step
+    opt = torch.optim.LBFGS(
+        model.parameters(), lr=1.0, max_iter=1, max_eval=1 + LINE_SEARCH_EVALS, line_search_fn="strong_wolfe"
+    )
+    state = opt.state[opt.param_groups[0]["params"][0]]  # where LBFGS keeps its iteration count
+    first: list[float] = []
+
+    def closure() -> Tensor:
+        # line-search points can be far apart: refine the training mesh for each (see _training_mesh)
+        model.train()
+        opt.zero_grad(set_to_none=True)
+        data_loss, objective_value = objective(X, Y, w)
+        objective_value.backward()
+        first.append(float(data_loss.detach()))
+        return objective_value
+
+    def epoch() -> tuple[float, bool]:
+        first.clear()
+        before = state.get("n_iter", 0)
+        opt.step(closure)
+        # no iteration taken: the gradient is below L-BFGS's tolerance_grad at this point
+        stalled = state.get("n_iter", 0) == before
+        return first[0], stalled  # the loss where the iteration started, as Adam's epoch loss
+
+    return epoch

@@ -48,12 +48,38 @@ _SHARED_PARAMS_DOC = """
         (``torchdiffeq.odeint_adjoint``): memory independent of the steps.
     loss : {'squared_error', 'absolute_error'}, default='squared_error'
         Training loss per sample ('absolute_error' is the paper's norm loss).
+    solver : {'adam', 'lbfgs'}, default='adam'
+        'adam': Adam on mini-batches.  'lbfgs': full-batch L-BFGS
+        (``torch.optim.LBFGS`` with a strong Wolfe line search), one
+        iteration per epoch; often better on small data sets.  It ignores
+        ``learning_rate_init`` and ``batch_size``.
     max_iter : int, default=200
-        Number of training epochs.
+        Maximum number of training epochs (L-BFGS iterations).
+    tol : float, default=1e-4
+        Tolerance of the optimisation (as in MLPRegressor), not of the
+        integration (that is ``rtol``/``atol``): training stops once the
+        training loss (standardised units), or the validation score with
+        ``early_stopping``, has not improved by at least ``tol`` for more
+        than ``n_iter_no_change`` consecutive epochs.
+    n_iter_no_change : int, default=50
+        Number of epochs without a ``tol`` improvement before stopping.
+        MLPRegressor uses 10, but there an epoch holds many optimiser
+        steps; here an epoch of up to 200 rows is one Adam step, and 10
+        steps of patience stopped default fits on an early dip of the loss
+        (1-D Lipschitz fit of exp: R² 0.67 instead of 0.998).  Measured on
+        five default fits, 50 keeps the R² of running all epochs within
+        0.001 while stopping the easy ones sooner.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (a shuffled,
+        unstratified split seeded by ``random_state``; samples keep their
+        weights), stop when its weighted R^2 stops improving, and keep the
+        weights of the best validation epoch.
+    validation_fraction : float, default=0.1
+        Proportion of the training data held out with ``early_stopping``.
     learning_rate_init : float, default=0.01
         Adam's step size.
     batch_size : int or 'auto', default='auto'
-        Mini-batch size; 'auto' is ``min(200, n_samples)``.
+        Mini-batch size of Adam; 'auto' is ``min(200, n_samples)``.
     alpha : float, default=1e-3
         L2 penalty on the network weights: ``alpha / (2 * sum(sample_weight))``
         times their squared norm, over the whole training set (so that
@@ -82,8 +108,11 @@ _SHARED_PARAMS_DOC = """
         of 1e-16); round trips of ``inverse_transform`` reach about 1e-6
         relative instead of 1e-12.  The same ``random_state`` draws the
         same initial network in both.
-    verbose : bool, default=False
-        Print the loss (and the tolerance when annealing) every epoch."""
+    verbose : bool or int, default=False
+        0: silent.  1 (True): print the loss (and the tolerance when
+        annealing, the validation score with early stopping) every epoch on
+        stdout, as MLPRegressor.  2 or more: also a progress bar on stderr
+        (with tqdm, if installed)."""
 
 _SHARED_ATTRS_DOC = """
     model_ : torch.nn.Module
@@ -94,6 +123,15 @@ _SHARED_ATTRS_DOC = """
         Integration tolerance in force at each epoch.
     n_iter_ : int
         Number of epochs run.
+    best_loss_ : float or None
+        Smallest training loss of the last fit; None with
+        ``early_stopping`` (see ``best_validation_score_``).
+    validation_scores_ : list of float or None
+        Weighted R^2 on the validation data at each epoch with
+        ``early_stopping``, else None.
+    best_validation_score_ : float or None
+        Best validation R^2 of the last fit, whose weights are kept, with
+        ``early_stopping``, else None.
     x0_ : ndarray of shape (n_features,)
         Initial point x0 of the line integrals (see ``initial_point``).
     y0_ : ndarray of shape (n_targets,)
@@ -224,7 +262,12 @@ class JacobianRegressor(BaseJacobianRegressor):
         tol_annealing=False,
         adjoint=False,
         loss="squared_error",
+        solver="adam",
         max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=50,
+        early_stopping=False,
+        validation_fraction=0.1,
         learning_rate_init=0.01,
         batch_size="auto",
         alpha=1e-3,
@@ -251,7 +294,12 @@ class JacobianRegressor(BaseJacobianRegressor):
         self.tol_annealing = tol_annealing
         self.adjoint = adjoint
         self.loss = loss
+        self.solver = solver
         self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
         self.alpha = alpha
@@ -361,7 +409,12 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         tol_annealing=False,
         adjoint=False,
         loss="squared_error",
+        solver="adam",
         max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=50,
+        early_stopping=False,
+        validation_fraction=0.1,
         learning_rate_init=0.01,
         batch_size="auto",
         alpha=1e-3,
@@ -386,7 +439,12 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         self.tol_annealing = tol_annealing
         self.adjoint = adjoint
         self.loss = loss
+        self.solver = solver
         self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
         self.alpha = alpha

@@ -1,0 +1,165 @@
+"""Training: MLPRegressor's stopping rule, early stopping, L-BFGS, progress output."""
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
+
+from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
+from skjacnet._training import weighted_r2
+
+quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture
+def data_1d(rng):
+    X = rng.uniform(-2, 2, (300, 1))
+    return X, np.tanh(X).ravel() + 0.1 * rng.standard_normal(300)
+
+
+def _mlp_stop(curve, tol, n_iter_no_change, higher_is_better):
+    """The epoch (1-based) at which MLPRegressor's rule stops on this curve, or None."""
+    best, stall = -np.inf if higher_is_better else np.inf, 0
+    for epoch, value in enumerate(curve, 1):
+        v = value if higher_is_better else -value
+        b = best if higher_is_better else -best
+        stall = stall + 1 if v < b + tol else 0
+        best = max(best, value) if higher_is_better else min(best, value)
+        if stall > n_iter_no_change:
+            return epoch
+    return None
+
+
+# ---------------------------------------------------------------- the stopping rule
+def test_weighted_r2_is_sklearns(rng):
+    y = rng.standard_normal((30, 3))
+    y[:, 2] = 0.0  # a constant target (exact zero spread): sklearn's force_finite convention
+    pred, w = y + 0.3 * rng.standard_normal((30, 3)), rng.uniform(0, 2, 30)
+    t = [torch.as_tensor(a) for a in (pred, y, w)]
+    assert weighted_r2(*t) == pytest.approx(r2_score(y, pred, sample_weight=w), rel=1e-12)
+    assert weighted_r2(t[1], t[1], t[2]) == 1.0
+
+
+def test_training_loss_rule_stops_before_max_iter(data_1d):
+    X, y = data_1d
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # converged: no warning
+        est = JacobianRegressor(tol=1e-3, n_iter_no_change=5, max_iter=300, random_state=0).fit(X, y)
+    assert est.n_iter_ < 300
+    assert est.n_iter_ == _mlp_stop(est.loss_curve_, 1e-3, 5, higher_is_better=False)
+    assert est.best_loss_ == min(est.loss_curve_)
+    assert est.validation_scores_ is None and est.best_validation_score_ is None
+
+
+def test_max_iter_without_convergence_warns(data_1d):
+    X, y = data_1d
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(3\).*n_iter_no_change=50"):
+        est = JacobianRegressor(max_iter=3, random_state=0).fit(X, y)
+    assert est.n_iter_ == 3
+
+
+@quiet
+def test_early_stopping_stops_and_keeps_the_best_epochs_weights(data_1d):
+    X, y = data_1d
+    params = dict(early_stopping=True, n_iter_no_change=5, max_iter=300, random_state=0)
+    est = JacobianRegressor(**params).fit(X, y)
+    scores = est.validation_scores_
+    assert est.n_iter_ < 300 and len(scores) == est.n_iter_ == len(est.loss_curve_)
+    assert est.n_iter_ == _mlp_stop(scores, est.tol, 5, higher_is_better=True)
+    assert est.best_loss_ is None and est.best_validation_score_ == max(scores)
+    best_epoch = int(np.argmax(scores)) + 1
+    assert best_epoch < est.n_iter_  # training went on past the best epoch...
+    # ...yet predicts with the best epoch's weights: those of the same run stopped there
+    stopped = JacobianRegressor(**{**params, "max_iter": best_epoch}).fit(X, y)
+    assert stopped.validation_scores_ == scores[:best_epoch]
+    assert np.array_equal(est.predict(X), stopped.predict(X))
+
+
+@quiet
+def test_validation_split_is_seeded_unstratified_and_weighted(data_1d, rng):
+    X, y = data_1d
+    w = rng.uniform(0.1, 5.0, len(y))
+    est = JacobianRegressor(early_stopping=True, validation_fraction=0.2, max_iter=15, random_state=3)
+    a = est.fit(X, y, sample_weight=w).validation_scores_
+    assert est.fit(X, y, sample_weight=w).validation_scores_ == a
+    assert est.set_params(random_state=4).fit(X, y, sample_weight=w).validation_scores_ != a
+    # the split is train_test_split's, from random_state's stream after the weights' seed
+    seeds = np.random.RandomState(4)
+    seeds.randint(np.iinfo(np.int32).max)
+    _, val = train_test_split(np.arange(len(y)), test_size=0.2, random_state=seeds)
+    # the restored weights score best_validation_score_: weighted R^2 on exactly those rows
+    # (up to the integration tolerance: training and prediction meshes differ)
+    weighted = r2_score(y[val], est.predict(X[val]), sample_weight=w[val])
+    assert est.best_validation_score_ == pytest.approx(weighted, abs=1e-5)
+    assert abs(r2_score(y[val], est.predict(X[val])) - weighted) > 1e-4  # the weights matter
+    with pytest.raises(ValueError, match="validation set is too small"):
+        JacobianRegressor(early_stopping=True).fit(X[:10], y[:10])
+
+
+# ---------------------------------------------------------------- L-BFGS
+@quiet
+def test_lbfgs_reaches_a_lower_loss_than_adam_in_a_few_iterations(rng):
+    X = rng.uniform(-2, 2, (40, 1))
+    y = np.sin(2 * X).ravel()
+    runs = {s: JacobianRegressor(solver=s, max_iter=15, random_state=0).fit(X, y) for s in ("adam", "lbfgs")}
+    assert runs["lbfgs"].loss_curve_[-1] < 0.1 * runs["adam"].loss_curve_[-1]
+
+
+LBFGS_CASES = {
+    "none 1-D dopri5 annealed adjoint": (
+        JacobianRegressor(method="dopri5", tol_annealing=True, adjoint=True, rtol=1e-5, atol=1e-5),
+        1,
+    ),
+    "none n-D quadrature": (JacobianRegressor(), 2),
+    "none n-D rk4": (JacobianRegressor(method="rk4", rtol=1e-3, atol=1e-3), 2),
+    "lipschitz n-D dopri5": (JacobianRegressor(constraint="lipschitz", method="dopri5"), 2),
+    "monotonic quadrature": (JacobianRegressor(monotonic_cst=[1, -1]), 2),
+    "positive_definite 1-D rk4": (JacobianRegressor(constraint="positive_definite", method="rk4"), 1),
+    "invertible n-D quadrature": (InvertibleJacobianRegressor(), 2),
+    "invertible 1-D dopri5 adjoint": (InvertibleJacobianRegressor(method="dopri5", adjoint=True), 1),
+}
+
+
+@quiet
+@pytest.mark.parametrize("case", LBFGS_CASES)
+def test_lbfgs_trains_every_structure_and_integrator(case, rng):
+    est, d = LBFGS_CASES[case]
+    X = rng.uniform(-1, 1, (30, d))
+    y = X @ np.linspace(1, 2, d) + 0.3 * np.tanh(X[:, 0])
+    if "monotonic" in case:
+        y = X[:, 0] - X[:, 1] + 0.3 * np.tanh(X[:, 0])
+    est = est.set_params(solver="lbfgs", max_iter=8, hidden_layer_sizes=(16,), random_state=0).fit(X, y)
+    assert est.loss_curve_[-1] < 0.5 * est.loss_curve_[0]
+    assert np.all(np.isfinite(est.predict(X)))
+
+
+# ---------------------------------------------------------------- progress output
+def test_verbose_levels(data_1d, capsys, monkeypatch):
+    X, y = data_1d[0][:60], data_1d[1][:60]
+    fit = dict(max_iter=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        JacobianRegressor(**fit).fit(X, y)
+        out = capsys.readouterr()
+        assert out.out == "" and out.err == ""  # silent by default
+        JacobianRegressor(verbose=1, **fit).fit(X, y)
+        out = capsys.readouterr()
+        assert out.out.count("Iteration ") == 4 and out.err == ""
+        JacobianRegressor(verbose=2, **fit).fit(X, y)
+        out = capsys.readouterr()
+        assert out.out.count("Iteration ") == 4 and "4/4" in out.err and "epoch" in out.err  # the bar
+        JacobianRegressor(verbose=1, early_stopping=True, n_iter_no_change=1, max_iter=50, random_state=0).fit(X, y)
+        out = capsys.readouterr().out
+        assert "Validation score: " in out and "Validation score did not improve more than tol" in out
+        monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # tqdm not installed: the lines alone
+        with pytest.warns(UserWarning, match="tqdm"):
+            JacobianRegressor(verbose=2, **fit).fit(X, y)
+        out = capsys.readouterr()
+        assert out.out.count("Iteration ") == 4 and out.err == ""
+    with pytest.raises(ValueError, match="verbose"):
+        JacobianRegressor(verbose=-1).fit(X, y)
