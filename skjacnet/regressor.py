@@ -144,8 +144,9 @@ _SHARED_ATTRS_DOC = """
         Number of targets.
     guarantee_ : dict
         What ``predict`` is guaranteed to satisfy: ``property``, the bounds
-        ``lipschitz_upper`` (k) or ``expansion_lower`` (c in
-        ||f(a) - f(b)|| >= c ||a - b||), ``norm``, ``domain``, ``exact``;
+        ``lipschitz_upper`` (k), ``expansion_lower`` (c in
+        ||f(a) - f(b)|| >= c ||a - b||) or ``jacobian_lower`` (smallest
+        singular value of the Jacobian), ``norm``, ``domain``, ``exact``;
         ``check_guarantee(X)`` tests it on data.
     anchors_ : ndarray of shape (n_anchors, n_features)
         The anchors of the path integrals (only when ``n_anchors > 1``).
@@ -334,7 +335,9 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
     derivative: a bijection of R^n whose Jacobian is never singular.
     Non-square problems are fitted as the restriction of such a map to the
     zero-padded inputs (first ``n_targets`` outputs); they have no
-    ``inverse_transform``.
+    ``inverse_transform``.  With more targets than features the fit is
+    injective; with fewer it is a submersion (its Jacobian has full row
+    rank everywhere, ``guarantee_['jacobian_lower']``).
 
     Parameters
     ----------

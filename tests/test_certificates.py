@@ -78,8 +78,9 @@ def test_certificate_contents():
     assert lip.guarantee_["norm"].startswith("euclidean") and lip.guarantee_["domain"] == "R^2"
     none = JacobianRegressor(max_iter=5).fit(X, Y)
     assert none.guarantee_["property"] == "none" and none.check_guarantee(X)["holds"]
-    rect = InvertibleJacobianRegressor(max_iter=5).fit(X, Y)  # 2 -> 1: nothing proven
-    assert rect.guarantee_["expansion_lower"] is None
+    rect = InvertibleJacobianRegressor(max_iter=5).fit(X, Y)  # 2 -> 1: a submersion, not injective
+    assert rect.guarantee_["expansion_lower"] is None and rect.guarantee_["jacobian_lower"] > 0
+    assert rect.check_guarantee(X)["holds"]
     ode = JacobianRegressor(constraint="lipschitz", method="rk4", max_iter=2).fit(X, Y)
     assert not ode.guarantee_["exact"] and "rk4" in ode.guarantee_["holds"]
 

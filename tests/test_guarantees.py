@@ -192,3 +192,47 @@ def test_path_dependence_measures_the_curl_of_the_unconstrained_field(monkeypatc
     with torch.no_grad():
         est.model_.field.weights[0].zero_()
     assert est.path_dependence(X).max() < 1e-12
+
+
+# --------------------------------------------------------------------------- fewer targets than features
+@pytest.fixture(scope="module", params=[(4, 1), (3, 2)], ids=lambda c: f"{c[0]}to{c[1]}")
+def submersion_fit(request):
+    d, m = request.param
+    rng = np.random.RandomState(4)
+    X = rng.standard_normal((200, d)) * [1.0 + j for j in range(d)]
+    Y = np.sin(X[:, :m]) + 0.1 * X[:, -m:] ** 2
+    est = JacobianRegressor(constraint="positive_definite", random_state=0, max_iter=60)
+    return est.fit(X, Y.ravel() if m == 1 else Y), X
+
+
+def _smin(est, x: torch.Tensor) -> torch.Tensor:
+    """Smallest singular value of the autograd Jacobian of predict at each row of x (differentiable)."""
+    out = torch_predict(est, x)
+    J = torch.stack([torch.autograd.grad(out[:, k].sum(), x, create_graph=True)[0] for k in range(out.shape[1])], 1)
+    return torch.linalg.svdvals(J)[:, -1]
+
+
+def test_submersion_jacobian_never_loses_rank(submersion_fit):
+    """m < d: the first outputs of a bijection. sigma_min(J) >= c at random, far and searched points."""
+    est, X = submersion_fit
+    c = est.guarantee_["jacobian_lower"]
+    assert c > 0 and est.guarantee_["expansion_lower"] is None
+    rng = np.random.RandomState(5)
+    pts = np.vstack([X, rng.standard_normal((500, X.shape[1])) * 1e3])
+    x = torch.as_tensor(pts).requires_grad_(True)
+    assert float(_smin(est, x).min()) >= c * (1 - 1e-9)
+    x = torch.as_tensor(rng.standard_normal((32, X.shape[1])) * 3).requires_grad_(True)
+    opt = torch.optim.Adam([x], lr=0.05)
+    worst = np.inf
+    for _ in range(60):  # climb toward a critical point
+        opt.zero_grad()
+        s = _smin(est, x)
+        worst = min(worst, float(s.min()))
+        s.sum().backward()
+        opt.step()
+    assert worst >= c * (1 - 1e-9)
+    report = est.check_guarantee(pts, random_state=0)
+    assert report["holds"] and report["worst_ratio"] >= c
+    est.guarantee_ = dict(est.guarantee_, jacobian_lower=10 * report["worst_ratio"])  # the checker can fail
+    assert not est.check_guarantee(pts, random_state=0)["holds"]
+    est.guarantee_ = dict(est.guarantee_, jacobian_lower=c)
