@@ -1,11 +1,8 @@
-"""Shared estimator machinery: parameters, validation, scaling, device, threads."""
+"""Shared estimator machinery: parameters, fit, scaling, predict, persistence."""
 
 from __future__ import annotations
 
-import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,71 +17,19 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._build import DTYPES, ModelSpec, auto_orientation, build_model
 from ._certificate import check_guarantee, guarantee
+from ._checks import check_hidden, check_initial_point, check_monotonic_cst, check_path_options, check_shapes
 from ._complex import HolomorphicJacobianNet
 from ._full import FullJacobianNet, UserPath, check_path
 from ._persist import from_state, restore_device, to_state
+from ._runtime import resolve_device, thread_policy, torch_threads
 from ._training import LOSSES, SOLVERS, Stopping, train
 from .exceptions import NonFiniteError
 from .integrate import ODE_METHODS
 from .nn import ACTIVATIONS
 
 CHUNK = 1 << 16  # rows per predict/inverse chunk: bounded memory on any input size
-SMALL_FIT = 20_000  # below this many samples one torch thread is fastest
 PATH_CHECK_ROWS = 512  # training rows used for path_dependence_
 PATH_WARN = 0.1  # warn when bending the path moves predictions by 10% of y's spread
-
-
-def thread_policy(n_rows: int) -> int | None:
-    """Torch threads for work on n_rows rows: 1 below SMALL_FIT, else None (the process's setting).
-
-    The process's setting is already a fair share where searches run in parallel: joblib's
-    loky workers start with OMP_NUM_THREADS = cpu_count // n_jobs (torch reads it), dask's
-    nanny-spawned workers with 1. So n_jobs fits never oversubscribe the cores.
-    """
-    return 1 if n_rows < SMALL_FIT else None
-
-
-_pins_lock = threading.Lock()
-_pins = {"count": 0, "saved": 0}  # contexts now pinning torch's thread count, caller's count
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run with n torch threads (None: leave as is) and restore the caller's.
-
-    torch's thread count is per process, shared by threads: with concurrent fits in threads
-    (joblib's threading backend, dask workers with processes=False) the first to pin saves
-    the caller's count and the last to leave restores it.
-    """
-    if n is None:
-        yield
-        return
-    with _pins_lock:
-        if _pins["count"] == 0:
-            _pins["saved"] = torch.get_num_threads()
-        _pins["count"] += 1
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        with _pins_lock:
-            _pins["count"] -= 1
-            if _pins["count"] == 0:
-                torch.set_num_threads(_pins["saved"])
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"device={device!r} is not a valid torch device.") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device={device!r} is not supported; use 'cpu', 'cuda' or 'auto'.")
-    return dev
 
 
 def _weighted_moments(A: np.ndarray, w: np.ndarray, isotropic: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -175,7 +120,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             raise
 
     def _fit(self, X, y, sample_weight):
-        hidden = self._check_hidden()
+        hidden = check_hidden(self)
         warm = bool(self.warm_start) and hasattr(self, "model_")
         # reset=False on a warm start: the feature count (and names) must match the previous fit
         X, y = validate_data(self, X, y, reset=not warm, multi_output=True, y_numeric=True, dtype=np.float64)
@@ -197,14 +142,14 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 f"warm_start=True needs the same number of targets as the previous fit ({self.n_targets_}), "
                 f"got {Y.shape[1]}."
             )
-        self._check_shapes(X.shape[1], Y.shape[1])
-        self._check_path_options(X.shape[1], Y.shape[1])
+        check_shapes(self, X.shape[1], Y.shape[1])
+        check_path_options(self, X.shape[1], Y.shape[1])
         if not warm:  # a warm start keeps the previous scaling: the network lives in those units
             self._set_scaling(X, Y, w)
         Xs = (X - self._x_mean) / self._x_scale
         Ys = (Y - self._y_mean) / self._y_scale
         n_in, n_out = X.shape[1], Y.shape[1]
-        self._monotonic = self._check_monotonic_cst(n_in)
+        self._monotonic = check_monotonic_cst(self, n_in)
         previous = (self.loss_curve_, self.tol_curve_, self.n_iter_) if warm else ([], [], 0)
         with torch_threads(thread_policy(X.shape[0])):
             if warm:
@@ -360,36 +305,9 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         self._x_mean, self._x_scale = _weighted_moments(X, w, isotropic=isotropic)
         self._y_mean, self._y_scale = _weighted_moments(Y, w, isotropic=isotropic)
         if not isinstance(self.initial_point, str):  # the shift of X is the initial point x0
-            self._x_mean = self._check_initial_point(X.shape[1])
+            self._x_mean = check_initial_point(self, X.shape[1])
         if not self.standardize:
             self._x_scale, self._y_scale = np.ones_like(self._x_scale), np.ones_like(self._y_scale)
-
-    def _check_shapes(self, n_features: int, n_targets: int) -> None:
-        """Shapes a structure needs: (re, im) column pairs for 'complex', square maps for 'kronecker'."""
-        structure = self._structure()
-        if structure == "complex" and (n_features % 2 or n_targets % 2):
-            raise ValueError(
-                "constraint='complex' maps C^p to C^q given as (real, imaginary) column pairs: X and y need an "
-                f"even number of columns, got {n_features} feature(s) and {n_targets} target(s) "
-                "(a 1-D y is one target; pass y of shape (n_samples, 2) for one complex output)."
-            )
-        if structure == "kronecker" and n_features != n_targets:
-            raise ValueError(
-                f"constraint='kronecker' fits square maps (a bijection of R^d): got {n_features} feature(s) and "
-                f"{n_targets} target(s)."
-            )
-
-    def _check_path_options(self, n_features: int, n_targets: int) -> None:
-        """path and n_anchors shape only the unconstrained n-D model: the others are path-independent."""
-        custom = getattr(self, "path", "linear") != "linear" or getattr(self, "n_anchors", 1) != 1
-        if custom and (self._structure() != "none" or n_features < 2 or self.monotonic_cst is not None):
-            raise ValueError(
-                "path and n_anchors apply to the unconstrained n-D model (constraint='none', several features, "
-                "no monotonic_cst); every other model is an exact, path-independent closed form, so they would "
-                "change nothing (1-D) or break its guarantee (anchors)."
-            )
-        if getattr(self, "n_anchors", 1) != 1 and not isinstance(self.initial_point, str):
-            raise ValueError("n_anchors > 1 places the initial points itself; leave initial_point='mean'.")
 
     def _set_anchors(self, Xs: np.ndarray, w: np.ndarray, rng: np.random.RandomState) -> None:
         """k-means centres of the standardised training inputs as the anchors of the path integrals."""
@@ -413,46 +331,6 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         A = self.model_.x0.expand(4, -1)
         check_path(user, A, A + torch.linspace(-1, 1, 4, **to)[:, None])
         self.model_.path = user
-
-    def _check_monotonic_cst(self, n_features: int) -> np.ndarray | None:
-        """Validated per-feature constraints (-1, 0, +1), or None when there are none."""
-        cst = getattr(self, "monotonic_cst", None)
-        if cst is None:
-            return None
-        if isinstance(cst, dict):
-            names = getattr(self, "feature_names_in_", None)
-            if names is None:
-                raise ValueError("monotonic_cst as a dict needs X with feature names (e.g. a DataFrame).")
-            unknown = [k for k in cst if names is None or k not in names]
-            if unknown:
-                raise ValueError(f"monotonic_cst names features {unknown} that are not in feature_names_in_.")
-            cst = [cst.get(name, 0) for name in names]
-        cst = np.asarray(cst)
-        if cst.shape != (n_features,) or not np.isin(cst, (-1, 0, 1)).all():
-            raise ValueError(
-                f"monotonic_cst must have one entry in {{-1, 0, 1}} per feature ({n_features}), "
-                f"got {self.monotonic_cst!r}."
-            )
-        if self._structure() != "none":
-            raise ValueError("monotonic_cst requires constraint='none' (it is its own structure).")
-        return cst.astype(np.float64) if np.any(cst != 0) else None
-
-    def _check_initial_point(self, n_features: int) -> np.ndarray:
-        x0 = np.asarray(self.initial_point, dtype=np.float64)
-        x0 = np.full(n_features, float(x0)) if x0.ndim == 0 else x0
-        if x0.shape != (n_features,) or not np.all(np.isfinite(x0)):
-            raise ValueError(
-                f"initial_point must be 'mean', a finite scalar or an array of shape ({n_features},), "
-                f"got {self.initial_point!r}."
-            )
-        return x0
-
-    def _check_hidden(self) -> tuple[int, ...]:
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-        if not sizes or not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
-        return tuple(int(s) for s in sizes)
 
     def _pad(self, Xs: torch.Tensor) -> torch.Tensor:
         """Zero-pad inputs to the model's square size (non-square invertible fits)."""

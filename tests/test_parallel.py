@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from skjacnet import JacobianRegressor
-from skjacnet._base import SMALL_FIT, thread_policy, torch_threads
+from skjacnet._runtime import SMALL_FIT, thread_policy, torch_threads
 
 
 @pytest.fixture

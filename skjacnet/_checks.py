@@ -1,0 +1,78 @@
+"""Fit-time checks of hyper-parameters against the data: clear errors that name the problem."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+
+
+def check_shapes(est, n_features: int, n_targets: int) -> None:
+    """Shapes a structure needs: (re, im) column pairs for 'complex', square maps for 'kronecker'."""
+    structure = est._structure()
+    if structure == "complex" and (n_features % 2 or n_targets % 2):
+        raise ValueError(
+            "constraint='complex' maps C^p to C^q given as (real, imaginary) column pairs: X and y need an "
+            f"even number of columns, got {n_features} feature(s) and {n_targets} target(s) "
+            "(a 1-D y is one target; pass y of shape (n_samples, 2) for one complex output)."
+        )
+    if structure == "kronecker" and n_features != n_targets:
+        raise ValueError(
+            f"constraint='kronecker' fits square maps (a bijection of R^d): got {n_features} feature(s) and "
+            f"{n_targets} target(s)."
+        )
+
+
+def check_path_options(est, n_features: int, n_targets: int) -> None:
+    """path and n_anchors shape only the unconstrained n-D model: the others are path-independent."""
+    custom = getattr(est, "path", "linear") != "linear" or getattr(est, "n_anchors", 1) != 1
+    if custom and (est._structure() != "none" or n_features < 2 or getattr(est, "monotonic_cst", None) is not None):
+        raise ValueError(
+            "path and n_anchors apply to the unconstrained n-D model (constraint='none', several features, "
+            "no monotonic_cst); every other model is an exact, path-independent closed form, so they would "
+            "change nothing (1-D) or break its guarantee (anchors)."
+        )
+    if getattr(est, "n_anchors", 1) != 1 and not isinstance(est.initial_point, str):
+        raise ValueError("n_anchors > 1 places the initial points itself; leave initial_point='mean'.")
+
+
+def check_monotonic_cst(est, n_features: int) -> np.ndarray | None:
+    """Validated per-feature constraints (-1, 0, +1), or None when there are none."""
+    cst = getattr(est, "monotonic_cst", None)
+    if cst is None:
+        return None
+    if isinstance(cst, dict):
+        names = getattr(est, "feature_names_in_", None)
+        if names is None:
+            raise ValueError("monotonic_cst as a dict needs X with feature names (e.g. a DataFrame).")
+        unknown = [k for k in cst if names is None or k not in names]
+        if unknown:
+            raise ValueError(f"monotonic_cst names features {unknown} that are not in feature_names_in_.")
+        cst = [cst.get(name, 0) for name in names]
+    cst = np.asarray(cst)
+    if cst.shape != (n_features,) or not np.isin(cst, (-1, 0, 1)).all():
+        raise ValueError(
+            f"monotonic_cst must have one entry in {{-1, 0, 1}} per feature ({n_features}), got {est.monotonic_cst!r}."
+        )
+    if est._structure() != "none":
+        raise ValueError("monotonic_cst requires constraint='none' (it is its own structure).")
+    return cst.astype(np.float64) if np.any(cst != 0) else None
+
+
+def check_initial_point(est, n_features: int) -> np.ndarray:
+    x0 = np.asarray(est.initial_point, dtype=np.float64)
+    x0 = np.full(n_features, float(x0)) if x0.ndim == 0 else x0
+    if x0.shape != (n_features,) or not np.all(np.isfinite(x0)):
+        raise ValueError(
+            f"initial_point must be 'mean', a finite scalar or an array of shape ({n_features},), "
+            f"got {est.initial_point!r}."
+        )
+    return x0
+
+
+def check_hidden(est) -> tuple[int, ...]:
+    sizes = est.hidden_layer_sizes
+    sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+    if not sizes or not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be positive integers, got {est.hidden_layer_sizes!r}.")
+    return tuple(int(s) for s in sizes)
