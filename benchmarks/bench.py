@@ -51,6 +51,10 @@ def gauss_legendre_predict(est, X: np.ndarray, nodes: int = 16) -> np.ndarray:
     return (est._y_mean + est._y_scale * out.numpy()).ravel()
 
 
+# The reference network (64 tanh units, Adam): ratios comparable across sessions.
+NET64 = dict(hidden_layer_sizes=(64,), activation="tanh", solver="adam")
+
+
 def bench_1d(n_predict: int, n_fit: int, fit_iter: int, rows: list, log) -> None:
     rng = np.random.RandomState(0)
     X = rng.uniform(-2, 2, (n_fit, 1))
@@ -58,10 +62,13 @@ def bench_1d(n_predict: int, n_fit: int, fit_iter: int, rows: list, log) -> None
     InvertibleJacobianRegressor(max_iter=1).fit(X[:10], y[:10])  # one-time imports (torch.optim) off the clock
     Xtest = rng.uniform(-2, 2, (2000, 1))
     # n_iter_no_change=fit_iter: both fits run all fit_iter iterations (no stop on a stalled loss)
-    est = InvertibleJacobianRegressor(random_state=0, max_iter=fit_iter, n_iter_no_change=fit_iter, batch_size=n_fit)
+    est = InvertibleJacobianRegressor(
+        random_state=0, max_iter=fit_iter, n_iter_no_change=fit_iter, batch_size=n_fit, **NET64
+    )
     t_fit = timed(lambda est=est: est.fit(X, y), repeat=1)
     err = float(np.mean(np.abs(est.predict(Xtest) - np.exp(Xtest).ravel())))
     paper = InvertibleJacobianRegressor(
+        **NET64,
         random_state=0,
         max_iter=fit_iter,
         n_iter_no_change=fit_iter,
@@ -229,7 +236,7 @@ def bench_scale_and_precision(n: int, batch: int, rows: list, log) -> None:
     Xt = rng.uniform(-2, 2, (10_000, 1))
     out = {}
     for dtype in ("float64", "float32"):
-        est = InvertibleJacobianRegressor(dtype=dtype, batch_size=batch, max_iter=1, random_state=0)
+        est = InvertibleJacobianRegressor(dtype=dtype, batch_size=batch, max_iter=1, random_state=0, **NET64)
         t_fit = timed(lambda est=est: est.fit(X, y), repeat=1)
         t_pred = timed(lambda est=est: est.predict(X))
         out[dtype] = (t_fit, t_pred, est.score(Xt, np.exp(Xt).ravel()))

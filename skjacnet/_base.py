@@ -29,6 +29,7 @@ from .nn import ACTIVATIONS
 
 CHUNK = 1 << 16  # rows per predict/inverse chunk: bounded memory on any input size
 PATH_CHECK_ROWS = 512  # training rows used for path_dependence_
+LBFGS_ROWS = 1000  # solver='auto': full-batch L-BFGS up to this many samples (an Adam epoch <= 5 steps)
 PATH_WARN = 0.1  # warn when bending the path moves predictions by 10% of y's spread
 
 
@@ -63,7 +64,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         "tol_annealing": ["boolean"],
         "adjoint": ["boolean"],
         "loss": [StrOptions(set(LOSSES))],
-        "solver": [StrOptions(set(SOLVERS))],
+        "solver": [StrOptions({"auto", *SOLVERS})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -130,6 +131,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("y has 0 targets; at least one target is required.")
         keep = w > 0
         X, Y, w = X[keep], Y[keep], w[keep]
+        self.solver_ = self.solver if self.solver != "auto" else ("lbfgs" if X.shape[0] <= LBFGS_ROWS else "adam")
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         # drawn first: fits without early stopping do not depend on the split's draws
@@ -177,7 +179,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 Xt,
                 torch.as_tensor(Ys, **to),
                 torch.as_tensor(w, **to),
-                solver=self.solver,
+                solver=self.solver_,
                 max_iter=self.max_iter,
                 learning_rate=self.learning_rate_init,
                 batch_size=batch,
