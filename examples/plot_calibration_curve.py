@@ -60,9 +60,10 @@ fig.tight_layout()
 # Reading the sensor: ``inverse_transform``
 # -----------------------------------------
 # New readings are mapped back to quantities.  The pipeline's ``inverse_transform`` applies the
-# regressor's inverse and then the scaler's.  Beyond the calibrated readings (about 6.4) the fitted
-# curve flattens, so the inverse grows fast there: it inverts the fit exactly, but the fit is only
-# as good as the calibration range.
+# regressor's inverse and then the scaler's.  Beyond the calibrated readings (about 6.4) the fit
+# and the true response part ways (the fit keeps the trend of its last points, the sensor
+# saturates): the inverse inverts the fit exactly, but the fit is only as good as the calibration
+# range.
 new_readings = np.array([1.5, 3.0, 4.5, 5.5])
 print("estimated quantity:", calib.inverse_transform(new_readings).ravel())
 
