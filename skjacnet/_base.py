@@ -17,7 +17,14 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._build import DTYPES, ModelSpec, auto_orientation, build_model
 from ._certificate import check_guarantee, guarantee
-from ._checks import check_hidden, check_initial_point, check_monotonic_cst, check_path_options, check_shapes
+from ._checks import (
+    check_hidden,
+    check_initial_point,
+    check_monotonic_cst,
+    check_ode_tolerances,
+    check_path_options,
+    check_shapes,
+)
 from ._complex import HolomorphicJacobianNet
 from ._full import FullJacobianNet, UserPath, check_path
 from ._persist import from_state, restore_device, to_state
@@ -145,6 +152,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 f"got {Y.shape[1]}."
             )
         check_shapes(self, X.shape[1], Y.shape[1])
+        check_ode_tolerances(self)
         check_path_options(self, X.shape[1], Y.shape[1])
         if not warm:  # a warm start keeps the previous scaling: the network lives in those units
             self._set_scaling(X, Y, w)

@@ -76,3 +76,16 @@ def check_hidden(est) -> tuple[int, ...]:
     if not sizes or not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
         raise ValueError(f"hidden_layer_sizes must be positive integers, got {est.hidden_layer_sizes!r}.")
     return tuple(int(s) for s in sizes)
+
+
+def check_ode_tolerances(est) -> None:
+    """An ODE method cannot meet a tolerance below the working precision: say so now, not after 20 000 steps."""
+    if est.method == "quadrature":
+        return
+    floor = 100 * float(np.finfo(np.float32 if est.dtype == "float32" else np.float64).eps)
+    if max(est.rtol, est.atol) < floor:
+        raise ValueError(
+            f"rtol={est.rtol:g} and atol={est.atol:g} are both below what {est.dtype} can resolve "
+            f"({floor:.1e}): the ODE solver {est.method!r} could not meet them. Loosen rtol/atol, or use "
+            "method='quadrature'."
+        )

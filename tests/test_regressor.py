@@ -396,11 +396,17 @@ def test_divergent_training_is_a_clear_error():
     assert issubclass(NonFiniteError, ValueError)
 
 
-def test_an_ode_solver_that_cannot_meet_its_tolerance_fails_fast_and_clearly(data_1d):
+def test_an_ode_solver_that_cannot_meet_its_tolerance_fails_fast_and_clearly(data_1d, monkeypatch):
     X, y = data_1d
-    # rtol/atol far below float64 resolution: dopri5 underflows or hits its step limit
-    with pytest.raises(RuntimeError, match="ODE solver 'dopri5' failed.*quadrature"):
+    # below the working precision: refused before any step
+    with pytest.raises(ValueError, match="below what float64 can resolve.*quadrature"):
         JacobianRegressor(method="dopri5", rtol=1e-300, atol=1e-300, max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match="below what float32 can resolve"):
+        JacobianRegressor(method="rk4", rtol=1e-9, atol=1e-9, dtype="float32").fit(X, y)
+    # a tolerance it cannot meet within its step budget: a clear RuntimeError, never a hang
+    monkeypatch.setattr("skjacnet.integrate.MAX_ODE_STEPS", 20)
+    with pytest.raises(RuntimeError, match="ODE solver 'dopri5' failed.*quadrature"):
+        JacobianRegressor(method="dopri5", rtol=1e-12, atol=1e-12, max_iter=2).fit(X, y)
 
 
 @pytest.mark.parametrize("est", ALL, ids=IDS)
