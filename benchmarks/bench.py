@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
 from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
@@ -296,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     ap.add_argument("--out", help="write a Markdown table here")
     args = ap.parse_args(argv)
+    # fixed epoch budgets on purpose: "not converged yet" is expected, not news
+    warnings.filterwarnings("ignore", message="Maximum iterations", category=ConvergenceWarning)
     q = args.quick
     rows: list = []
     log = lambda r: print(f"{r[0]:22} {r[1]:36} vs {r[2]:28} ratio {r[3]:7.3g}  {r[4]}", flush=True)
