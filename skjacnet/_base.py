@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -119,6 +120,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             Fitted estimator.
         """
         before = dict(self.__dict__)
+        if self.warm_start and "model_" in before:  # a warm fit trains the network in place
+            before["model_"] = copy.deepcopy(self.model_)
         try:
             return self._fit(X, y, sample_weight)
         except BaseException:
@@ -224,15 +227,17 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         anchors = getattr(self.model_, "anchors", None)
         if anchors is not None:
             self.anchors_ = self._x_mean + self._x_scale * anchors.detach().cpu().numpy()
+        elif hasattr(self, "anchors_"):  # a refit without anchors
+            del self.anchors_
         self.guarantee_ = guarantee(self)
         self.path_dependence_ = self._path_dependence(Xt[:PATH_CHECK_ROWS])
         if self.path_dependence_ > PATH_WARN:
             warnings.warn(
                 f"The learned Jacobian field is far from conservative: predictions change by "
                 f"{self.path_dependence_:.2g} (relative to y's spread) when the integration path is bent. "
-                "An unconstrained n-D JacNet defines its function through the straight path only; "
-                "for a function whose Jacobian is the learned one use constraint='lipschitz', "
-                "'positive_definite' or monotonic_cst (conservative by construction).",
+                "This model defines its function through its chosen path (straight, or the user's, from x0 or "
+                "the nearest anchor) only; for a function whose Jacobian is the learned one use a conservative "
+                "structure: constraint='lipschitz', 'positive_definite', 'kronecker' or monotonic_cst.",
                 UserWarning,
                 stacklevel=4,  # the caller of fit: past fit and sklearn's _fit_context wrapper
             )
@@ -302,7 +307,9 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             observed for ||f(a) - f(b)|| / ||a - b||, ``pairs`` and ``holds``.
             For 'complex' fits ``worst_ratio`` is the largest relative
             Cauchy-Riemann residual of ``predict`` by central finite
-            differences at ``n_pairs`` points of X (``holds``: <= 1e-6).
+            differences at ``n_pairs`` points of X (``holds``: <= 1e-6 in
+            float64, 1e-3 in float32); for submersions (``jacobian_lower``)
+            it is the smallest singular value of the exact Jacobian there.
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)

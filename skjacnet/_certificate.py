@@ -28,7 +28,7 @@ def guarantee(est) -> dict:
         "domain": f"R^{d}",
         "norm": "euclidean (l2) on X and on y",
         "exact": est.method == "quadrature",
-        "holds": f"exactly, up to {est.dtype} rounding"
+        "holds": f"exactly, up to {str(est.model_.x0.dtype).removeprefix('torch.')} rounding"
         if est.method == "quadrature"
         else f"up to the {est.method} tolerance",
         "property": "none",
@@ -91,7 +91,8 @@ def _expansion_lower_bound(est) -> dict:
     1-D: |f'| >= eps * s_y / s_x with the orientation sign.
     """
     model = est.model_
-    eps = float(est.epsilon)
+    # the model's own eps, not the parameter's (a warm start keeps the first fit's network)
+    eps = float(model.eps_linear if model.B is not None else model.structure.eps)
     sy = np.asarray(est._y_scale, dtype=float)
     with torch.no_grad():
         M = model.M()
@@ -112,7 +113,7 @@ def _kronecker_lower_bound(est) -> float:
     sy, sx = np.asarray(est._y_scale, dtype=float), np.asarray(est._x_scale, dtype=float)
     smin_u = np.linalg.svd(sy[:, None] * U, compute_uv=False).min()
     smin_v = np.linalg.svd(V / sx[None, :], compute_uv=False).min()
-    return float(est.epsilon * smin_u * smin_v)
+    return float(model.structure.eps * smin_u * smin_v)  # the model's own eps (a warm start keeps it)
 
 
 def _check_jacobian_rank(est, X: np.ndarray, n_points: int, rng: np.random.RandomState) -> dict:

@@ -12,7 +12,7 @@ _SHARED_PARAMS_DOC = """
         Number of ridge directions of the conservative constructions
         ('auto': ``max(8, 2 * max(n_features, n_targets))``).  Unused by the
         paper's 1-D model (one feature; one target unless 'none') and by the
-        unconstrained n-D model.
+        unconstrained n-D, 'complex' and 'kronecker' models.
     method : str, default='quadrature'
         How the line integral is evaluated.  'quadrature' is the fast,
         error-controlled rule (exact integration of an adaptively refined

@@ -61,7 +61,9 @@ def check_path(path: Path, A: Tensor, B: Tensor) -> None:
         raise ValueError(msg) from exc
     if pts.shape != (3, *A.shape):
         raise ValueError(f"path(t, a, b) must return shape (len(t), n, d) = {(3, *A.shape)}, got {tuple(pts.shape)}.")
-    tol = 1e-9 * (1.0 + A.abs().max() + B.abs().max())
+    # the path runs in the units of X (UserPath converts back and forth): allow that rounding
+    units = float((path.mean.abs().max() / path.scale.min()).clamp_min(1.0)) if isinstance(path, UserPath) else 1.0
+    tol = 64 * torch.finfo(A.dtype).eps * (1.0 + A.abs().max() + B.abs().max()) * units
     if (pts[0] - A).abs().max() > tol or (pts[-1] - B).abs().max() > tol:
         raise ValueError("path(t, a, b) must start at a (t = 0) and end at b (t = 1).")
     if not (torch.isfinite(pts).all() and torch.isfinite(vel).all()):
@@ -152,9 +154,8 @@ class FullJacobianNet(nn.Module):
         if self.integration.method != "quadrature" or X is None:
             return
         with torch.no_grad():
+            # the anchors' own values are integrated adaptively (and cached): only the queries' paths count
             a, _ = self._starts(X)
-            if self.anchors is not None:  # the anchors' own paths from x0 are integrated too
-                X, a = torch.cat([X, self.anchors]), torch.cat([a, self.x0.expand_as(self.anchors)])
             if X.shape[0] > 2 * FREEZE_ROWS:  # the longest paths are the hardest; plus a spread of the rest
                 far = torch.topk((X - a).norm(dim=1), FREEZE_ROWS).indices
                 spread = torch.arange(0, X.shape[0], X.shape[0] // FREEZE_ROWS, device=X.device)
@@ -187,7 +188,7 @@ class FullJacobianNet(nn.Module):
         )  # fmt: skip
 
     def path_dependence(self, x: Tensor) -> Tensor:
-        """|f along start -> x minus f along start -> corner -> x| per row (n, m).
+        """|f along start -> x minus f along start -> corner -> x| per row (n, m), start = x0 or the anchor.
 
         The start is the row's initial point (x0 or its anchor); the corner
         moves the first half of the coordinates first (an L-shaped path of

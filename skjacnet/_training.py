@@ -181,6 +181,7 @@ def train(
     finally:
         progress.close()
         it.rtol, it.atol = target_rtol, target_atol
+        model.eval()  # also after a failure: never left predicting with training-mode integration
     if monitor.early:
         hist.best_validation_score = monitor.best
         if monitor.best_state is not None:  # as MLPRegressor: end with the best validation epoch's weights

@@ -198,13 +198,15 @@ def newton_polish(
     *,
     max_iter: int = 50,
     tol: float | None = None,
+    solve: Callable[[Tensor, Tensor], Tensor] | None = None,
 ) -> tuple[Tensor, bool]:
     """Damped Newton on ``residual(x) = 0`` for a batch of points x (n, d).
 
     Each point halves its step until its residual norm decreases, so the
     iteration cannot diverge; it stops when every residual is below
     ``tol * (1 + |x|)`` (default 1e-13 in float64, 1e-7 in float32) or
-    stalls at rounding level.
+    stalls at rounding level.  ``solve(x, r)``, when given, returns
+    ``J(x)^-1 r`` directly (structured models) instead of a dense solve.
     """
     if tol is None:
         tol = 1e-13 if x.dtype == torch.float64 else 1e-7  # ~ rounding: Newton runs until it stalls
@@ -216,7 +218,10 @@ def newton_polish(
             todo = norm > scale
             if not bool(todo.any()):
                 return x, True
-            step = torch.linalg.solve(jacobian(x), r.unsqueeze(-1)).squeeze(-1)
+            if solve is not None:  # a structured J^-1 r (no dense d x d Jacobian)
+                step = solve(x, r)
+            else:
+                step = torch.linalg.solve(jacobian(x), r.unsqueeze(-1)).squeeze(-1)
             step = torch.where(todo.unsqueeze(-1), step, torch.zeros_like(step))
             improved = torch.zeros_like(todo)
             lam = torch.ones_like(norm)

@@ -50,7 +50,8 @@ class JacobianRegressor(BaseJacobianRegressor):
         The epsilon of ``J J^T + epsilon I`` for 'positive_definite'
         (standardised units): in 1-D the smallest slope; in n-D the
         smallest eigenvalue of the symmetric factor ``eps I + V^T diag(J^2) V``
-        (the strong monotonicity of grad(phi)), see ``guarantee_``.
+        (the strong monotonicity of grad(phi)); for 'kronecker' the smallest
+        derivative of each coordinate map; see ``guarantee_``.
     monotonic_cst : array-like of int of shape (n_features,), dict or None, default=None
         Partial monotonicity, as in HistGradientBoostingRegressor: 1
         increasing, -1 decreasing, 0 free, per feature (a dict maps feature
@@ -347,7 +348,9 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
 
         A first guess (exact 1-D inversion, or the inverse-Jacobian ODE
         ``dx/dt = J(x)^-1 (y - y0)`` through torchdiffeq) is polished by
-        damped Newton steps on the map that ``predict`` computes.
+        damped Newton steps on the map that ``predict`` computes (the
+        'kronecker' structure starts from its closed-form inverse and solves
+        its Newton steps through the Kronecker factors).
 
         Parameters
         ----------
@@ -375,9 +378,11 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         model = self.model_
         converged = [True]
 
+        solve = getattr(model, "solve_jacobian", None)  # structured J^-1 r where the model has one
+
         def invert(y: torch.Tensor) -> torch.Tensor:
             x = model.inverse(y, self.inverse_method)
-            x, ok = newton_polish(lambda x: model(x) - y, model.jacobian, x)
+            x, ok = newton_polish(lambda x: model(x) - y, model.jacobian, x, solve=solve)
             converged[0] &= ok
             return x
 

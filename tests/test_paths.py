@@ -136,3 +136,24 @@ def test_bad_paths_and_inapplicable_options_are_refused():
     with pytest.raises(ValueError, match="initial_point"):
         JacobianRegressor(n_anchors=3, initial_point=0.0).fit(X, y)
     assert "n_anchors" not in InvertibleJacobianRegressor().get_params()
+
+
+def test_custom_path_in_float32_and_far_from_the_origin():
+    """The path runs in the units of X: its endpoint check allows the rounding of that conversion."""
+    X, y = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        est = JacobianRegressor(path=straight, dtype="float32", random_state=0, max_iter=5).fit(X, y)
+        far = JacobianRegressor(path=straight, random_state=0, max_iter=5).fit(X + 1e6, y)
+    assert np.all(np.isfinite(est.predict(X))) and np.all(np.isfinite(far.predict(X + 1e6)))
+
+
+def test_anchors_shorten_the_frozen_rule():
+    """freeze sizes the fixed Gauss-Kronrod rule on the queries' (shorter) paths only."""
+    X, y = _data(n=400)
+    kw = dict(random_state=0, max_iter=10, rtol=1e-10, atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        one = JacobianRegressor(**kw).fit(X * 3, y)
+        many = JacobianRegressor(n_anchors=32, **kw).fit(X * 3, y)
+    assert many.model_.panels <= one.model_.panels

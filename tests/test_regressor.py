@@ -453,3 +453,19 @@ def test_warm_start_continues_training(data_1d, rng):
     with pytest.raises(ValueError, match="same number of targets"):
         est.fit(X, np.column_stack([y, y]))
     assert est.n_iter_ == 60  # failed warm fits leave it intact
+
+
+def test_a_failed_warm_fit_leaves_the_fitted_network_untouched(data_nd, monkeypatch):
+    """A warm fit trains the network in place: a failure after training must restore it."""
+    X, y = data_nd
+    est = JacobianRegressor(warm_start=True, max_iter=5, random_state=0).fit(X, y)
+    before = est.predict(X)
+
+    def boom(self, X=None):
+        raise RuntimeError("injected failure after training")
+
+    monkeypatch.setattr(type(est.model_), "freeze", boom)
+    with pytest.raises(RuntimeError, match="injected"):
+        est.fit(X, y)
+    monkeypatch.undo()
+    assert np.array_equal(est.predict(X), before) and not est.model_.training
