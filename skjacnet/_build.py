@@ -12,7 +12,7 @@ import torch
 from ._complex import ComplexMLP, HolomorphicJacobianNet
 from ._full import FullJacobianNet
 from ._kronecker import KroneckerJacobianNet
-from .nn import MLP, RidgeJacobianNet
+from .nn import MLP, RidgeJacobianNet, _uniform
 from .structures import output_activation
 
 DTYPE = torch.float64  # the default; ``dtype='float32'`` builds the same networks in single precision
@@ -52,8 +52,7 @@ class ModelSpec:
 
 def init_matrix(shape: tuple[int, int], gen: torch.Generator, dtype: torch.dtype = DTYPE) -> torch.Tensor:
     # drawn in float64 whatever the dtype: the same random_state gives the same initial network
-    bound = 1.0 / math.sqrt(shape[1])
-    return (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1).mul_(bound).to(dtype)
+    return _uniform(shape, 1.0 / math.sqrt(shape[1]), gen, dtype).detach()
 
 
 def build_model(spec: ModelSpec, gen: torch.Generator, orientation: Callable[[int], np.ndarray]) -> torch.nn.Module:

@@ -101,10 +101,14 @@ class FullJacobianNet(nn.Module):
         return self.field(x).reshape(*x.shape[:-1], self.n_out, self.n_in)
 
     # --- paths ----------------------------------------------------------
+    def _straight_rate(self, t: Tensor, a: Tensor, dx: Tensor) -> Tensor:
+        """J(a + t dx) dx: the rate of a straight segment."""
+        return (self.J(a + t[:, None, None] * dx) @ dx.unsqueeze(-1)).squeeze(-1)
+
     def _segment_rate(self, t: Tensor, a: Tensor, dx: Tensor) -> Tensor:
         """J(c(t)) c'(t) at nodes t (T,) on the path from rows a to a + dx (n, d) -> (T, n, m)."""
         if self.path is None:
-            return (self.J(a + t[:, None, None] * dx) @ dx.unsqueeze(-1)).squeeze(-1)
+            return self._straight_rate(t, a, dx)
         b = a + dx
         pts, vel = path_and_velocity(self.path, t, a, b)
         return (self.J(pts) @ vel.unsqueeze(-1)).squeeze(-1)
@@ -183,7 +187,7 @@ class FullJacobianNet(nn.Module):
         """Integral of J along the straight segment a -> b, for rows a, b (n, d), adaptive GK15."""
         it, dx = self.integration, b - a
         return gauss_kronrod_integral(
-            lambda t: (self.J(a + t[:, None, None] * dx) @ dx.unsqueeze(-1)).squeeze(-1),
+            lambda t: self._straight_rate(t, a, dx),
             rtol=it.rtol, atol=it.atol, dtype=a.dtype, device=a.device,
         )  # fmt: skip
 
