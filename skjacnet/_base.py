@@ -130,6 +130,16 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             self.__dict__.update(before)
             raise
 
+    def _auto_solver(self, n_rows: int, n_in: int) -> str:
+        """solver='auto': full-batch L-BFGS on small data, except for the unconstrained n-D network.
+
+        The full Jacobian network (d * m outputs, integrated along paths) interpolates noise when
+        optimised to convergence: L-BFGS scored R^2 -1.5 on load_diabetes (Adam 0.16) and -1.5 on a
+        noisy 3-D target (Adam 0.30); every structured model was equal or better with L-BFGS.
+        """
+        full = getattr(self, "constraint", None) == "none" and n_in > 1 and self._monotonic is None
+        return "lbfgs" if n_rows <= LBFGS_ROWS and not full else "adam"
+
     def _fit(self, X, y, sample_weight):
         hidden = check_hidden(self)
         warm = bool(self.warm_start) and hasattr(self, "model_")
@@ -141,7 +151,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("y has 0 targets; at least one target is required.")
         keep = w > 0
         X, Y, w = X[keep], Y[keep], w[keep]
-        self.solver_ = self.solver if self.solver != "auto" else ("lbfgs" if X.shape[0] <= LBFGS_ROWS else "adam")
+        n_rows = X.shape[0]  # before the validation split: 'auto' looks at the data given
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         # drawn first: fits without early stopping do not depend on the split's draws
@@ -163,6 +173,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         Ys = (Y - self._y_mean) / self._y_scale
         n_in, n_out = X.shape[1], Y.shape[1]
         self._monotonic = check_monotonic_cst(self, n_in)
+        self.solver_ = self._auto_solver(n_rows, n_in) if self.solver == "auto" else self.solver
         previous = (self.loss_curve_, self.tol_curve_, self.n_iter_) if warm else ([], [], 0)
         with torch_threads(thread_policy(X.shape[0])):
             if warm:

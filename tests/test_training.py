@@ -110,6 +110,39 @@ def test_lbfgs_reaches_a_lower_loss_than_adam_in_a_few_iterations(rng):
     assert runs["lbfgs"].loss_curve_[-1] < 0.1 * runs["adam"].loss_curve_[-1]
 
 
+@pytest.mark.parametrize(
+    ("est", "d", "expected"),
+    [
+        (JacobianRegressor(), 1, "lbfgs"),
+        (JacobianRegressor(), 3, "adam"),  # the full Jacobian network interpolates noise under L-BFGS
+        (JacobianRegressor(monotonic_cst=[1, 0, 0]), 3, "lbfgs"),
+        (JacobianRegressor(constraint="lipschitz"), 3, "lbfgs"),
+        (InvertibleJacobianRegressor(), 3, "lbfgs"),
+        (JacobianRegressor(solver="lbfgs"), 3, "lbfgs"),
+    ],
+)
+def test_auto_solver_resolution(est, d, expected, rng):
+    X = rng.uniform(-1, 1, (30, d))
+    est = est.set_params(max_iter=2, hidden_layer_sizes=(4,), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, X.sum(axis=1))
+        assert est.solver_ == expected
+        est.fit(np.tile(X, (40, 1)), np.tile(X.sum(axis=1), 40))  # 1200 rows: Adam
+    assert est.solver_ == ("lbfgs" if est.solver == "lbfgs" else "adam")
+
+
+@quiet
+def test_default_unconstrained_fit_does_not_interpolate_noise(rng):
+    """On noisy n-D data the default must generalise (L-BFGS here scored held-out R^2 -1.5)."""
+    X = rng.standard_normal((300, 3))
+    y = np.tanh(X @ [1.0, -2.0, 0.5]) + 0.3 * X[:, 0] ** 2 + rng.normal(0, 1.0, 300)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
+    est = JacobianRegressor(random_state=0).fit(Xtr, ytr)
+    assert est.solver_ == "adam"
+    assert r2_score(yte, est.predict(Xte)) > 0.15
+
+
 LBFGS_CASES = {
     "none 1-D dopri5 annealed adjoint": (
         JacobianRegressor(method="dopri5", tol_annealing=True, adjoint=True, rtol=1e-5, atol=1e-5),
