@@ -18,6 +18,7 @@ from .exceptions import NonFiniteError
 
 LOSSES = ("squared_error", "absolute_error")
 SOLVERS = ("adam", "lbfgs")
+VALIDATION_CHUNK = 1 << 16  # rows per validation forward pass: bounded memory on any split
 ANNEAL_START = 0.1  # the paper's "loose" starting tolerance (standardised units)
 Objective = Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]  # (X, Y, w) -> (data loss, + penalty)
 EpochFn = Callable[[], tuple[float, bool]]  # one epoch -> (its loss, the solver has converged)
@@ -78,8 +79,15 @@ class _Monitor:
             self.best = min(self.best, epoch_loss)
             return None
         Xv, Yv, wv = self.stopping.validation
+        # scoring must not advance the training mesh's refinement schedule (RidgeJacobianNet):
+        # early stopping then trains exactly as a fit on the same rows without it
+        cache = getattr(model, "_knot_cache", None)
+        saved = None if cache is None else list(cache)
         with torch.no_grad():
-            score = weighted_r2(model(Xv), Yv, wv)
+            pred = torch.cat([model(Xv[i : i + VALIDATION_CHUNK]) for i in range(0, Xv.shape[0], VALIDATION_CHUNK)])
+            score = weighted_r2(pred, Yv, wv)
+        if hasattr(model, "_knot_cache"):
+            model._knot_cache = saved
         self.stall = self.stall + 1 if score < self.best + tol else 0
         if score > self.best:
             self.best = score

@@ -101,6 +101,39 @@ def test_validation_split_is_seeded_unstratified_and_weighted(data_1d, rng):
         JacobianRegressor(early_stopping=True).fit(X[:10], y[:10])
 
 
+@quiet
+@pytest.mark.parametrize("d", [1, 3])
+def test_validation_is_scored_in_chunks(d, rng, monkeypatch):
+    """Bounded memory on any validation split: chunked scores equal the one-pass scores
+    (to the training mesh's tolerance: each chunk refines over its own range)."""
+    import skjacnet._training as training
+
+    X = rng.uniform(-2, 2, (200, d))
+    y = np.tanh(X).sum(axis=1) + 0.1 * rng.standard_normal(200)
+    est = JacobianRegressor(early_stopping=True, validation_fraction=0.3, max_iter=6, random_state=0)
+    whole = est.fit(X, y)
+    scores, losses = whole.validation_scores_, whole.loss_curve_
+    monkeypatch.setattr(training, "VALIDATION_CHUNK", 7)
+    chunked = est.fit(X, y)
+    np.testing.assert_allclose(chunked.validation_scores_, scores, rtol=0, atol=1e-5)
+    assert chunked.loss_curve_ == losses  # scoring never perturbs training
+
+
+@quiet
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_early_stopping_trains_exactly_as_a_fit_on_the_training_rows(solver, rng):
+    """Scoring the validation rows must not advance the training mesh's refinement schedule."""
+    X = rng.uniform(-2, 2, (200, 1))
+    y = np.tanh(X).ravel() + 0.1 * rng.standard_normal(200)
+    fit = dict(max_iter=30, random_state=0, solver=solver)
+    early = JacobianRegressor(early_stopping=True, validation_fraction=0.3, n_iter_no_change=100, **fit).fit(X, y)
+    seeds = np.random.RandomState(0)
+    seeds.randint(np.iinfo(np.int32).max)  # the network's seed comes first
+    train, _ = train_test_split(np.arange(len(y)), test_size=0.3, random_state=seeds)
+    plain = JacobianRegressor(**fit).fit(X[train], y[train])
+    assert early.loss_curve_ == plain.loss_curve_
+
+
 # ---------------------------------------------------------------- L-BFGS
 @quiet
 def test_lbfgs_reaches_a_lower_loss_than_adam_in_a_few_iterations(rng):
