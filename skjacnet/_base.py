@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from . import _warn
 from ._build import DTYPES, ModelSpec, auto_orientation, build_model
 from ._certificate import check_guarantee, guarantee
 from ._checks import (
@@ -215,12 +215,11 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             self.model_.freeze(Xt)
         if not hist.converged:
             what = "validation score" if self.early_stopping else "training loss"
-            warnings.warn(
+            _warn.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet: "
                 f"the {what} had not stopped improving by tol={self.tol} (n_iter_no_change="
                 f"{self.n_iter_no_change}). Increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=4,  # the caller of fit: past fit and sklearn's _fit_context wrapper
             )
         scores = getattr(self, "validation_scores_", None) if warm else None
         self.loss_curve_ = previous[0] + hist.loss_curve
@@ -243,14 +242,13 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         self.guarantee_ = guarantee(self)
         self.path_dependence_ = self._path_dependence(Xt[:PATH_CHECK_ROWS])
         if self.path_dependence_ > PATH_WARN:
-            warnings.warn(
+            _warn.warn(
                 f"The learned Jacobian field is far from conservative: predictions change by "
                 f"{self.path_dependence_:.2g} (relative to y's spread) when the integration path is bent. "
                 "This model defines its function through its chosen path (straight, or the user's, from x0 or "
                 "the nearest anchor) only; for a function whose Jacobian is the learned one use a conservative "
                 "structure: constraint='lipschitz', 'positive_definite', 'kronecker' or monotonic_cst.",
                 UserWarning,
-                stacklevel=4,  # the caller of fit: past fit and sklearn's _fit_context wrapper
             )
         return self
 

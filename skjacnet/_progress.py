@@ -8,8 +8,9 @@ is installed (an optional dependency: without it the lines alone are shown).
 from __future__ import annotations
 
 import sys
-import warnings
 from typing import Any
+
+from . import _warn
 
 
 class Progress:
@@ -22,11 +23,10 @@ class Progress:
             try:
                 from tqdm.auto import tqdm
             except ImportError:
-                warnings.warn(
+                _warn.warn(
                     "verbose >= 2 shows a progress bar with tqdm, which is not installed "
                     "(pip install tqdm); printing the per-epoch lines only.",
                     UserWarning,
-                    stacklevel=4,
                 )
             else:
                 # stderr, so that stdout carries only the MLPRegressor-style lines

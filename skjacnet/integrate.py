@@ -8,7 +8,6 @@ what both quadrature and torchdiffeq consume.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 
 import torch
@@ -16,6 +15,8 @@ from sklearn.exceptions import ConvergenceWarning
 from torch import Tensor, nn
 from torchdiffeq import odeint, odeint_adjoint
 from torchdiffeq._impl.odeint import SOLVERS
+
+from . import _warn
 
 # torchdiffeq methods usable here (scipy_solver is not differentiable).
 ODE_METHODS: tuple[str, ...] = tuple(sorted(m for m in SOLVERS if m != "scipy_solver"))
@@ -89,11 +90,10 @@ def gauss_kronrod_panels(
             if ok:
                 return panels, k
             if panels >= MAX_PANELS:
-                warnings.warn(
+                _warn.warn(
                     f"Gauss-Kronrod quadrature did not meet rtol={rtol}, atol={atol} with "
                     f"{MAX_PANELS} panels; the result may be inaccurate.",
                     ConvergenceWarning,
-                    stacklevel=3,
                 )
                 return panels, k
             panels *= 2

@@ -21,7 +21,6 @@ Two families, both in standardised coordinates:
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 
 import torch
@@ -29,7 +28,7 @@ import torch.nn.functional as F
 from sklearn.exceptions import ConvergenceWarning
 from torch import Tensor, nn
 
-from . import _mesh
+from . import _mesh, _warn
 from .integrate import ode_integral, solve_ode
 
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
@@ -214,12 +213,11 @@ class RidgeJacobianNet(nn.Module):
             with torch.no_grad():
                 self.mesh = self.build_mesh(-_mesh.FAR, _mesh.FAR)
             if not self.mesh.converged:
-                warnings.warn(
+                _warn.warn(
                     f"The integration mesh reached {self.mesh.knots.numel()} knots without meeting "
                     f"rtol={self.integration.rtol}, atol={self.integration.atol}; predictions keep their "
                     "guarantee but follow the network's integral less closely. Loosen the tolerances.",
                     ConvergenceWarning,
-                    stacklevel=4,
                 )
         else:
             self.mesh = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from . import _warn
 from ._base import BaseJacobianRegressor
 from ._docs import _NETWORK_DOC, _SHARED_ATTRS_DOC, _SHARED_PARAMS_DOC
 from .integrate import ODE_METHODS, newton_polish
@@ -388,7 +388,5 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
 
         Xs = self._transform_rows(Ys, invert)
         if not converged[0]:
-            warnings.warn(
-                "Newton polish of inverse_transform did not reach full precision.", ConvergenceWarning, stacklevel=2
-            )
+            _warn.warn("Newton polish of inverse_transform did not reach full precision.", ConvergenceWarning)
         return self._x_mean + self._x_scale * Xs

@@ -229,3 +229,28 @@ def test_verbose_levels(data_1d, capsys, monkeypatch):
         assert out.out.count("Iteration ") == 4 and out.err == ""
     with pytest.raises(ValueError, match="verbose"):
         JacobianRegressor(verbose=-1).fit(X, y)
+
+
+# ---------------------------------------------------------------- warnings
+@pytest.mark.parametrize("how", ["fit", "pipeline", "cross_val_score", "verbose bar"])
+def test_warnings_point_at_the_callers_line(how, monkeypatch):
+    """Whatever the depth inside skjacnet and scikit-learn, a warning names the user's file."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    X = np.linspace(-1, 1, 40).reshape(-1, 1)
+    y = np.sin(3 * X).ravel()
+    est = JacobianRegressor(max_iter=2, random_state=0, hidden_layer_sizes=(4,))
+    if how == "verbose bar":
+        monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # not installed: a UserWarning
+        est.set_params(verbose=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if how == "cross_val_score":
+            cross_val_score(est, X, y, cv=2)
+        elif how == "pipeline":
+            make_pipeline(est).fit(X, y)
+        else:
+            est.fit(X, y)
+    ours = [w for w in caught if issubclass(w.category, (ConvergenceWarning, UserWarning))]
+    assert ours and all(w.filename == __file__ for w in ours), [(w.filename, str(w.message)[:40]) for w in ours]
