@@ -104,16 +104,27 @@ def _expansion_lower_bound(est) -> dict:
     return {"value": value, "sign": 1.0}
 
 
+DENSE_SVD_MAX = 1024  # 'kronecker' certificates: an exact d x d SVD up to this d, the factors' bound above
+
+
 def _kronecker_lower_bound(est) -> float:
-    """eps * s_min(diag(s_y) U) * s_min(V diag(1 / s_x)): the three factors of f, in the units of X and y."""
+    """eps * s_min(diag(s_y) U) * s_min(V diag(1 / s_x)): the three factors of f, in the units of X and y.
+
+    Exact (dense SVD) up to ``DENSE_SVD_MAX`` dimensions; above, the product of the Kronecker
+    factors' smallest singular values times the extreme scales, a lower bound in O(d1^3 + d2^3).
+    """
     model = est.model_
+    sy, sx = np.asarray(est._y_scale, dtype=float), np.asarray(est._x_scale, dtype=float)
+    eps = model.structure.eps  # the model's own eps (a warm start keeps it)
+    if sy.size > DENSE_SVD_MAX:
+        smin_u, smin_v = model.singular_value_bounds()
+        return float(eps * smin_u * sy.min() * smin_v / sx.max())
     with torch.no_grad():
         U = model.U().cpu().numpy()
         V = model.V().cpu().numpy()
-    sy, sx = np.asarray(est._y_scale, dtype=float), np.asarray(est._x_scale, dtype=float)
     smin_u = np.linalg.svd(sy[:, None] * U, compute_uv=False).min()
     smin_v = np.linalg.svd(V / sx[None, :], compute_uv=False).min()
-    return float(model.structure.eps * smin_u * smin_v)  # the model's own eps (a warm start keeps it)
+    return float(eps * smin_u * smin_v)
 
 
 def _check_jacobian_rank(est, X: np.ndarray, n_points: int, rng: np.random.RandomState) -> dict:

@@ -173,10 +173,6 @@ class RidgeJacobianNet(nn.Module):
         full = self.g_table(z.reshape(-1)).reshape(n, R, R)
         return torch.diagonal(full, dim1=1, dim2=2)
 
-    @property
-    def n_ridges(self) -> int:
-        return self.V_raw.shape[0]
-
     # --- integration ---------------------------------------------------
     def _refine(self, lo: float, hi: float) -> tuple[Tensor, bool]:
         it = self.integration

@@ -146,3 +146,33 @@ def test_sample_weights_equal_repetitions():
     a = InvertibleJacobianRegressor(**kw).fit(X, Y, sample_weight=w)
     b = InvertibleJacobianRegressor(**kw).fit(np.repeat(X, w, 0), np.repeat(Y, w, 0))
     np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-9, atol=1e-9)
+
+
+def test_certificate_from_the_factors_bounds_the_dense_one(kron_fit, monkeypatch):
+    """Above DENSE_SVD_MAX the certificate uses s(A (x) B) = s(A) s(B) and the extreme scales:
+    never above the exact constant, and equal to it when the scales are isotropic."""
+    import copy
+
+    import skjacnet._certificate as certificate
+
+    est = kron_fit[0]
+    dense = est.guarantee_["expansion_lower"]
+    monkeypatch.setattr(certificate, "DENSE_SVD_MAX", 0)
+    factored = copy.deepcopy(est).guarantee_["expansion_lower"]
+    assert 0 < factored <= dense * (1 + 1e-12)
+    iso = copy.deepcopy(est)
+    iso._x_scale, iso._y_scale = np.full_like(est._x_scale, 2.0), np.full_like(est._y_scale, 3.0)
+    exact = iso.guarantee_["expansion_lower"]
+    monkeypatch.setattr(certificate, "DENSE_SVD_MAX", 10**6)
+    assert exact == pytest.approx(iso.guarantee_["expansion_lower"], rel=1e-10)
+
+
+def test_no_dense_d_by_d_tensor_is_stored():
+    """The network is its factors: O(d1^2 + d2^2 + d) numbers, not O(d^2) (the frozen mesh,
+    knots x d, is the rest of a pickle)."""
+    d = 64
+    X, Y = _data(d, n=80)
+    est = InvertibleJacobianRegressor(constraint="kronecker", random_state=0, max_iter=2, hidden_layer_sizes=(8,))
+    est.fit(X, Y)
+    assert max(t.numel() for t in est.model_.state_dict().values()) < d * d
+    np.testing.assert_allclose(est.inverse_transform(est.predict(X)), X, rtol=1e-9, atol=1e-9)
