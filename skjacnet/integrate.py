@@ -199,6 +199,7 @@ def newton_polish(
     max_iter: int = 50,
     tol: float | None = None,
     solve: Callable[[Tensor, Tensor], Tensor] | None = None,
+    target: Tensor | None = None,
 ) -> tuple[Tensor, bool]:
     """Damped Newton on ``residual(x) = 0`` for a batch of points x (n, d).
 
@@ -207,9 +208,13 @@ def newton_polish(
     ``tol * (1 + |x|)`` (default 1e-13 in float64, 1e-7 in float32) or
     stalls at rounding level.  ``solve(x, r)``, when given, returns
     ``J(x)^-1 r`` directly (structured models) instead of a dense solve.
+    ``target``, the y of ``residual = f(x) - y``, widens what a stall may
+    leave to ``tol * (1 + |x| + |y|)``: where the map is steep, |y| >> |x|
+    and the residual's rounding floor is |y|'s (Newton still runs to the stall).
     """
     if tol is None:
         tol = 1e-13 if x.dtype == torch.float64 else 1e-7  # ~ rounding: Newton runs until it stalls
+    y_norm = 0.0 if target is None else target.norm(dim=-1)
     with torch.no_grad():
         r = residual(x)
         norm = r.norm(dim=-1)
@@ -239,5 +244,5 @@ def newton_polish(
                     break
             if not bool(improved.any()):
                 # no point can improve: rounding level reached
-                return x, bool((norm <= 1e3 * scale).all())
-        return x, bool((norm <= tol * (1.0 + x.norm(dim=-1))).all())
+                return x, bool((norm <= 1e3 * (scale + tol * y_norm)).all())
+        return x, bool((norm <= tol * (1.0 + x.norm(dim=-1) + y_norm)).all())

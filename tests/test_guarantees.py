@@ -126,6 +126,7 @@ def test_strictly_monotone_on_dense_grids(monotone_fit):
         assert np.all(sign * np.diff(est.predict(x)) > 0), span
 
 
+@pytest.mark.filterwarnings("error:Newton polish:sklearn.exceptions.ConvergenceWarning")
 def test_round_trips_1d_far_outside_the_data(monotone_fit):
     est, _ = monotone_fit
     x = np.concatenate([np.linspace(-3, 3, 2001), np.geomspace(1, 1e6, 200), -np.geomspace(1, 1e6, 200)]).reshape(-1, 1)
@@ -146,6 +147,7 @@ def square_fit(request):
     return InvertibleJacobianRegressor(random_state=0, max_iter=150).fit(X * 3.0, Y * 5.0), d
 
 
+@pytest.mark.filterwarnings("error:Newton polish:sklearn.exceptions.ConvergenceWarning")
 def test_square_round_trips_far_from_the_data(square_fit):
     est, d = square_fit
     rng = np.random.RandomState(7)

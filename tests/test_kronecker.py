@@ -48,6 +48,7 @@ def test_kron_helpers_match_dense_products():
     torch.testing.assert_close(kron_apply(A, B, x), x @ torch.kron(A, B).T, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.filterwarnings("error:Newton polish:sklearn.exceptions.ConvergenceWarning")
 def test_fits_and_round_trips_far_from_the_data(kron_fit):
     est, X, Y = kron_fit
     assert est.score(X, Y.ravel() if X.shape[1] == 1 else Y) > 0.9
