@@ -254,3 +254,19 @@ def test_warnings_point_at_the_callers_line(how, monkeypatch):
             est.fit(X, y)
     ours = [w for w in caught if issubclass(w.category, (ConvergenceWarning, UserWarning))]
     assert ours and all(w.filename == __file__ for w in ours), [(w.filename, str(w.message)[:40]) for w in ours]
+
+
+# ---------------------------------------------------------------- conditioning of the constraints
+@quiet
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_looser_lipschitz_bound_never_fits_worse(solver, rng):
+    """k tanh(h) started loose bounds with slopes of order k (R^2 -52 at k = 1e4, -5e5 at 1e6)."""
+    X = rng.uniform(-2, 2, (300, 1))
+    y = np.sin(2 * X).ravel()
+    scores = {
+        k: JacobianRegressor(constraint="lipschitz", lipschitz_constant=k, solver=solver, random_state=0)
+        .fit(X, y)
+        .score(X, y)
+        for k in (3.0, 1e2, 1e4, 1e6)
+    }
+    assert min(scores.values()) > 0.99, scores
