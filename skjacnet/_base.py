@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -313,7 +313,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         -------
         report : dict
             ``bound`` (k, or the expansion constant c), ``worst_ratio``
-            observed for ||f(a) - f(b)|| / ||a - b||, ``pairs`` and ``holds``.
+            observed for ||f(a) - f(b)|| / ||a - b||, ``pairs`` and ``holds``
+            (None for ``constraint='none'``, which claims nothing).
             For 'complex' fits ``worst_ratio`` is the largest relative
             Cauchy-Riemann residual of ``predict`` by central finite
             differences at ``n_pairs`` points of X (``holds``: <= 1e-6 in
@@ -321,6 +322,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             it is the smallest singular value of the exact Jacobian there.
         """
         check_is_fitted(self)
+        check_scalar(n_pairs, "n_pairs", Integral, min_val=1)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return check_guarantee(self, X, n_pairs=n_pairs, random_state=random_state)
 

@@ -193,10 +193,14 @@ def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
         return _check_jacobian_rank(est, X, n_pairs, rng)
     i, j = rng.randint(len(X), size=(2, n_pairs))
     A = X[i]
-    near = rng.standard_normal(A[n_pairs // 2 :].shape) * 1e-3 * (X.std(axis=0) + 1e-300)  # in X's units
+    spread = X.std(axis=0)
+    unit = np.where(spread > 0, spread, np.maximum(np.abs(X).max(axis=0), 1.0))  # a column may be constant
+    near = rng.standard_normal(A[n_pairs // 2 :].shape) * 1e-3 * unit  # in X's units
     B = np.vstack([X[j[: n_pairs // 2]], A[n_pairs // 2 :] + near])
     keep = np.linalg.norm(A - B, axis=1) > 0
     A, B = A[keep], B[keep]
+    if not len(A):
+        raise ValueError("check_guarantee found no pair of distinct points: give X with non-zero spread.")
     fa, fb = est.predict(A).reshape(len(A), -1), est.predict(B).reshape(len(B), -1)
     ratio = np.linalg.norm(fa - fb, axis=1) / np.linalg.norm(A - B, axis=1)
     eps = _rounding(est)
@@ -210,8 +214,8 @@ def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
     elif cert["expansion_lower"] is not None:
         c = cert["expansion_lower"]
         out.update(bound=c, worst_ratio=float(ratio.min()), holds=bool(np.all(ratio >= c * (1 - rel) - slack)))
-    else:
-        out.update(bound=None, worst_ratio=None, holds=True)
+    else:  # constraint='none': nothing is claimed, so nothing passes
+        out.update(bound=None, worst_ratio=None, holds=None)
     return out
 
 

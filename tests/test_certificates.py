@@ -1,6 +1,7 @@
 """Certificates: what a fit reports it guarantees, checked on random networks (hypothesis)."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -77,12 +78,23 @@ def test_certificate_contents():
     lip = JacobianRegressor(constraint="lipschitz", lipschitz_constant=2.0, max_iter=5).fit(X, Y)
     assert lip.guarantee_["norm"].startswith("euclidean") and lip.guarantee_["domain"] == "R^2"
     none = JacobianRegressor(max_iter=5).fit(X, Y)
-    assert none.guarantee_["property"] == "none" and none.check_guarantee(X)["holds"]
+    assert none.guarantee_["property"] == "none" and none.check_guarantee(X)["holds"] is None  # claims nothing
     rect = InvertibleJacobianRegressor(max_iter=5).fit(X, Y)  # 2 -> 1: a submersion, not injective
     assert rect.guarantee_["expansion_lower"] is None and rect.guarantee_["jacobian_lower"] > 0
     assert rect.check_guarantee(X)["holds"]
     ode = JacobianRegressor(constraint="lipschitz", method="rk4", max_iter=2).fit(X, Y)
     assert not ode.guarantee_["exact"] and "rk4" in ode.guarantee_["holds"]
+
+
+def test_check_guarantee_refuses_what_it_cannot_check():
+    X, Y, _ = _data(0, 2, 1)
+    lip = JacobianRegressor(constraint="lipschitz", max_iter=3).fit(X, Y)
+    for n_pairs in (0, -1, 2.5):
+        with pytest.raises((ValueError, TypeError), match="n_pairs"):
+            lip.check_guarantee(X, n_pairs=n_pairs)
+    # a single distinct point: the near pairs around it are still checked (was "0 sample(s)")
+    assert lip.check_guarantee(np.zeros((5, 2)))["pairs"] == 1000
+    assert lip.check_guarantee(np.c_[np.zeros(5), np.arange(5.0)])["holds"]  # one constant column is fine
 
 
 def test_check_guarantee_detects_a_violation():
