@@ -469,3 +469,17 @@ def test_a_failed_warm_fit_leaves_the_fitted_network_untouched(data_nd, monkeypa
         est.fit(X, y)
     monkeypatch.undo()
     assert np.array_equal(est.predict(X), before) and not est.model_.training
+
+
+def test_bounded_target_through_its_logit(rng):
+    """The guide's recipe for a probability-like target: bounded predictions, exact inverse."""
+    from scipy.special import expit, logit
+    from sklearn.compose import TransformedTargetRegressor
+
+    x = rng.uniform(-4, 4, (120, 1))
+    y = np.clip(expit(1.5 * x[:, 0]) + rng.normal(0, 0.03, 120), 1e-3, 1 - 1e-3)
+    est = TransformedTargetRegressor(InvertibleJacobianRegressor(random_state=0), func=logit, inverse_func=expit)
+    p = est.fit(x, y).predict(np.array([[-40.0], [-8.0], [8.0], [40.0]]))
+    assert np.all((p >= 0) & (p <= 1)) and np.all(np.diff(p) > 0)
+    q = est.predict(x)
+    np.testing.assert_allclose(est.regressor_.inverse_transform(logit(q)), x, atol=1e-9)
