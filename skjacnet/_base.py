@@ -322,6 +322,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             it is the smallest singular value of the exact Jacobian there.
         """
         check_is_fitted(self)
+        if isinstance(n_pairs, bool):  # an Integral to check_scalar
+            raise TypeError(f"n_pairs must be an int, got {n_pairs!r}.")
         check_scalar(n_pairs, "n_pairs", Integral, min_val=1)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return check_guarantee(self, X, n_pairs=n_pairs, random_state=random_state)

@@ -191,6 +191,8 @@ def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
         return _check_cauchy_riemann(est, X, n_pairs, rng)
     if cert["jacobian_lower"] is not None:
         return _check_jacobian_rank(est, X, n_pairs, rng)
+    if cert["lipschitz_upper"] is None and cert["expansion_lower"] is None:  # constraint='none' claims nothing
+        return {"pairs": 0, "property": cert["property"], "bound": None, "worst_ratio": None, "holds": None}
     i, j = rng.randint(len(X), size=(2, n_pairs))
     A = X[i]
     spread = X.std(axis=0)
@@ -211,11 +213,9 @@ def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
     if cert["lipschitz_upper"] is not None:
         k = cert["lipschitz_upper"]
         out.update(bound=k, worst_ratio=float(ratio.max()), holds=bool(np.all(ratio <= k * (1 + rel) + slack)))
-    elif cert["expansion_lower"] is not None:
+    else:
         c = cert["expansion_lower"]
         out.update(bound=c, worst_ratio=float(ratio.min()), holds=bool(np.all(ratio >= c * (1 - rel) - slack)))
-    else:  # constraint='none': nothing is claimed, so nothing passes
-        out.update(bound=None, worst_ratio=None, holds=None)
     return out
 
 

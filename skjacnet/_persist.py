@@ -31,6 +31,7 @@ def _structure_spec(structure: nn.Module) -> dict:
         "name": type(structure).__name__,
         "k": getattr(structure, "k", None),
         "eps": getattr(structure, "eps", None),
+        "h_scale": getattr(structure, "h_scale", None),
     }
 
 
@@ -91,10 +92,15 @@ def from_state(state: dict, device: torch.device | str = "cpu") -> nn.Module:
         model = HolomorphicJacobianNet(field, state["n_in"] // 2, state["n_out"] // 2, dtype)
     elif state["kind"] == "kronecker":
         model = KroneckerJacobianNet(field, state["d"], state["eps"], tensors["out_sign"], dtype)
+        # states saved before the placeholders became empty held d x d identities there
+        tensors["V_raw"], tensors["U_raw"] = model.V_raw, model.U_raw
     else:
         spec = state["structure"]
         cls = _STRUCTURES[spec["name"]]
-        structure = cls() if cls is Unconstrained else cls(spec["k"] if cls is Lipschitz else spec["eps"])
+        if cls is Lipschitz:  # states saved before h_scale existed computed k tanh(h)
+            structure = Lipschitz(spec["k"], h_scale=spec.get("h_scale") or 1.0)
+        else:
+            structure = cls() if cls is Unconstrained else cls(spec["eps"])
         model = RidgeJacobianNet(
             field,
             structure,

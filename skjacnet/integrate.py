@@ -209,8 +209,9 @@ def newton_polish(
     stalls at rounding level.  ``solve(x, r)``, when given, returns
     ``J(x)^-1 r`` directly (structured models) instead of a dense solve.
     ``target``, the y of ``residual = f(x) - y``, widens what a stall may
-    leave to ``tol * (1 + |x| + |y|)``: where the map is steep, |y| >> |x|
-    and the residual's rounding floor is |y|'s (Newton still runs to the stall).
+    leave to ``1e3 * tol * (1 + |x| + |y|)`` (else ``1e3 * tol * (1 + |x|)``):
+    where the map is steep, |y| >> |x| and the residual's rounding floor is
+    |y|'s (Newton still runs to the stall).
     """
     if tol is None:
         tol = 1e-13 if x.dtype == torch.float64 else 1e-7  # ~ rounding: Newton runs until it stalls

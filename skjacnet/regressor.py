@@ -32,9 +32,10 @@ class JacobianRegressor(BaseJacobianRegressor):
         - 'none': unconstrained (1-D: exact line integral; n-D: the paper's
           full Jacobian field, which need not be conservative);
         - 'lipschitz': ``||f(a) - f(b)||_2 <= lipschitz_constant * ||a - b||_2``
-          for all a, b, any shapes (1-D: the paper's ``k tanh(J)``, with J
-          divided by k when k > 1 so that loose bounds train well; n-D: a
-          conservative ridge construction with spectrally normalised maps);
+          for all a, b, any shapes (1-D: the paper's ``k tanh(J)``; n-D: a
+          conservative ridge construction with spectrally normalised maps;
+          both divide J by k when k > 1 in standardised units, so that loose
+          bounds train well);
         - 'positive_definite': strictly monotone, invertible on square maps
           (the paper's ``J J^T + epsilon I``; see InvertibleJacobianRegressor);
         - 'complex': holomorphic map from C^p to C^q, with X and y given as

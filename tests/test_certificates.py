@@ -79,6 +79,7 @@ def test_certificate_contents():
     assert lip.guarantee_["norm"].startswith("euclidean") and lip.guarantee_["domain"] == "R^2"
     none = JacobianRegressor(max_iter=5).fit(X, Y)
     assert none.guarantee_["property"] == "none" and none.check_guarantee(X)["holds"] is None  # claims nothing
+    assert none.check_guarantee(np.zeros((3, 2)))["pairs"] == 0  # and checks nothing
     rect = InvertibleJacobianRegressor(max_iter=5).fit(X, Y)  # 2 -> 1: a submersion, not injective
     assert rect.guarantee_["expansion_lower"] is None and rect.guarantee_["jacobian_lower"] > 0
     assert rect.check_guarantee(X)["holds"]
@@ -89,7 +90,7 @@ def test_certificate_contents():
 def test_check_guarantee_refuses_what_it_cannot_check():
     X, Y, _ = _data(0, 2, 1)
     lip = JacobianRegressor(constraint="lipschitz", max_iter=3).fit(X, Y)
-    for n_pairs in (0, -1, 2.5):
+    for n_pairs in (0, -1, 2.5, True):
         with pytest.raises((ValueError, TypeError), match="n_pairs"):
             lip.check_guarantee(X, n_pairs=n_pairs)
     # a single distinct point: the near pairs around it are still checked (was "0 sample(s)")

@@ -12,6 +12,7 @@ ESTIMATORS = [
     # the defaults take L-BFGS on the checks' small data (solver='auto'), except the
     # unconstrained n-D network (Adam): the other solver of each is checked here
     JacobianRegressor(solver="lbfgs"),
+    JacobianRegressor(solver="adam", max_iter=50),  # the 1-D unconstrained model with Adam
     InvertibleJacobianRegressor(solver="adam", max_iter=50),
 ]
 

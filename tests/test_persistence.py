@@ -80,3 +80,28 @@ def test_a_cuda_model_loads_on_the_cpu_when_cuda_is_missing():
     loaded = pickle.loads(pickle.dumps(est))
     assert next(loaded.model_.buffers()).device.type == "cpu"
     assert np.array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_states_saved_by_earlier_versions_load_unchanged(rng):
+    """Kronecker states once held d x d identity placeholders; Lipschitz states had no h_scale
+    (their network computed k tanh(h)): both still load and predict what they predicted."""
+    X = rng.standard_normal((60, 4))
+    kron = InvertibleJacobianRegressor(constraint="kronecker", max_iter=3, random_state=0).fit(X, X + np.tanh(X))
+    old = kron.__getstate__()
+    old["model_"]["tensors"]["V_raw"] = old["model_"]["tensors"]["U_raw"] = np.eye(4)
+    loaded = InvertibleJacobianRegressor.__new__(InvertibleJacobianRegressor)
+    loaded.__setstate__(old)
+    np.testing.assert_array_equal(loaded.predict(X), kron.predict(X))
+
+    y = 30 * X[:, 0]  # standardised k = 200 * sd(x) / sd(y) = 6.7: h_scale matters
+    lip = JacobianRegressor(constraint="lipschitz", lipschitz_constant=200.0, method="rk4", max_iter=3, random_state=0)
+    lip.fit(X[:, :1], y)
+    old = lip.__getstate__()
+    del old["model_"]["structure"]["h_scale"]
+    loaded = JacobianRegressor.__new__(JacobianRegressor)
+    loaded.__setstate__(old)
+    h = torch.linspace(-3, 3, 7, dtype=torch.float64)
+    k = loaded.model_.structure.k
+    assert k > 1 and lip.model_.structure.h_scale == k
+    torch.testing.assert_close(loaded.model_.structure(h), k * torch.tanh(h))  # the old map, not a new one
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(lip)).predict(X[:, :1]), lip.predict(X[:, :1]))

@@ -270,3 +270,16 @@ def test_a_looser_lipschitz_bound_never_fits_worse(solver, rng):
         for k in (3.0, 1e2, 1e4, 1e6)
     }
     assert min(scores.values()) > 0.99, scores
+
+
+def test_a_warning_raised_inside_a_forward_pass_points_at_the_caller(monkeypatch):
+    """Through torch's Module.__call__ (the Gauss-Kronrod rule running out of panels in training)."""
+    import skjacnet.integrate as integrate
+
+    monkeypatch.setattr(integrate, "MAX_PANELS", 1)
+    X = np.random.RandomState(0).uniform(-2, 2, (40, 2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        JacobianRegressor(max_iter=2, random_state=0, rtol=1e-12, atol=1e-14).fit(X, np.sin(3 * X).sum(axis=1))
+    gk = [w for w in caught if "Gauss-Kronrod" in str(w.message)]
+    assert gk and all(w.filename == __file__ for w in gk), {w.filename for w in gk}
