@@ -49,7 +49,7 @@ def test_float32_fits_like_float64_and_keeps_its_guarantee(case):
     # the same random_state draws the same initial network: the fits end close to each other
     assert abs(e32.score(X, Y) - fits["float64"].score(X, Y)) < 0.02
     report = e32.check_guarantee(X, random_state=0)
-    assert report["holds"], report
+    assert report["holds"] is (None if case.startswith("none") else True), report  # 'none' claims nothing
     again = pickle.loads(pickle.dumps(e32))
     assert np.array_equal(again.predict(X), pred) and again.model_.x0.dtype == torch.float32
 

@@ -152,17 +152,30 @@ def test_lbfgs_reaches_a_lower_loss_than_adam_in_a_few_iterations(rng):
         (JacobianRegressor(constraint="lipschitz"), 3, "lbfgs"),
         (InvertibleJacobianRegressor(), 3, "lbfgs"),
         (JacobianRegressor(solver="lbfgs"), 3, "lbfgs"),
+        (JacobianRegressor(constraint="complex", activation="sin"), 2, "lbfgs"),
+        (InvertibleJacobianRegressor(batch_size=8), 3, "adam"),  # mini-batches asked for
     ],
 )
-def test_auto_solver_resolution(est, d, expected, rng):
+def test_auto_solver_resolution(est, d, expected, rng, monkeypatch):
+    import skjacnet._base as base
+
     X = rng.uniform(-1, 1, (30, d))
+    Y = np.c_[X.sum(axis=1), X[:, 0]] if d == 2 else X.sum(axis=1)
     est = est.set_params(max_iter=2, hidden_layer_sizes=(4,), random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X, X.sum(axis=1))
+        est.fit(X, Y)
         assert est.solver_ == expected
-        est.fit(np.tile(X, (40, 1)), np.tile(X.sum(axis=1), 40))  # 1200 rows: Adam
+        # above the full batch's memory budget (rows x width), or 'complex' above LBFGS_ROWS: Adam
+        monkeypatch.setattr(base, "LBFGS_CELLS", 30 * d - 1)
+        monkeypatch.setattr(base, "LBFGS_ROWS", 29)
+        est.fit(X, Y)
     assert est.solver_ == ("lbfgs" if est.solver == "lbfgs" else "adam")
+    monkeypatch.setattr(base, "LBFGS_CELLS", 30 * d)  # the budget is inclusive
+    monkeypatch.setattr(base, "LBFGS_ROWS", 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert est.fit(X, Y).solver_ == expected
 
 
 @quiet
