@@ -1,7 +1,8 @@
 """skjacnet: JacNet (learning functions through structured Jacobians) for scikit-learn."""
 
+from ._pipeline import pipeline_guarantee
 from .exceptions import NonFiniteError
 from .regressor import InvertibleJacobianRegressor, JacobianRegressor
 
-__all__ = ["JacobianRegressor", "InvertibleJacobianRegressor", "NonFiniteError", "__version__"]
+__all__ = ["JacobianRegressor", "InvertibleJacobianRegressor", "NonFiniteError", "pipeline_guarantee", "__version__"]
 __version__ = "0.1.0"

@@ -16,16 +16,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _warn
-from ._build import DTYPES, ModelSpec, auto_orientation, build_model
+from . import integrate
+from ._build import DTYPES, ModelSpec, build_model
 from ._certificate import check_guarantee, guarantee
-from ._checks import (
-    check_hidden,
-    check_initial_point,
-    check_monotonic_cst,
-    check_ode_tolerances,
-    check_path_options,
-    check_shapes,
-)
+from ._checks import check_ode_tolerances, check_path_options, check_shapes
+from ._plan import Scaling, plan_fit
 from ._complex import HolomorphicJacobianNet
 from ._full import FullJacobianNet, UserPath, check_path
 from ._persist import from_state, restore_device, to_state
@@ -37,27 +32,28 @@ from .nn import ACTIVATIONS
 
 CHUNK = 1 << 16  # rows per predict/inverse chunk: bounded memory on any input size
 PATH_CHECK_ROWS = 512  # training rows used for path_dependence_
-# solver='auto': full-batch L-BFGS for the models whose full batch is cheap (see _auto_solver)
-LBFGS_CELLS = 1_000_000  # ridge/mesh models: rows x max(features, targets); the fit adds ~1.2 KB a cell
-LBFGS_ROWS = 1000  # 'complex' (a path-integrated network: memory per row grows with its panels)
 PATH_WARN = 0.1  # warn when bending the path moves predictions by 10% of y's spread
 
 
-def _weighted_moments(A: np.ndarray, w: np.ndarray, isotropic: bool) -> tuple[np.ndarray, np.ndarray]:
-    mean = np.average(A, axis=0, weights=w)
-    # std as peak * rms(centred / peak): no overflow for values near the float64 limit
-    peak = np.max(np.abs(A - mean), axis=0)
-    safe = np.where(peak > 0, peak, 1.0)
-    scale = safe * np.sqrt(np.average(((A - mean) / safe) ** 2, axis=0, weights=w))
-    if isotropic:
-        # one scale for all columns keeps Euclidean norms (Lipschitz); the degenerate-spread
-        # test must apply to the pooled scale once, or columns would end up scaled differently
-        top = scale.max()
-        pooled = np.sqrt(np.mean((scale / top) ** 2)) * top if top > 0 else 0.0
-        degenerate = not pooled > 1e-12 * (1.0 + np.abs(mean).max())
-        return mean, np.full_like(scale, 1.0 if degenerate else pooled)
-    scale[~(scale > 1e-12 * (1.0 + np.abs(mean)))] = 1.0
-    return mean, scale
+def _pad(model: torch.nn.Module, Xs: torch.Tensor) -> torch.Tensor:
+    """Zero-pad inputs to the model's square size (non-square invertible fits)."""
+    extra = model.x0.shape[0] - Xs.shape[1]
+    return torch.nn.functional.pad(Xs, (0, extra)) if extra > 0 else Xs
+
+
+def _explain_infinite_y(exc: ValueError, y) -> ValueError:
+    """validate_data's error, plus the likely cause when y holds infinities (the logit of 0/1 labels)."""
+    try:
+        infinite = bool(np.isinf(np.asarray(y, dtype=np.float64)).any())
+    except (TypeError, ValueError):
+        infinite = False
+    if not infinite:
+        return exc
+    return ValueError(
+        f"{exc} An infinite target is often the logit of labels that are exactly 0 or 1 (TransformedTargetRegressor"
+        " with func=logit): a regressor cannot fit it. Smooth the labels first, e.g. "
+        "y = (y * (n - 1) + 0.5) / n, or clip them to [1e-3, 1 - 1e-3] (docs/guide.md, bounded targets)."
+    )
 
 
 class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
@@ -66,7 +62,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [StrOptions({"auto", *ACTIVATIONS})],
         "n_ridges": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "method": [StrOptions({"quadrature", *ODE_METHODS})],
         "rtol": [Interval(Real, 0, None, closed="neither")],
@@ -99,8 +95,11 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
     def _lipschitz_k(self) -> float | None:
         return None
 
-    def _orientation(self, Xs: np.ndarray, Ys: np.ndarray, w: np.ndarray, size: int) -> np.ndarray:
-        return auto_orientation(Xs, Ys, w, size)
+    def _auto_activation(self) -> str:
+        raise NotImplementedError
+
+    def _resolved_activation(self) -> str:
+        return self._auto_activation() if self.activation == "auto" else self.activation
 
     # --- fit ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -132,35 +131,10 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             self.__dict__.update(before)
             raise
 
-    def _auto_solver(self, n_rows: int, n_in: int, n_out: int) -> str:
-        """solver='auto': full-batch L-BFGS wherever its full batch fits in memory, except for the
-        unconstrained n-D network.
-
-        The full Jacobian network (d * m outputs, integrated along paths) interpolates noise when
-        optimised to convergence: L-BFGS scored R^2 -1.5 on load_diabetes (Adam 0.16) and -1.5 on a
-        noisy 3-D target (Adam 0.30).  The ridge/mesh models were equal or better with L-BFGS and
-        3-20x faster from 1000 to 100 000 rows (Friedman #1 Lipschitz at 10 000 rows: 5.5 s vs 29 s,
-        R^2 0.957 both; 1-D at 100 000: 2.4 s vs 45-56 s); only memory bounds the full batch.
-        """
-        if self.batch_size != "auto":  # mini-batches asked for: L-BFGS would ignore them
-            return "adam"
-        if self._structure() == "none" and n_in > 1 and self._monotonic is None:
-            return "adam"
-        if self._structure() == "complex":
-            return "lbfgs" if n_rows <= LBFGS_ROWS else "adam"
-        return "lbfgs" if n_rows * max(n_in, n_out) <= LBFGS_CELLS else "adam"
-
     def _fit(self, X, y, sample_weight):
-        hidden = check_hidden(self)
-        warm = bool(self.warm_start) and hasattr(self, "model_")
-        # reset=False on a warm start: the feature count (and names) must match the previous fit
-        X, y = validate_data(self, X, y, reset=not warm, multi_output=True, y_numeric=True, dtype=np.float64)
-        w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        if Y.shape[1] == 0:
-            raise ValueError("y has 0 targets; at least one target is required.")
-        keep = w > 0
-        X, Y, w = X[keep], Y[keep], w[keep]
+        # plan -> build -> train -> publish: only _publish writes fitted state (validate_data sets the
+        # feature counts and names, as in every sklearn estimator; fit() rolls everything back on failure)
+        X, Y, w, y_1d, warm = self._validate_fit_data(X, y, sample_weight)
         n_rows = X.shape[0]  # before the validation split: 'auto' looks at the data given
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
@@ -169,49 +143,46 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         held_out = None
         if self.early_stopping:
             X, Y, w, held_out = self._validation_split(X, Y, w, rng)
-        if warm and Y.shape[1] != self.n_targets_:
-            raise ValueError(
-                f"warm_start=True needs the same number of targets as the previous fit ({self.n_targets_}), "
-                f"got {Y.shape[1]}."
-            )
         check_shapes(self, X.shape[1], Y.shape[1])
         check_ode_tolerances(self)
         check_path_options(self, X.shape[1], Y.shape[1])
-        if not warm:  # a warm start keeps the previous scaling: the network lives in those units
-            self._set_scaling(X, Y, w)
-        Xs = (X - self._x_mean) / self._x_scale
-        Ys = (Y - self._y_mean) / self._y_scale
-        n_in, n_out = X.shape[1], Y.shape[1]
-        self._monotonic = check_monotonic_cst(self, n_in)
-        self.solver_ = self._auto_solver(n_rows, n_in, n_out) if self.solver == "auto" else self.solver
-        previous = (self.loss_curve_, self.tol_curve_, self.n_iter_) if warm else ([], [], 0)
+        plan = plan_fit(self, X, Y, w, warm=warm, n_rows=n_rows)
+        if plan.restarted:
+            _warn.warn(
+                f"warm_start=True, but {', '.join(plan.restarted)} changed since the previous fit: the network "
+                "was rebuilt and trained from scratch (a warm start only continues a network of the same "
+                "structure, so that guarantee_ describes what predict computes).",
+                UserWarning,
+            )
+        sc = plan.scaling
+        Xs, Ys = (X - sc.x_mean) / sc.x_scale, (Y - sc.y_mean) / sc.y_scale
         with torch_threads(thread_policy(X.shape[0])):
-            if warm:
-                self.model_ = self.model_.to(device)
+            if plan.warm:  # trained in place: fit() restores a copy if anything fails
+                model = self.model_.to(device)
             else:
-                self.model_ = self._build_model(n_in, n_out, hidden, gen, Xs, Ys, w).to(device)
-                self._set_anchors(Xs, w, rng)
-            self._attach_path()
-            self.model_.integration.method = self.method
-            self.model_.integration.rtol, self.model_.integration.atol = self.rtol, self.atol
-            self.model_.integration.adjoint = self.adjoint
-            batch = min(200, X.shape[0]) if self.batch_size == "auto" else min(self.batch_size, X.shape[0])
-            to = dict(dtype=self.model_.x0.dtype, device=device)
-            Xt = self._pad(torch.as_tensor(Xs, **to))
+                model = build_model(plan.spec, gen, plan.signs).to(device)
+                self._set_anchors(model, plan.spec, Xs, w, rng)
+            self._attach_path(model, sc)
+            model.integration.method = self.method
+            model.integration.rtol, model.integration.atol = self.rtol, self.atol
+            model.integration.adjoint = self.adjoint
+            to = dict(dtype=model.x0.dtype, device=device)
+            Xt = _pad(model, torch.as_tensor(Xs, **to))
             stopping = Stopping(tol=float(self.tol), n_iter_no_change=int(self.n_iter_no_change))
             if held_out is not None:
                 Xv, Yv, wv = held_out
                 stopping.validation = (
-                    self._pad(torch.as_tensor((Xv - self._x_mean) / self._x_scale, **to)),
-                    torch.as_tensor((Yv - self._y_mean) / self._y_scale, **to),
+                    _pad(model, torch.as_tensor((Xv - sc.x_mean) / sc.x_scale, **to)),
+                    torch.as_tensor((Yv - sc.y_mean) / sc.y_scale, **to),
                     torch.as_tensor(wv, **to),
                 )
+            batch = min(200, X.shape[0]) if self.batch_size == "auto" else min(self.batch_size, X.shape[0])
             hist = train(
-                self.model_,
+                model,
                 Xt,
                 torch.as_tensor(Ys, **to),
                 torch.as_tensor(w, **to),
-                solver=self.solver_,
+                solver=plan.solver,
                 max_iter=self.max_iter,
                 learning_rate=self.learning_rate_init,
                 batch_size=batch,
@@ -222,34 +193,9 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 stopping=stopping,
                 verbose=int(self.verbose),
             )
-            self.model_.freeze(Xt)
-        if not hist.converged:
-            what = "validation score" if self.early_stopping else "training loss"
-            _warn.warn(
-                f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet: "
-                f"the {what} had not stopped improving by tol={self.tol} (n_iter_no_change="
-                f"{self.n_iter_no_change}). Increase max_iter or tol.",
-                ConvergenceWarning,
-            )
-        scores = getattr(self, "validation_scores_", None) if warm else None
-        self.loss_curve_ = previous[0] + hist.loss_curve
-        self.tol_curve_ = previous[1] + hist.tol_curve
-        self.n_iter_ = previous[2] + hist.n_iter
-        self.best_loss_ = hist.best_loss
-        self.validation_scores_ = None if hist.validation_scores is None else (scores or []) + hist.validation_scores
-        self.best_validation_score_ = hist.best_validation_score
-        self.n_targets_ = n_out
-        self._y_1d = y.ndim == 1
-        self.x0_ = self._x_mean.copy()
-        with torch.no_grad():
-            y0 = self.model_.y0[:n_out].detach().cpu().numpy()
-        self.y0_ = self._y_mean + self._y_scale * y0
-        anchors = getattr(self.model_, "anchors", None)
-        if anchors is not None:
-            self.anchors_ = self._x_mean + self._x_scale * anchors.detach().cpu().numpy()
-        elif hasattr(self, "anchors_"):  # a refit without anchors
-            del self.anchors_
-        self.guarantee_ = guarantee(self)
+            model.freeze(Xt)
+        self._report_training(hist, model)
+        self._publish(plan, model, hist, y_1d)
         self.path_dependence_ = self._path_dependence(Xt[:PATH_CHECK_ROWS])
         if self.path_dependence_ > PATH_WARN:
             _warn.warn(
@@ -261,6 +207,85 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 UserWarning,
             )
         return self
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        """Validated X, Y (2-D), weights (rows of weight 0 dropped), whether y was 1-D, and whether to warm start."""
+        warm = bool(self.warm_start) and hasattr(self, "model_")
+        # reset=False on a warm start: the feature count (and names) must match the previous fit
+        try:
+            X, y = validate_data(self, X, y, reset=not warm, multi_output=True, y_numeric=True, dtype=np.float64)
+        except ValueError as exc:
+            raise _explain_infinite_y(exc, y) from None
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if Y.shape[1] == 0:
+            raise ValueError("y has 0 targets; at least one target is required.")
+        if warm and Y.shape[1] != self.n_targets_:
+            raise ValueError(
+                f"warm_start=True needs the same number of targets as the previous fit ({self.n_targets_}), "
+                f"got {Y.shape[1]}."
+            )
+        keep = w > 0
+        return X[keep], Y[keep], w[keep], y.ndim == 1, warm
+
+    def _report_training(self, hist, model: torch.nn.Module) -> None:
+        """One warning for what went wrong in training: divergence, integration caps, or max_iter."""
+        if hist.diverged is not None:
+            _warn.warn(hist.diverged, ConvergenceWarning)
+            return
+        if hist.capped:
+            _warn.warn(
+                f"In {hist.capped} training step(s) the integration stopped at its training cap "
+                f"({integrate.TRAIN_MAX_PANELS} Gauss-Kronrod panels, {model.integration.max_knots} mesh knots) "
+                f"before meeting rtol={self.rtol}, atol={self.atol}: those steps used a less accurate integral "
+                "(the fitted model's own integration is refined afresh). Loosen rtol/atol, or lower "
+                "learning_rate_init if the loss grew.",
+                ConvergenceWarning,
+            )
+        if not hist.converged:
+            what = "validation score" if self.early_stopping else "training loss"
+            _warn.warn(
+                f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet: "
+                f"the {what} had not stopped improving by tol={self.tol} (n_iter_no_change="
+                f"{self.n_iter_no_change}). Increase max_iter or tol.",
+                ConvergenceWarning,
+            )
+
+    def _publish(self, plan, model: torch.nn.Module, hist, y_1d: bool) -> None:
+        """Write the fitted state: the only step of fit that sets attributes."""
+        sc = plan.scaling
+        previous = (self.loss_curve_, self.tol_curve_, self.n_iter_) if plan.warm else ([], [], 0)
+        scores = getattr(self, "validation_scores_", None) if plan.warm else None
+        self._x_mean, self._x_scale, self._y_mean, self._y_scale = sc.x_mean, sc.x_scale, sc.y_mean, sc.y_scale
+        self._spec = plan.spec
+        self.model_ = model
+        self.solver_ = plan.solver
+        if plan.signs is not None:
+            self.increasing_ = plan.signs
+        elif not plan.warm and hasattr(self, "increasing_"):  # rebuilt without an orientation
+            del self.increasing_
+        self.loss_curve_ = previous[0] + hist.loss_curve
+        self.tol_curve_ = previous[1] + hist.tol_curve
+        self.n_iter_ = previous[2] + hist.n_iter
+        self.best_loss_ = hist.best_loss
+        self.validation_scores_ = None if hist.validation_scores is None else (scores or []) + hist.validation_scores
+        self.best_validation_score_ = hist.best_validation_score
+        self.n_targets_ = plan.spec.n_out
+        self._y_1d = y_1d
+        self.x0_ = sc.x_mean.copy()
+        with torch.no_grad():
+            y0 = model.y0[: plan.spec.n_out].detach().cpu().numpy()
+        self.y0_ = sc.y_mean + sc.y_scale * y0
+        anchors = getattr(model, "anchors", None)
+        if anchors is not None:
+            self.anchors_ = sc.x_mean + sc.x_scale * anchors.detach().cpu().numpy()
+        elif hasattr(self, "anchors_"):  # a refit without anchors
+            del self.anchors_
+        self.guarantee_ = guarantee(self)
+
+    @property
+    def _scaling(self) -> Scaling:
+        return Scaling(self._x_mean, self._x_scale, self._y_mean, self._y_scale)
 
     def _validation_split(
         self, X: np.ndarray, Y: np.ndarray, w: np.ndarray, rng: np.random.RandomState
@@ -338,62 +363,31 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return check_guarantee(self, X, n_pairs=n_pairs, random_state=random_state)
 
-    def _set_scaling(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray) -> None:
-        """Shift X to the initial point and y to its mean; scale both unless standardize=False."""
-        # one scale for all columns keeps Euclidean norms (Lipschitz) and complex linearity (re, im pairs)
-        isotropic = self._structure() in ("lipschitz", "complex")
-        self._x_mean, self._x_scale = _weighted_moments(X, w, isotropic=isotropic)
-        self._y_mean, self._y_scale = _weighted_moments(Y, w, isotropic=isotropic)
-        if not isinstance(self.initial_point, str):  # the shift of X is the initial point x0
-            self._x_mean = check_initial_point(self, X.shape[1])
-        if not self.standardize:
-            self._x_scale, self._y_scale = np.ones_like(self._x_scale), np.ones_like(self._y_scale)
-
-    def _set_anchors(self, Xs: np.ndarray, w: np.ndarray, rng: np.random.RandomState) -> None:
+    def _set_anchors(self, model, spec, Xs: np.ndarray, w: np.ndarray, rng: np.random.RandomState) -> None:
         """k-means centres of the standardised training inputs as the anchors of the path integrals."""
-        k = min(getattr(self, "n_anchors", 1), len(Xs))
-        if k <= 1 or not isinstance(self.model_, FullJacobianNet):
+        k = min(spec.n_anchors, len(Xs))
+        if k <= 1 or not isinstance(model, FullJacobianNet):
             return
         km = KMeans(n_clusters=k, n_init=1, random_state=rng.randint(np.iinfo(np.int32).max))
         centres = km.fit(Xs, sample_weight=w).cluster_centers_
-        self.model_.set_anchors(torch.as_tensor(centres))
+        model.set_anchors(torch.as_tensor(centres))
 
-    def _attach_path(self) -> None:
+    def _attach_path(self, model, scaling: Scaling) -> None:
         """Give the unconstrained model the user's path (the model's saved state never holds code)."""
         path = getattr(self, "path", "linear")
-        if not isinstance(self.model_, FullJacobianNet) or isinstance(self.model_, HolomorphicJacobianNet):
+        if not isinstance(model, FullJacobianNet) or isinstance(model, HolomorphicJacobianNet):
             return
         if path == "linear":
-            self.model_.path = None
+            model.path = None
             return
-        to = dict(dtype=self.model_.x0.dtype, device=self.model_.x0.device)
-        user = UserPath(path, torch.as_tensor(self._x_mean, **to), torch.as_tensor(self._x_scale, **to))
-        A = self.model_.x0.expand(4, -1)
+        to = dict(dtype=model.x0.dtype, device=model.x0.device)
+        user = UserPath(path, torch.as_tensor(scaling.x_mean, **to), torch.as_tensor(scaling.x_scale, **to))
+        A = model.x0.expand(4, -1)
         check_path(user, A, A + torch.linspace(-1, 1, 4, **to)[:, None])
-        self.model_.path = user
+        model.path = user
 
     def _pad(self, Xs: torch.Tensor) -> torch.Tensor:
-        """Zero-pad inputs to the model's square size (non-square invertible fits)."""
-        extra = self._model_in - Xs.shape[1]
-        return torch.nn.functional.pad(Xs, (0, extra)) if extra > 0 else Xs
-
-    def _build_model(self, n_in, n_out, hidden, gen, Xs, Ys, w) -> torch.nn.Module:
-        structure = self._structure()
-        k = self._lipschitz_k()
-        spec = ModelSpec(
-            structure=structure,
-            n_in=n_in,
-            n_out=n_out,
-            hidden=hidden,
-            activation=self.activation,
-            epsilon=float(getattr(self, "epsilon", 0.0)),
-            k_std=None if k is None else k * float(self._x_scale[0] / self._y_scale[0]),
-            n_ridges=self.n_ridges,
-            monotonic_cst=self._monotonic,
-            dtype=DTYPES[self.dtype],
-        )
-        self._model_in = spec.model_in
-        return build_model(spec, gen, lambda size: self._orientation(Xs, Ys, w, size))
+        return _pad(self.model_, Xs)
 
     # --- predict ----------------------------------------------------------
     def _transform_rows(self, A: np.ndarray, fn) -> np.ndarray:
@@ -437,15 +431,20 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         if "model_" in state:
             state = dict(state)
             state["model_"] = to_state(state["model_"])
+        if "_spec" in state:
+            state["_spec"] = state["_spec"].to_state()
         return state
 
     def __setstate__(self, state):
         if isinstance(state.get("model_"), dict):
             state = dict(state)
             state["model_"] = from_state(state["model_"], restore_device(state.get("device", "cpu")))
+        if isinstance(state.get("_spec"), dict):
+            state = dict(state)
+            state["_spec"] = ModelSpec.from_state(state["_spec"])
         super().__setstate__(state)
         if "model_" in state:
-            self._attach_path()
+            self._attach_path(self.model_, self._scaling)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -18,25 +18,31 @@ def _rounding(est) -> float:
 
 
 def guarantee(est) -> dict:
-    """The certificate of a fitted estimator (also stored as ``guarantee_``)."""
-    d, m = est.n_features_in_, est.n_targets_
-    structure = est._structure()
+    """The certificate of a fitted estimator (also stored as ``guarantee_``).
+
+    Read from the spec the network was built from (``est._spec``) and its integration, never from the
+    estimator's parameters, which ``set_params`` may have changed since.
+    """
+    spec = est._spec
+    d, m = est.n_features_in_, spec.n_out
+    structure = spec.structure
+    method = est.model_.integration.method
     cert = {
         "constraint": structure,
         "n_features": d,
         "n_targets": m,
         "domain": f"R^{d}",
         "norm": "euclidean (l2) on X and on y",
-        "exact": est.method == "quadrature",
+        "exact": method == "quadrature",
         "holds": f"exactly, up to {str(est.model_.x0.dtype).removeprefix('torch.')} rounding"
-        if est.method == "quadrature"
-        else f"up to the {est.method} tolerance",
+        if method == "quadrature"
+        else f"up to the {method} tolerance",
         "property": "none",
         "lipschitz_upper": None,
         "expansion_lower": None,
         "jacobian_lower": None,
     }
-    cst = getattr(est, "_monotonic", None)
+    cst = None if spec.monotonic_cst is None else np.asarray(spec.monotonic_cst)
     if cst is not None:
         inc = [int(j) for j in np.flatnonzero(cst > 0)]
         dec = [int(j) for j in np.flatnonzero(cst < 0)]
@@ -47,7 +53,7 @@ def guarantee(est) -> dict:
         return cert
     if structure == "lipschitz":
         cert.update(
-            property="k-Lipschitz: ||f(a) - f(b)|| <= k ||a - b||", lipschitz_upper=float(est.lipschitz_constant)
+            property="k-Lipschitz: ||f(a) - f(b)|| <= k ||a - b||", lipschitz_upper=float(spec.lipschitz_constant)
         )
     elif structure == "complex":
         cert.update(

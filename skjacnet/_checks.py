@@ -44,7 +44,11 @@ def check_monotonic_cst(est, n_features: int) -> np.ndarray | None:
     if isinstance(cst, dict):
         names = getattr(est, "feature_names_in_", None)
         if names is None:
-            raise ValueError("monotonic_cst as a dict needs X with feature names (e.g. a DataFrame).")
+            raise ValueError(
+                "monotonic_cst as a dict needs X with feature names (a DataFrame), but this X has none. Behind "
+                "a scaler or other transformer, make it output DataFrames: "
+                "pipeline.set_output(transform='pandas') (or pass monotonic_cst as a list, one entry per feature)."
+            )
         unknown = [k for k in cst if names is None or k not in names]
         if unknown:
             raise ValueError(f"monotonic_cst names features {unknown} that are not in feature_names_in_.")
@@ -89,3 +93,25 @@ def check_ode_tolerances(est) -> None:
             f"({floor:.1e}): the ODE solver {est.method!r} could not meet them. Loosen rtol/atol, or use "
             "method='quadrature'."
         )
+
+
+def check_orientation(est, size: int, n_targets: int) -> str | np.ndarray:
+    """'auto', or the signs S (size,) that ``increasing`` asks for: a bool, or one sign per target.
+
+    A square map's S sets the sign of its Jacobian's determinant (prod(S)); with fewer targets than
+    inputs the padded outputs are dropped, and their signs are +1.
+    """
+    option = getattr(est, "increasing", "auto")
+    if isinstance(option, str):  # 'auto' (the only string _parameter_constraints lets through)
+        return "auto"
+    if isinstance(option, (bool, np.bool_)):
+        return np.full(size, 1.0 if option else -1.0)
+    signs = np.asarray(option)
+    if signs.dtype == bool:
+        signs = np.where(signs, 1, -1)
+    if signs.shape != (n_targets,) or not np.isin(signs, (-1, 1)).all():
+        raise ValueError(
+            f"increasing must be 'auto', a bool, or one orientation per target (+1 / True increasing, -1 / False "
+            f"decreasing) of shape ({n_targets},); got {option!r}."
+        )
+    return np.concatenate([signs.astype(np.float64), np.ones(size - n_targets)])

@@ -4,8 +4,8 @@
 _NETWORK_DOC = """
     hidden_layer_sizes : array-like of int, default={hidden}
         Hidden layer widths of the Jacobian network (as in MLPRegressor).
-    activation : {{'tanh', 'relu', 'logistic', 'identity', 'softplus', 'silu', 'sin'}}, default='{activation}'
-        Hidden activation of the Jacobian network.{why}"""
+    activation : {{'auto', 'tanh', 'relu', 'logistic', 'identity', 'softplus', 'silu', 'sin'}}, default='auto'
+        Hidden activation of the Jacobian network; 'auto' takes {auto}.{why}"""
 
 _SHARED_PARAMS_DOC = """
     n_ridges : int or 'auto', default='auto'

@@ -24,8 +24,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .integrate import gauss_kronrod_integral, gauss_kronrod_panels, ode_integral
-from .nn import Integration
+from . import integrate
+from .integrate import Integration, gauss_kronrod_integral, gauss_kronrod_panels, ode_integral
 
 NODE_BUDGET = 1 << 18  # network evaluations per batch when predicting with a fixed GK rule
 FREEZE_ROWS = 1024  # training rows (farthest from their start) that fix the GK rule
@@ -137,8 +137,9 @@ class FullJacobianNet(nn.Module):
             shape = torch.Size((a.shape[0], self.n_out))
             return ode_integral(rate, shape, template=a, **it.ode_kwargs((*self.parameters(), a, dx)))
         kw = dict(rtol=it.rtol, atol=it.atol, dtype=a.dtype, device=a.device)
-        if panels is None:
-            return gauss_kronrod_integral(lambda t: self._segment_rate(t, a, dx), **kw)
+        if panels is None:  # adaptive: in training, bounded by the training cap and reported once
+            cap = dict(max_panels=integrate.TRAIN_MAX_PANELS, report=it) if self.training else {}
+            return gauss_kronrod_integral(lambda t: self._segment_rate(t, a, dx), **kw, **cap)
         rows = max(1, NODE_BUDGET // (15 * panels))  # bounded memory: a row costs 15 * panels evaluations
         parts = [
             gauss_kronrod_integral(lambda t, ai=ai, di=di: self._segment_rate(t, ai, di), panels=panels, **kw)

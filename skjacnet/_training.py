@@ -23,6 +23,9 @@ ANNEAL_START = 0.1  # the paper's "loose" starting tolerance (standardised units
 Objective = Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]  # (X, Y, w) -> (data loss, + penalty)
 EpochFn = Callable[[], tuple[float, bool]]  # one epoch -> (its loss, the solver has converged)
 LINE_SEARCH_EVALS = 25  # per L-BFGS iteration, torch's default budget (max_iter=20 -> max_eval=25)
+# A training loss this many times that of the better of the constant prediction and the initial network
+# has diverged: training stops there, restores the best weights seen and says which parameter to change.
+EXPLOSION = 1e6
 
 
 @dataclass
@@ -34,6 +37,8 @@ class History:
     best_loss: float | None = None  # None with early stopping, as MLPRegressor
     validation_scores: list[float] | None = None
     best_validation_score: float | None = None
+    diverged: str | None = None  # why training stopped early on a divergence (the weights were restored)
+    capped: int = 0  # training-time integrations stopped at the caps (integrate.TRAIN_MAX_*)
 
 
 @dataclass
@@ -110,6 +115,46 @@ def _finite(model: nn.Module, loss: float) -> bool:
     return math.isfinite(loss) and all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
+def constant_loss(Y: Tensor, w: Tensor, kind: str) -> float:
+    """Training loss of the best constant prediction's neighbour, the weighted mean (a scale for the loss)."""
+    return float(_loss((w.unsqueeze(-1) * Y).sum(0) / w.sum(), Y, w, kind))
+
+
+class _Diverged(Exception):
+    """A step's loss exploded or became non-finite (raised before the step is taken)."""
+
+    def __init__(self, loss: float):
+        super().__init__(loss)
+        self.loss = loss
+
+
+class _Guard:
+    """Divergence test and the best weights to go back to (those at the start of the best epoch)."""
+
+    def __init__(self, model: nn.Module, reference: float):
+        self.model, self.reference = model, reference
+        self.limit = math.inf
+        self.best, self.best_epoch, self.best_state = math.inf, 0, None
+        self.start_state: dict[str, Tensor] | None = None
+
+    def check(self, loss: float) -> None:
+        if self.limit == math.inf and math.isfinite(loss):  # the first loss seen: the initial network's
+            self.limit = EXPLOSION * max(self.reference, loss, 1e-300)
+        if not loss <= self.limit:  # also NaN
+            raise _Diverged(loss)
+
+    def epoch_start(self) -> None:
+        self.start_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def epoch_end(self, epoch: int, loss: float) -> None:
+        if loss < self.best:
+            self.best, self.best_epoch, self.best_state = loss, epoch, self.start_state
+
+    def restore(self) -> None:
+        state = self.best_state if self.best_state is not None else self.start_state
+        self.model.load_state_dict(state)
+
+
 def train(
     model: nn.Module,
     X: Tensor,
@@ -139,14 +184,19 @@ def train(
     restored at the end.
     """
     it = model.integration
+    it.capped = 0
     target_rtol, target_atol = it.rtol, it.atol
     if tol_annealing:
         it.rtol = it.atol = max(ANNEAL_START, target_rtol, target_atol)
     penalized = [p for name, p in model.named_parameters() if "weights" in name or name.endswith("_raw")]
     w_total = float(w.sum())  # weight 2 must equal a repeated sample, so Σw, not n
 
+    guard = _Guard(model, constant_loss(Y, w, loss))
+
     def objective(xb: Tensor, yb: Tensor, wb: Tensor) -> tuple[Tensor, Tensor]:
         data_loss = _loss(model(xb), yb, wb, loss)
+        if solver == "adam":  # L-BFGS's line search tries wild points on purpose: judged per iteration
+            guard.check(float(data_loss.detach()))
         penalty = sum((p * p).sum() for p in penalized) * (alpha / (2.0 * w_total))
         return data_loss, data_loss + penalty
 
@@ -161,12 +211,23 @@ def train(
     model.train()
     try:
         for epoch in range(max_iter):
-            epoch_loss, solver_converged = epoch_fn()
-            if not _finite(model, epoch_loss):
-                raise NonFiniteError(
-                    f"Training diverged at iteration {epoch + 1} (non-finite loss or weights). "
-                    "Try a smaller learning_rate_init or a larger alpha."
-                )
+            guard.epoch_start()
+            try:
+                epoch_loss, solver_converged = epoch_fn()
+                guard.check(epoch_loss if _finite(model, epoch_loss) else math.nan)
+            except (_Diverged, NonFiniteError) as exc:  # NonFiniteError: the mesh of diverged weights
+                if not math.isfinite(guard.limit):  # no finite loss yet: the data or the start is at fault
+                    if isinstance(exc, NonFiniteError):
+                        raise
+                    raise NonFiniteError(
+                        "Training diverged at iteration 1: the loss of the initial network is not finite. "
+                        "Keep standardize=True, or rescale y."
+                    ) from None
+                guard.restore()
+                loss_seen = exc.loss if isinstance(exc, _Diverged) else math.nan
+                hist.diverged = _divergence_message(loss_seen, epoch + 1, guard, solver, learning_rate)
+                break
+            guard.epoch_end(epoch + 1, epoch_loss)
             hist.loss_curve.append(epoch_loss)
             hist.tol_curve.append(max(it.rtol, it.atol))
             hist.n_iter = epoch + 1
@@ -188,6 +249,7 @@ def train(
                 break
     finally:
         progress.close()
+        hist.capped = it.capped
         it.rtol, it.atol = target_rtol, target_atol
         model.eval()  # also after a failure: never left predicting with training-mode integration
     if monitor.early:
@@ -198,6 +260,20 @@ def train(
         hist.best_loss = monitor.best
     model.eval()
     return hist
+
+
+def _divergence_message(loss: float, epoch: int, guard: _Guard, solver: str, learning_rate: float) -> str:
+    what = "became non-finite" if not math.isfinite(loss) else f"reached {loss:.3g}, over {EXPLOSION:.0e} times its start"
+    kept = f"iteration {guard.best_epoch}'s (loss {guard.best:.3g})" if guard.best_state is not None else "the initial"
+    fix = (
+        f"Lower learning_rate_init (it is {learning_rate:g})."
+        if solver == "adam"
+        else "Increase alpha, or keep standardize=True."
+    )
+    return (
+        f"Training diverged at iteration {epoch}: the training loss {what}. Training stopped and {kept} "
+        f"weights were restored. {fix}"
+    )
 
 
 def _adam_epochs(

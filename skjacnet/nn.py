@@ -29,7 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from torch import Tensor, nn
 
 from . import _mesh, _warn
-from .integrate import ode_integral, solve_ode
+from .integrate import Integration, ode_integral, solve_ode
 
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "identity": lambda h: h,
@@ -70,17 +70,6 @@ class MLP(nn.Module):
             if i < last:
                 x = act(x)
         return x
-
-
-class Integration:
-    """How line integrals are evaluated: 'quadrature' or a torchdiffeq method."""
-
-    def __init__(self, method: str, rtol: float, atol: float, adjoint: bool = False, max_knots: int = 200_000):
-        self.method, self.rtol, self.atol = method, rtol, atol
-        self.adjoint, self.max_knots = adjoint, max_knots
-
-    def ode_kwargs(self, params: Sequence[Tensor]) -> dict:
-        return dict(method=self.method, rtol=self.rtol, atol=self.atol, adjoint=self.adjoint, params=tuple(params))
 
 
 class RidgeJacobianNet(nn.Module):
@@ -176,10 +165,13 @@ class RidgeJacobianNet(nn.Module):
     # --- integration ---------------------------------------------------
     def _refine(self, lo: float, hi: float) -> tuple[Tensor, bool]:
         it = self.integration
-        return _mesh.refine_knots(
+        knots, ok = _mesh.refine_knots(
             self.g_table, lo, hi, rtol=it.rtol, atol=it.atol, max_knots=it.max_knots,
             dtype=self.V_raw.dtype, device=self.V_raw.device,
         )  # fmt: skip
+        if self.training and not ok:
+            it.capped += 1
+        return knots, ok
 
     def build_mesh(self, lo: float, hi: float) -> _mesh.Mesh:
         knots, ok = self._refine(lo, hi)

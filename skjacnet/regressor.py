@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import types
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from . import _warn
 from ._base import BaseJacobianRegressor
 from ._docs import _NETWORK_DOC, _SHARED_ATTRS_DOC, _SHARED_PARAMS_DOC
 from .integrate import ODE_METHODS, newton_polish
+
+_AUTO_JACOBIAN = "'tanh', and 'sin' for 'complex' (which needs an entire activation: 'sin' or 'identity')"
+_AUTO_INVERTIBLE = "'softplus'"
 
 
 class JacobianRegressor(BaseJacobianRegressor):
@@ -41,8 +45,8 @@ class JacobianRegressor(BaseJacobianRegressor):
         - 'complex': holomorphic map from C^p to C^q, with X and y given as
           (real, imaginary) column pairs: the Cauchy-Riemann equations hold
           exactly for ``predict`` (a complex network with an entire
-          activation, integrated by a fixed rule); needs ``activation='sin'``
-          or ``'identity'``;
+          activation, integrated by a fixed rule); ``activation='auto'``
+          takes 'sin' (the other entire choice is 'identity');
         - 'kronecker': bijection of R^d (square maps) whose Jacobian
           ``U diag(g) V`` has Kronecker-factored U and V, so that the inverse
           is exact and cheap (see InvertibleJacobianRegressor).
@@ -79,7 +83,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         forward-mode autograd.  A module-level function pickles.  The
         structured and 1-D models are exact closed forms, independent of the
         path, so both options raise an error there.
-{_NETWORK_DOC.format(hidden="(64,)", activation="tanh", why="")}{_SHARED_PARAMS_DOC}
+{_NETWORK_DOC.format(hidden="(64,)", auto=_AUTO_JACOBIAN, why="")}{_SHARED_PARAMS_DOC}
 
     Attributes
     ----------
@@ -121,7 +125,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         n_anchors=1,
         path="linear",
         hidden_layer_sizes=(64,),
-        activation="tanh",
+        activation="auto",
         n_ridges="auto",
         method="quadrature",
         rtol=1e-4,
@@ -184,6 +188,10 @@ class JacobianRegressor(BaseJacobianRegressor):
     def _lipschitz_k(self) -> float | None:
         return float(self.lipschitz_constant) if self.constraint == "lipschitz" else None
 
+    def _auto_activation(self) -> str:
+        return "sin" if self.constraint == "complex" else "tanh"
+
+
 
 _WHY_SOFTPLUS = """
         Softplus units make the learned derivative grow linearly away from
@@ -193,9 +201,27 @@ _WHY_SOFTPLUS = """
         against 0.36 for tanh (64,), at equal R² on larger samples."""
 
 
-def _inverse_available(est) -> bool:
-    """inverse_transform exists before fit and after a square fit."""
-    return not hasattr(est, "model_") or est.n_features_in_ == est.n_targets_
+class _square_fits_only:
+    """A method that exists before fit and after a square fit (``hasattr`` is False otherwise).
+
+    Like sklearn's ``available_if``, but the AttributeError says why the method is missing.
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, est, owner=None):
+        if est is None:
+            return self.fn
+        if hasattr(est, "model_") and est.n_features_in_ != est.n_targets_:
+            d, m = est.n_features_in_, est.n_targets_
+            kind = "an injection (not onto R^m)" if m > d else "a submersion (many inputs share each output)"
+            raise AttributeError(
+                f"This {type(est).__name__} has no {self.fn.__name__}: it was fitted on {d} feature(s) and {m} "
+                f"target(s), so the map is {kind}, not a bijection. Fit as many targets as features for an inverse."
+            )
+        return types.MethodType(self.fn, est)
 
 
 class InvertibleJacobianRegressor(BaseJacobianRegressor):
@@ -230,16 +256,21 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         smallest derivative of each G ('kronecker');
         ``guarantee_['expansion_lower']`` gives the resulting bound in the
         units of X and y.
-    increasing : bool or 'auto', default='auto'
-        Orientation.  True: increasing (S = I); False: decreasing (S = -I);
-        'auto': chosen from the sign of the weighted least-squares slope of
-        each output, like IsotonicRegression's ``increasing='auto'``.
+    increasing : bool, array-like of shape (n_targets,) or 'auto', default='auto'
+        Orientation S.  True: increasing (S = I); False: decreasing
+        (S = -I); one sign per target (+1 / True, -1 / False) sets each.
+        'auto': from the data, like IsotonicRegression's
+        ``increasing='auto'``: the sign of each diagonal entry of the
+        weighted least-squares map, with, for square maps, the parity
+        corrected to the sign of that map's determinant (prod(S) is the
+        sign of the Jacobian's determinant everywhere, the one thing S
+        decides; the least certain sign is flipped).
     inverse_method : str, default='auto'
         First guess of ``inverse_transform`` before Newton polish: 'auto'
         inverts the 1-D and the 'kronecker' quadrature models exactly and
         otherwise integrates the inverse-Jacobian ODE with 'dopri5'; any
         torchdiffeq method name forces that ODE solver.
-{_NETWORK_DOC.format(hidden="(32, 32)", activation="softplus", why=_WHY_SOFTPLUS)}{_SHARED_PARAMS_DOC}
+{_NETWORK_DOC.format(hidden="(32, 32)", auto=_AUTO_INVERTIBLE, why=_WHY_SOFTPLUS)}{_SHARED_PARAMS_DOC}
 
     Attributes
     ----------
@@ -266,7 +297,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
     _parameter_constraints = {
         **BaseJacobianRegressor._parameter_constraints,
         "constraint": [StrOptions({"positive_definite", "kronecker"})],
-        "increasing": ["boolean", StrOptions({"auto"})],
+        "increasing": ["boolean", StrOptions({"auto"}), "array-like"],
         "inverse_method": [StrOptions({"auto", *ODE_METHODS})],
     }
 
@@ -278,7 +309,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         increasing="auto",
         inverse_method="auto",
         hidden_layer_sizes=(32, 32),
-        activation="softplus",
+        activation="auto",
         n_ridges="auto",
         method="quadrature",
         rtol=1e-4,
@@ -336,15 +367,10 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
     def _structure(self) -> str:
         return self.constraint
 
-    def _orientation(self, Xs, Ys, w, size):
-        if self.increasing == "auto":
-            signs = super()._orientation(Xs, Ys, w, size)
-        else:
-            signs = np.full(size, 1.0 if self.increasing else -1.0)
-        self.increasing_ = signs
-        return signs
+    def _auto_activation(self) -> str:
+        return "softplus"
 
-    @available_if(_inverse_available)
+    @_square_fits_only
     def inverse_transform(self, Y):
         """Invert the fitted map: the X with ``predict(X) == Y``.
 
@@ -365,6 +391,11 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
             Inputs whose predictions equal Y.
         """
         check_is_fitted(self)
+        if np.ndim(Y) == 0:
+            raise ValueError(
+                f"Y must be an array of shape (n_samples,) or (n_samples, {self.n_targets_}), got the scalar {Y!r}; "
+                "pass [y] (or [[...]] for several targets)."
+            )
         Y = check_array(Y, dtype=np.float64, ensure_2d=False, input_name="Y")
         if Y.ndim == 1:
             if self.n_targets_ != 1:
