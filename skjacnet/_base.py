@@ -15,15 +15,14 @@ from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _warn
-from . import integrate
+from . import _warn, integrate
 from ._build import DTYPES, ModelSpec, build_model
 from ._certificate import check_guarantee, guarantee
 from ._checks import check_ode_tolerances, check_path_options, check_shapes
-from ._plan import Scaling, plan_fit
 from ._complex import HolomorphicJacobianNet
 from ._full import FullJacobianNet, UserPath, check_path
 from ._persist import from_state, restore_device, to_state
+from ._plan import Scaling, plan_fit
 from ._runtime import resolve_device, thread_policy, torch_threads
 from ._training import LOSSES, SOLVERS, Stopping, train
 from .exceptions import NonFiniteError

@@ -263,7 +263,11 @@ def train(
 
 
 def _divergence_message(loss: float, epoch: int, guard: _Guard, solver: str, learning_rate: float) -> str:
-    what = "became non-finite" if not math.isfinite(loss) else f"reached {loss:.3g}, over {EXPLOSION:.0e} times its start"
+    what = (
+        "became non-finite"
+        if not math.isfinite(loss)
+        else f"reached {loss:.3g}, over {EXPLOSION:.0e} times the initial network's or a constant prediction's"
+    )
     kept = f"iteration {guard.best_epoch}'s (loss {guard.best:.3g})" if guard.best_state is not None else "the initial"
     fix = (
         f"Lower learning_rate_init (it is {learning_rate:g})."

@@ -192,7 +192,6 @@ class JacobianRegressor(BaseJacobianRegressor):
         return "sin" if self.constraint == "complex" else "tanh"
 
 
-
 _WHY_SOFTPLUS = """
         Softplus units make the learned derivative grow linearly away from
         the data (the fit is cubic there) instead of freezing at what a
