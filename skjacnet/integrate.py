@@ -27,7 +27,7 @@ MAX_PANELS = 1024
 # Training-time cap of the adaptive Gauss-Kronrod rule: healthy fits use 1-4 panels (rtol 1e-4 to 1e-8);
 # weights that diverge need the cap on every step (341 s for 30 Adam steps of a 2-D fit at 1024 panels), so
 # training stops there and reports it once.  (The knot mesh keeps its cap: a capped mesh costs ~0.1 s.)
-TRAIN_MAX_PANELS = 64
+TRAIN_MAX_PANELS = 16
 
 # Gauss-Kronrod 7/15 nodes and weights on [-1, 1] (QUADPACK's qk15).
 _GK_NODES = (
