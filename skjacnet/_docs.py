@@ -94,6 +94,10 @@ _SHARED_PARAMS_DOC = """
         Continue training the previous fit's network (same features and
         targets; the scaling of the first fit is kept) instead of starting
         anew; ``loss_curve_`` and ``n_iter_`` accumulate, as in MLPRegressor.
+        Only a network of the same structure is continued: if a parameter
+        that shapes the model (the constraint, its bound or signs, the
+        widths, the resolved activation, dtype, standardize, initial_point)
+        changed since, fit warns and starts afresh, exactly as a cold fit.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation and the batch order.  Never touches torch's
         global generator.
