@@ -7,18 +7,18 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, check_scalar
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _warn, integrate
 from ._build import DTYPES, ModelSpec, build_model
 from ._certificate import check_guarantee, guarantee
 from ._checks import check_ode_tolerances, check_path_options, check_shapes
+from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._complex import HolomorphicJacobianNet
 from ._full import FullJacobianNet, UserPath, check_path
 from ._persist import from_state, restore_device, to_state

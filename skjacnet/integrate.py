@@ -14,13 +14,16 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from torch import Tensor, nn
 from torchdiffeq import odeint, odeint_adjoint
-from torchdiffeq._impl.odeint import SOLVERS
 
 from . import _warn
+from ._compat import ODE_SOLVERS as SOLVERS
+from ._compat import FixedGridODESolver
 
 # torchdiffeq methods usable here (scipy_solver is not differentiable).
 ODE_METHODS: tuple[str, ...] = tuple(sorted(m for m in SOLVERS if m != "scipy_solver"))
-FIXED_STEP_METHODS = ("euler", "midpoint", "heun2", "heun3", "rk4", "explicit_adams", "implicit_adams", "fixed_adams")
+# fixed-grid solvers take a step size, not tolerances: read from torchdiffeq's own classes, so that
+# methods added later (gl4, implicit_euler in newer releases) never silently take a single step
+FIXED_STEP_METHODS = tuple(sorted(m for m, cls in SOLVERS.items() if issubclass(cls, FixedGridODESolver)))
 MAX_ODE_STEPS = 20_000
 MAX_FIXED_STEPS = 4096
 MAX_PANELS = 1024

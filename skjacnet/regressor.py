@@ -9,11 +9,11 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from . import _warn
 from ._base import BaseJacobianRegressor
+from ._compat import Interval, StrOptions
 from ._docs import _NETWORK_DOC, _SHARED_ATTRS_DOC, _SHARED_PARAMS_DOC
 from .integrate import ODE_METHODS, newton_polish
 

@@ -217,3 +217,15 @@ def test_newton_polish_solves_a_monotone_system():
     x, ok = newton_polish(lambda x: f(x) - y, jac, torch.zeros_like(y))
     assert ok
     assert float((f(x) - y).abs().max()) < 1e-12
+
+
+def test_fixed_step_methods_come_from_torchdiffeq_classes():
+    """A hand-written list missed newer fixed-grid methods, which then took one step of size 1."""
+    from skjacnet._compat import ODE_SOLVERS, FixedGridODESolver
+    from skjacnet.integrate import FIXED_STEP_METHODS, ode_options
+
+    for method in ODE_METHODS:
+        fixed = issubclass(ODE_SOLVERS[method], FixedGridODESolver)
+        assert (method in FIXED_STEP_METHODS) == fixed
+        assert ("step_size" in ode_options(method, 1e-4, 1e-6)) == fixed
+    assert {"euler", "midpoint", "rk4", "explicit_adams", "implicit_adams"} <= set(FIXED_STEP_METHODS)
