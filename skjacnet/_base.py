@@ -161,7 +161,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             else:
                 model = build_model(plan.spec, gen, plan.signs).to(device)
                 self._set_anchors(model, plan.spec, Xs, w, rng)
-            self._attach_path(model, sc)
+            self._attach_path(model, sc, self.path if hasattr(self, "path") else "linear")
             model.integration.method = self.method
             model.integration.rtol, model.integration.atol = self.rtol, self.atol
             model.integration.adjoint = self.adjoint
@@ -257,6 +257,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         scores = getattr(self, "validation_scores_", None) if plan.warm else None
         self._x_mean, self._x_scale, self._y_mean, self._y_scale = sc.x_mean, sc.x_scale, sc.y_mean, sc.y_scale
         self._spec = plan.spec
+        self._path = getattr(self, "path", "linear")
         self.model_ = model
         self.solver_ = plan.solver
         if plan.signs is not None:
@@ -371,9 +372,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         centres = km.fit(Xs, sample_weight=w).cluster_centers_
         model.set_anchors(torch.as_tensor(centres))
 
-    def _attach_path(self, model, scaling: Scaling) -> None:
-        """Give the unconstrained model the user's path (the model's saved state never holds code)."""
-        path = getattr(self, "path", "linear")
+    def _attach_path(self, model, scaling: Scaling, path) -> None:
+        """Give the unconstrained model the path it is fitted with (its saved state never holds code)."""
         if not isinstance(model, FullJacobianNet) or isinstance(model, HolomorphicJacobianNet):
             return
         if path == "linear":
@@ -442,8 +442,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             state = dict(state)
             state["_spec"] = ModelSpec.from_state(state["_spec"])
         super().__setstate__(state)
-        if "model_" in state:
-            self._attach_path(self.model_, self._scaling)
+        if "model_" in state:  # the fitted path (_path), not the parameter set_params may have changed since
+            self._attach_path(self.model_, self._scaling, state.get("_path", state.get("path", "linear")))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

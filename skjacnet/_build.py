@@ -8,11 +8,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from ._complex import ComplexMLP, HolomorphicJacobianNet
-from ._full import FullJacobianNet
-from ._kronecker import KroneckerJacobianNet
-from .nn import MLP, RidgeJacobianNet, _uniform
-from .structures import output_activation
+from .nn import _uniform
 
 DTYPE = torch.float64  # the default; ``dtype='float32'`` builds the same networks in single precision
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -27,9 +23,9 @@ class ModelSpec:
     n_out: int
     hidden: tuple[int, ...]
     activation: str  # resolved: never 'auto'
-    epsilon: float
+    epsilon: float | None  # None where the structure has no epsilon
     k_std: float | None  # Lipschitz constant in standardised units
-    n_ridges: int | str
+    n_ridges: int | str | None  # None where the structure has no ridges
     monotonic_cst: tuple[float, ...] | None  # a tuple, so that specs compare with ==
     dtype: torch.dtype = DTYPE
     # not read by the builder, but they shape the fitted function: a warm start must keep them too
@@ -59,25 +55,21 @@ class ModelSpec:
         return sorted({names.get(name, name) for name in diff})
 
     @property
-    def scalar(self) -> bool:
-        """One input and (for structured fits) one output: the paper's 1-D JacNet."""
-        return self.n_in == 1 and (self.structure == "none" or self.n_out == 1)
+    def constraint(self):
+        """The registered structure this spec builds (``skjacnet.constraints``)."""
+        from .constraints import constraint_for
+
+        return constraint_for(self)
 
     @property
     def model_in(self) -> int:
         """Input width of the network: square maps zero-pad the inputs."""
-        if self.structure == "positive_definite" and self.monotonic_cst is None and not self.scalar:
-            return max(self.n_in, self.n_out)
-        return self.n_in
+        return self.constraint.model_in(self)
 
     @property
     def orientation_size(self) -> int | None:
         """How many orientation signs S the network takes (None: it has no orientation)."""
-        if self.structure == "kronecker":
-            return self.n_in
-        if self.structure != "positive_definite" or self.monotonic_cst is not None:
-            return None
-        return 1 if self.scalar else self.model_in
+        return self.constraint.orientation_size(self)
 
     def ridges(self, size: int) -> int:
         return max(8, 2 * size) if self.n_ridges == "auto" else int(self.n_ridges)
@@ -90,68 +82,7 @@ def init_matrix(shape: tuple[int, int], gen: torch.Generator, dtype: torch.dtype
 
 def build_model(spec: ModelSpec, gen: torch.Generator, signs: np.ndarray | None) -> torch.nn.Module:
     """The network for ``spec``; ``signs`` (``spec.orientation_size``,) are the orientation S of monotone fits."""
-    n_in, n_out, hidden, dt = spec.n_in, spec.n_out, spec.hidden, spec.dtype
-    if spec.structure == "complex":  # (re, im) column pairs; shapes checked by the estimator
-        p, q = n_in // 2, n_out // 2
-        return HolomorphicJacobianNet(ComplexMLP((p, *hidden, q * p), spec.activation, gen, dt), p, q, dt)
-    if spec.structure == "kronecker":  # square; one scalar derivative per coordinate
-        field = MLP((1, *hidden, n_in), spec.activation, gen, dt)
-        sign = torch.as_tensor(signs, dtype=dt)
-        return KroneckerJacobianNet(field, n_in, spec.epsilon, sign, dt)
-    if spec.monotonic_cst is not None:
-        cst = torch.as_tensor(spec.monotonic_cst, dtype=dt)
-        # sum of increasing ridges with sign-constrained directions
-        R = spec.ridges(max(n_in, n_out))
-        return RidgeJacobianNet(
-            MLP((1, *hidden, R), spec.activation, gen, dt),
-            output_activation("positive_definite", eps=0.0),
-            init_matrix((R, n_in), gen, dt),
-            U=init_matrix((n_out, R), gen, dt),
-            learn_V=True,
-            learn_U=True,
-            normalize=False,
-            monotonic_cst=cst,
-        )
-    if spec.structure == "none" and n_in > 1:
-        return FullJacobianNet(MLP((n_in, *hidden, n_out * n_in), spec.activation, gen, dt), n_in, n_out, dt)
-    if spec.scalar:
-        # the paper's 1-D JacNet, one output per target, no mixing
-        sign = signs if spec.structure == "positive_definite" else np.ones(n_out)
-        return RidgeJacobianNet(
-            MLP((1, *hidden, n_out), spec.activation, gen, dt),
-            output_activation(spec.structure, k=spec.k_std or 1.0, eps=spec.epsilon),
-            torch.ones(n_out, 1, dtype=dt),
-            U=torch.diag(torch.as_tensor(sign, dtype=dt)),
-            learn_V=False,
-            learn_U=False,
-            normalize=False,
-        )
-    if spec.structure == "lipschitz":
-        R = spec.ridges(max(n_in, n_out))
-        return RidgeJacobianNet(
-            MLP((1, *hidden, R), spec.activation, gen, dt),
-            output_activation("lipschitz", k=spec.k_std),
-            init_matrix((R, n_in), gen, dt),
-            U=init_matrix((n_out, R), gen, dt),
-            learn_V=True,
-            learn_U=True,
-            normalize=True,
-        )
-    # positive definite, square of size D (zero-padded when n_in != n_out)
-    D = spec.model_in
-    R = spec.ridges(D)
-    return RidgeJacobianNet(
-        MLP((1, *hidden, R), spec.activation, gen, dt),
-        output_activation("positive_definite", eps=0.0),
-        init_matrix((R, D), gen, dt),
-        U=None,
-        learn_V=True,
-        learn_U=False,
-        normalize=False,
-        eps_linear=spec.epsilon,
-        sign=torch.as_tensor(signs, dtype=dt),
-        n_out=n_out,
-    )
+    return spec.constraint.build(spec, gen, signs)
 
 
 def auto_orientation(Xs: np.ndarray, Ys: np.ndarray, w: np.ndarray, size: int) -> np.ndarray:
@@ -167,10 +98,13 @@ def auto_orientation(Xs: np.ndarray, Ys: np.ndarray, w: np.ndarray, size: int) -
     entry of the wrong sign would otherwise cap the fit (R^2 0.872 instead of
     0.9986 on a rotated coordinate-wise cubic in 8-D).
     """
+    # centred: with a user initial_point Xs is not, and an intercept-free fit would tilt the diagonal
+    Xc = Xs - np.average(Xs, axis=0, weights=w)
+    Yc = Ys - np.average(Ys, axis=0, weights=w)
     Xp = np.zeros((Xs.shape[0], size))
-    Xp[:, : min(size, Xs.shape[1])] = Xs[:, :size]
+    Xp[:, : min(size, Xs.shape[1])] = Xc[:, :size]
     Yp = np.zeros((Ys.shape[0], size))
-    Yp[:, : min(size, Ys.shape[1])] = Ys[:, :size]
+    Yp[:, : min(size, Ys.shape[1])] = Yc[:, :size]
     sw = np.sqrt(w)[:, None]
     A = np.linalg.lstsq(Xp * sw, Yp * sw, rcond=None)[0]
     diag = np.diag(A)

@@ -6,27 +6,19 @@ from numbers import Integral
 
 import numpy as np
 
+from .constraints import REGISTRY
+
 
 def check_shapes(est, n_features: int, n_targets: int) -> None:
     """Shapes a structure needs: (re, im) column pairs for 'complex', square maps for 'kronecker'."""
-    structure = est._structure()
-    if structure == "complex" and (n_features % 2 or n_targets % 2):
-        raise ValueError(
-            "constraint='complex' maps C^p to C^q given as (real, imaginary) column pairs: X and y need an "
-            f"even number of columns, got {n_features} feature(s) and {n_targets} target(s) "
-            "(a 1-D y is one target; pass y of shape (n_samples, 2) for one complex output)."
-        )
-    if structure == "kronecker" and n_features != n_targets:
-        raise ValueError(
-            f"constraint='kronecker' fits square maps (a bijection of R^d): got {n_features} feature(s) and "
-            f"{n_targets} target(s)."
-        )
+    REGISTRY[est._structure()].check_shapes(n_features, n_targets)
 
 
 def check_path_options(est, n_features: int, n_targets: int) -> None:
     """path and n_anchors shape only the unconstrained n-D model: the others are path-independent."""
     custom = getattr(est, "path", "linear") != "linear" or getattr(est, "n_anchors", 1) != 1
-    if custom and (est._structure() != "none" or n_features < 2 or getattr(est, "monotonic_cst", None) is not None):
+    path_dependent = REGISTRY[est._structure()].path_dependent
+    if custom and (not path_dependent or n_features < 2 or getattr(est, "monotonic_cst", None) is not None):
         raise ValueError(
             "path and n_anchors apply to the unconstrained n-D model (constraint='none', several features, "
             "no monotonic_cst); every other model is an exact, path-independent closed form, so they would "
@@ -58,7 +50,7 @@ def check_monotonic_cst(est, n_features: int) -> np.ndarray | None:
         raise ValueError(
             f"monotonic_cst must have one entry in {{-1, 0, 1}} per feature ({n_features}), got {est.monotonic_cst!r}."
         )
-    if est._structure() != "none":
+    if not REGISTRY[est._structure()].allows_monotonic_cst:
         raise ValueError("monotonic_cst requires constraint='none' (it is its own structure).")
     return cst.astype(np.float64) if np.any(cst != 0) else None
 

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from . import _mesh
 from .nn import MLP, RidgeJacobianNet
-from .structures import output_activation
+from .structures import Positive
 
 
 def kron_shape(d: int) -> tuple[int, int]:
@@ -53,7 +53,7 @@ class KroneckerJacobianNet(RidgeJacobianNet):
         # the parent's generic parts (mesh, field, y0, x0); V and U are the factors' products
         # (methods below), so its matrices are empty placeholders: d x d identities cost
         # O(d^2) memory and pickle size for nothing (268 MB at d = 4096)
-        super().__init__(field, output_activation("positive_definite", eps=eps), torch.zeros(0, d, dtype=dtype),
+        super().__init__(field, Positive(eps), torch.zeros(0, d, dtype=dtype),
                          U=torch.zeros(d, 0, dtype=dtype), learn_V=False, learn_U=False, normalize=False)  # fmt: skip
         d1, d2 = kron_shape(d)
         self.factors = (d1, d2)

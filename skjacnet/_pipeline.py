@@ -8,15 +8,17 @@ from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, Stan
 from sklearn.utils.validation import check_is_fitted
 
 
-def _factors(step, n_features: int) -> np.ndarray:
+def _factors(step, n_features: int, cert: dict) -> np.ndarray:
     """Per-feature multipliers a of a fitted affine scaler x -> a * x + b."""
     if step is None or step == "passthrough":
         return np.ones(n_features)
     check_is_fitted(step)
     if isinstance(step, MinMaxScaler):
-        if step.clip:
+        # clipping is 1-Lipschitz and non-decreasing: upper bounds and monotone signs survive, nothing else
+        if step.clip and (cert["lipschitz_upper"] is None and "monotonic_cst" not in cert):
             raise ValueError(
-                "MinMaxScaler(clip=True) is not affine: the pipeline is no longer a bijection; use clip=False."
+                "MinMaxScaler(clip=True) is not affine: the pipeline is no longer a bijection (nor holomorphic); "
+                "use clip=False."
             )
         return np.asarray(step.scale_, dtype=np.float64)
     if isinstance(step, (StandardScaler, MaxAbsScaler, RobustScaler)):
@@ -60,13 +62,13 @@ def pipeline_guarantee(pipeline) -> dict:
     if not hasattr(est, "guarantee_"):
         check_is_fitted(est)
         raise ValueError(f"The last step of the pipeline ({type(est).__name__}) is not a JacNet estimator.")
+    cert = dict(est.guarantee_)
     a = np.ones(est.n_features_in_)
     for _, step in pipeline.steps[:-1]:
-        a = a * _factors(step, est.n_features_in_)
+        a = a * _factors(step, est.n_features_in_, cert)
     if not np.all(a > 0):
         raise ValueError("A scaler in the pipeline has a non-positive factor: the composed map is not covered.")
-    cert = dict(est.guarantee_)
-    if cert["constraint"] == "complex" and not np.allclose(a[0::2], a[1::2], rtol=1e-12, atol=0):
+    if cert["norm"].startswith("none") and not np.allclose(a[0::2], a[1::2], rtol=1e-12, atol=0):
         raise ValueError(
             "The scalers scale the real and imaginary column of a complex input differently: the pipeline is "
             "not holomorphic in the raw inputs. Fit the estimator on raw inputs (it scales them isotropically)."

@@ -15,10 +15,7 @@ import numpy as np
 
 from ._build import DTYPES, ModelSpec, auto_orientation
 from ._checks import check_hidden, check_initial_point, check_monotonic_cst, check_orientation
-
-# solver='auto': full-batch L-BFGS for the models whose full batch is cheap (see auto_solver)
-LBFGS_CELLS = 1_000_000  # ridge/mesh models: rows x max(features, targets); the fit adds ~1.2 KB a cell
-LBFGS_ROWS = 1000  # 'complex' (a path-integrated network: memory per row grows with its panels)
+from .constraints import REGISTRY
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,7 @@ def _weighted_moments(A: np.ndarray, w: np.ndarray, isotropic: bool) -> tuple[np
 def plan_scaling(est, X: np.ndarray, Y: np.ndarray, w: np.ndarray) -> Scaling:
     """Shift X to the initial point and y to its mean; scale both unless standardize=False."""
     # one scale for all columns keeps Euclidean norms (Lipschitz) and complex linearity (re, im pairs)
-    isotropic = est._structure() in ("lipschitz", "complex")
+    isotropic = REGISTRY[est._structure()].isotropic
     x_mean, x_scale = _weighted_moments(X, w, isotropic=isotropic)
     y_mean, y_scale = _weighted_moments(Y, w, isotropic=isotropic)
     if not isinstance(est.initial_point, str):  # the shift of X is the initial point x0
@@ -92,30 +89,26 @@ def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
         initial_point=point if isinstance(point, str) else tuple(np.atleast_1d(np.asarray(point, float)).tolist()),
         n_anchors=int(getattr(est, "n_anchors", 1)),
     )
+    # options this structure does not use are blanked, so that changing them never rebuilds a warm start
+    c = spec.constraint
+    spec = replace(
+        spec,
+        epsilon=spec.epsilon if c.uses_epsilon else None,
+        n_ridges=spec.n_ridges if c.uses_ridges(spec) else None,
+        n_anchors=spec.n_anchors if c.path_dependent and n_in > 1 and cst is None else 1,
+    )
     size = spec.orientation_size
     option = "auto" if size is None else check_orientation(est, size, n_out)
     return replace(spec, orientation=option if isinstance(option, str) else tuple(option.tolist()))
 
 
 def auto_solver(est, spec: ModelSpec, n_rows: int) -> str:
-    """solver='auto': full-batch L-BFGS wherever its full batch fits in memory, except for the
-    unconstrained n-D network.
-
-    The full Jacobian network (d * m outputs, integrated along paths) interpolates noise when
-    optimised to convergence: L-BFGS scored R^2 -1.5 on load_diabetes (Adam 0.16) and -1.5 on a
-    noisy 3-D target (Adam 0.30).  The ridge/mesh models were equal or better with L-BFGS and
-    3-20x faster from 1000 to 100 000 rows (Friedman #1 Lipschitz at 10 000 rows: 5.5 s vs 29 s,
-    R^2 0.957 both; 1-D at 100 000: 2.4 s vs 45-56 s); only memory bounds the full batch.
-    """
+    """The solver: the user's, Adam for mini-batches, else the structure's choice (``Constraint.auto_solver``)."""
     if est.solver != "auto":
         return est.solver
     if est.batch_size != "auto":  # mini-batches asked for: L-BFGS would ignore them
         return "adam"
-    if spec.structure == "none" and spec.n_in > 1 and spec.monotonic_cst is None:
-        return "adam"
-    if spec.structure == "complex":
-        return "lbfgs" if n_rows <= LBFGS_ROWS else "adam"
-    return "lbfgs" if n_rows * max(spec.n_in, spec.n_out) <= LBFGS_CELLS else "adam"
+    return spec.constraint.auto_solver(spec, n_rows)
 
 
 def plan_fit(est, X: np.ndarray, Y: np.ndarray, w: np.ndarray, *, warm: bool, n_rows: int) -> FitPlan:

@@ -23,9 +23,10 @@ ANNEAL_START = 0.1  # the paper's "loose" starting tolerance (standardised units
 Objective = Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]  # (X, Y, w) -> (data loss, + penalty)
 EpochFn = Callable[[], tuple[float, bool]]  # one epoch -> (its loss, the solver has converged)
 LINE_SEARCH_EVALS = 25  # per L-BFGS iteration, torch's default budget (max_iter=20 -> max_eval=25)
-# A training loss this many times that of the better of the constant prediction and the initial network
-# has diverged: training stops there, restores the best weights seen and says which parameter to change.
-EXPLOSION = 1e6
+# A training loss this many times the larger of a constant prediction's and the initial network's has
+# diverged (healthy fits stay below ~1x; 1e6 let fits that ended at R^2 -35 to -116 through): training
+# stops there, restores the best weights seen and says which parameter to change.
+EXPLOSION = 1e3
 
 
 @dataclass
@@ -115,13 +116,14 @@ def _finite(model: nn.Module, loss: float) -> bool:
     return math.isfinite(loss) and all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
-def constant_loss(Y: Tensor, w: Tensor, kind: str) -> float:
-    """Training loss of the best constant prediction's neighbour, the weighted mean (a scale for the loss)."""
-    return float(_loss((w.unsqueeze(-1) * Y).sum(0) / w.sum(), Y, w, kind))
+def constant_loss(Y: Tensor, w: Tensor, kind: str, centre: Tensor | None = None) -> float:
+    """Loss of the constant prediction ``centre`` (default: the weighted mean of Y), the scale of a bad fit."""
+    centre = (w.unsqueeze(-1) * Y).sum(0) / w.sum() if centre is None else centre
+    return float(_loss(centre.expand_as(Y), Y, w, kind))
 
 
 class _Diverged(Exception):
-    """A step's loss exploded or became non-finite (raised before the step is taken)."""
+    """A loss exploded or became non-finite (for Adam, raised before the step is taken)."""
 
     def __init__(self, loss: float):
         super().__init__(loss)
@@ -129,19 +131,35 @@ class _Diverged(Exception):
 
 
 class _Guard:
-    """Divergence test and the best weights to go back to (those at the start of the best epoch)."""
+    """Divergence test, and the weights to go back to: those at the start of the best epoch.
 
-    def __init__(self, model: nn.Module, reference: float):
-        self.model, self.reference = model, reference
-        self.limit = math.inf
+    A loss has diverged when it is not finite or exceeds ``EXPLOSION`` times the larger of the first
+    loss seen (the initial network's) and the loss of a constant prediction on the same rows, so a
+    mini-batch of heavy outliers is judged against its own scale.
+    """
+
+    def __init__(self, model: nn.Module, Y: Tensor, w: Tensor, kind: str):
+        self.model, self.kind = model, kind
+        self.centre = (w.unsqueeze(-1) * Y).sum(0) / w.sum()
+        self.reference = constant_loss(Y, w, kind, self.centre)
+        self.first: float | None = None  # the initial network's loss
         self.best, self.best_epoch, self.best_state = math.inf, 0, None
         self.start_state: dict[str, Tensor] | None = None
 
-    def check(self, loss: float) -> None:
-        if self.limit == math.inf and math.isfinite(loss):  # the first loss seen: the initial network's
-            self.limit = EXPLOSION * max(self.reference, loss, 1e-300)
-        if not loss <= self.limit:  # also NaN
+    def seed(self, loss: float) -> None:
+        """Record the initial network's loss (once)."""
+        if self.first is None:
+            self.first = loss
+
+    def check(self, loss: float, yb: Tensor | None = None, wb: Tensor | None = None) -> None:
+        self.seed(loss)
+        reference = self.reference if yb is None else constant_loss(yb, wb, self.kind, self.centre)
+        if not loss <= EXPLOSION * max(reference, self.first, 1e-300):  # also NaN
             raise _Diverged(loss)
+
+    @property
+    def started_finite(self) -> bool:
+        return self.first is not None and math.isfinite(self.first)
 
     def epoch_start(self) -> None:
         self.start_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -191,12 +209,14 @@ def train(
     penalized = [p for name, p in model.named_parameters() if "weights" in name or name.endswith("_raw")]
     w_total = float(w.sum())  # weight 2 must equal a repeated sample, so Σw, not n
 
-    guard = _Guard(model, constant_loss(Y, w, loss))
+    guard = _Guard(model, Y, w, loss)
 
     def objective(xb: Tensor, yb: Tensor, wb: Tensor) -> tuple[Tensor, Tensor]:
         data_loss = _loss(model(xb), yb, wb, loss)
-        if solver == "adam":  # L-BFGS's line search tries wild points on purpose: judged per iteration
-            guard.check(float(data_loss.detach()))
+        if solver == "adam":  # each step is judged before it is taken
+            guard.check(float(data_loss.detach()), yb, wb)
+        else:  # L-BFGS's line search tries wild points on purpose: judged per iteration, seeded by the first
+            guard.seed(float(data_loss.detach()))
         penalty = sum((p * p).sum() for p in penalized) * (alpha / (2.0 * w_total))
         return data_loss, data_loss + penalty
 
@@ -214,10 +234,12 @@ def train(
             guard.epoch_start()
             try:
                 epoch_loss, solver_converged = epoch_fn()
-                guard.check(epoch_loss if _finite(model, epoch_loss) else math.nan)
+                guard.check(epoch_loss)
+                if not _finite(model, epoch_loss):
+                    raise _Diverged(math.nan)
             except (_Diverged, NonFiniteError) as exc:  # NonFiniteError: the mesh of diverged weights
-                if not math.isfinite(guard.limit):  # no finite loss yet: the data or the start is at fault
-                    if isinstance(exc, NonFiniteError):
+                if not guard.started_finite:  # the data or the start is at fault, not the optimisation
+                    if isinstance(exc, NonFiniteError) and guard.first is None:
                         raise
                     raise NonFiniteError(
                         "Training diverged at iteration 1: the loss of the initial network is not finite. "
@@ -253,11 +275,13 @@ def train(
         it.rtol, it.atol = target_rtol, target_atol
         model.eval()  # also after a failure: never left predicting with training-mode integration
     if monitor.early:
-        hist.best_validation_score = monitor.best
-        if monitor.best_state is not None:  # as MLPRegressor: end with the best validation epoch's weights
+        hist.best_validation_score = monitor.best if math.isfinite(monitor.best) else None
+        # as MLPRegressor: end with the best validation epoch's weights (not after a divergence: the
+        # guard restored the start of the best training epoch, which came before the blow-up)
+        if monitor.best_state is not None and hist.diverged is None:
             model.load_state_dict(monitor.best_state)
     else:
-        hist.best_loss = monitor.best
+        hist.best_loss = monitor.best if math.isfinite(monitor.best) else None
     model.eval()
     return hist
 
@@ -268,16 +292,19 @@ def _divergence_message(loss: float, epoch: int, guard: _Guard, solver: str, lea
         if not math.isfinite(loss)
         else f"reached {loss:.3g}, over {EXPLOSION:.0e} times the initial network's or a constant prediction's"
     )
-    kept = f"iteration {guard.best_epoch}'s (loss {guard.best:.3g})" if guard.best_state is not None else "the initial"
+    if guard.best_state is None:
+        kept = "the initial weights were restored"
+    else:
+        kept = (
+            f"the weights it started iteration {guard.best_epoch} with were restored (mean training loss "
+            f"{guard.best:.3g} over that iteration)"
+        )
     fix = (
         f"Lower learning_rate_init (it is {learning_rate:g})."
         if solver == "adam"
-        else "Increase alpha, or keep standardize=True."
+        else "Increase alpha (L-BFGS has no learning rate), or set standardize=True if it is off."
     )
-    return (
-        f"Training diverged at iteration {epoch}: the training loss {what}. Training stopped and {kept} "
-        f"weights were restored. {fix}"
-    )
+    return f"Training diverged at iteration {epoch}: the training loss {what}. Training stopped and {kept}. {fix}"
 
 
 def _adam_epochs(

@@ -15,6 +15,7 @@ from . import _warn
 from ._base import BaseJacobianRegressor
 from ._compat import Interval, StrOptions
 from ._docs import _NETWORK_DOC, _SHARED_ATTRS_DOC, _SHARED_PARAMS_DOC
+from .constraints import INVERTIBLE, REGISTRY
 from .integrate import ODE_METHODS, newton_polish
 
 _AUTO_JACOBIAN = "'tanh', and 'sin' for 'complex' (which needs an entire activation: 'sin' or 'identity')"
@@ -108,7 +109,7 @@ class JacobianRegressor(BaseJacobianRegressor):
 
     _parameter_constraints = {
         **BaseJacobianRegressor._parameter_constraints,
-        "constraint": [StrOptions({"none", "lipschitz", "positive_definite", "complex", "kronecker"})],
+        "constraint": [StrOptions(set(REGISTRY))],
         "lipschitz_constant": [Interval(Real, 0, None, closed="neither")],
         "monotonic_cst": ["array-like", dict, None],
         "n_anchors": [Interval(Integral, 1, None, closed="left")],
@@ -186,10 +187,10 @@ class JacobianRegressor(BaseJacobianRegressor):
         return self.constraint
 
     def _lipschitz_k(self) -> float | None:
-        return float(self.lipschitz_constant) if self.constraint == "lipschitz" else None
+        return float(self.lipschitz_constant) if REGISTRY[self.constraint].takes_lipschitz_constant else None
 
     def _auto_activation(self) -> str:
-        return "sin" if self.constraint == "complex" else "tanh"
+        return REGISTRY[self.constraint].auto_activation
 
 
 _WHY_SOFTPLUS = """
@@ -295,7 +296,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
 
     _parameter_constraints = {
         **BaseJacobianRegressor._parameter_constraints,
-        "constraint": [StrOptions({"positive_definite", "kronecker"})],
+        "constraint": [StrOptions(set(INVERTIBLE))],
         "increasing": ["boolean", StrOptions({"auto"}), "array-like"],
         "inverse_method": [StrOptions({"auto", *ODE_METHODS})],
     }

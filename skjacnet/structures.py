@@ -47,14 +47,3 @@ class Positive(nn.Module):
 
     def forward(self, h: Tensor) -> Tensor:
         return h * h + self.eps
-
-
-def output_activation(name: str, *, k: float = 1.0, eps: float = 0.0) -> nn.Module:
-    """The activation registered under ``name`` ('none', 'lipschitz', 'positive_definite')."""
-    if name == "none":
-        return Unconstrained()
-    if name == "lipschitz":
-        return Lipschitz(k)
-    if name == "positive_definite":
-        return Positive(eps)
-    raise ValueError(f"Unknown structure {name!r}.")

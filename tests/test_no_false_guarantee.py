@@ -330,3 +330,106 @@ def test_random_set_params_and_fit_sequences_never_break_a_guarantee():
     """40 seeded walks of 8 steps (deterministic; a failure prints its trace of parameters and shapes)."""
     fitted = sum(_walk(seed) for seed in range(40))
     assert fitted >= 120  # most steps fit (the rest are refused combinations, which must keep the state)
+
+
+# ------------------------------------------------------------------ review findings, pinned
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(learning_rate_init=150, early_stopping=True),  # the best validation epoch had already exploded
+        dict(learning_rate_init=10),  # ended at R^2 -116 with only a max_iter warning at a 1e6x threshold
+        dict(learning_rate_init=1, invertible=True),  # R^2 -35
+    ],
+)
+def test_moderate_divergence_is_caught_and_early_stopping_keeps_the_restored_weights(kw):
+    X = np.random.RandomState(0).uniform(-2, 2, (300, 1))
+    y = 1e3 * (np.exp(X[:, 0]) + X[:, 0])
+    cls = InvertibleJacobianRegressor if kw.pop("invertible", False) else JacobianRegressor
+    est = cls(solver="adam", max_iter=30, random_state=0, hidden_layer_sizes=(16,), **kw)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        est.fit(X, y)
+    assert est.score(X, y) > 0.3  # the restored start, not the blow-up
+    assert est.best_validation_score_ is None or np.isfinite(est.best_validation_score_)
+
+
+@quiet
+def test_a_minibatch_of_light_outliers_is_not_a_divergence():
+    """Each batch is judged against its own constant prediction, not the whole data's."""
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, (200, 1))
+    y, w = np.sin(X[:, 0]), np.ones(200)
+    out = rng.rand(200) < 0.1
+    y[out] += 1e4
+    w[out] = 1e-9
+    est = JacobianRegressor(solver="adam", batch_size=2, max_iter=5, hidden_layer_sizes=(8,), random_state=0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Training diverged")
+        est.fit(X, y, sample_weight=w)
+    assert est.n_iter_ == 5
+
+
+def test_a_nan_step_of_lbfgs_in_its_first_iteration_is_restored(monkeypatch):
+    """The initial loss was finite: the fit must roll back, not blame the data."""
+    import torch
+
+    X, y = _data(1, 1)
+    step = torch.optim.LBFGS.step
+
+    def poisoned(self, closure):
+        out = step(self, closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.data.fill_(float("nan"))
+        return out
+
+    monkeypatch.setattr(torch.optim.LBFGS, "step", poisoned)
+    est = JacobianRegressor(solver="lbfgs", max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged at iteration 1.*non-finite.*alpha"):
+        est.fit(X, y)
+    assert np.all(np.isfinite(est.predict(X)))
+
+
+@quiet
+@pytest.mark.parametrize(
+    "est, shape, unused",
+    [
+        (JacobianRegressor(constraint="lipschitz"), (2, 1), dict(epsilon=0.5)),
+        (JacobianRegressor(constraint="complex"), (2, 2), dict(epsilon=0.5, n_ridges=5)),
+        (JacobianRegressor(), (2, 1), dict(n_ridges=5, epsilon=0.5, lipschitz_constant=9.0)),
+        (InvertibleJacobianRegressor(), (1, 1), dict(n_ridges=5)),  # the 1-D model has no ridges
+    ],
+)
+def test_options_a_structure_does_not_use_never_rebuild_a_warm_start(est, shape, unused):
+    X, y = _data(*shape)
+    est = clone(est).set_params(warm_start=True, **SMALL).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="warm_start=True", category=UserWarning)
+        est.set_params(**unused).fit(X, y)
+    assert est.n_iter_ == 2 * SMALL["max_iter"]
+
+
+def _bent(t, a, b):
+    import torch
+
+    return a + t[:, None, None] * (b - a) + torch.sin(torch.pi * t)[:, None, None] * 0.3
+
+
+@quiet
+def test_the_fitted_path_travels_with_the_model_not_the_parameter():
+    import pickle
+
+    X, y = _data(2, 1)
+    est = JacobianRegressor(path=_bent, **SMALL).fit(X, y)
+    before = est.predict(X[:5])
+    est.set_params(path="linear")  # takes effect at the next fit, not on unpickling
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict(X[:5]), before)
+
+
+@quiet
+def test_pipeline_guarantee_accepts_clipping_only_where_it_is_harmless():
+    X, y = _data(2, 1)
+    lip = make_pipeline(MinMaxScaler(clip=True), JacobianRegressor(constraint="lipschitz", max_iter=3)).fit(X, y)
+    assert pipeline_guarantee(lip)["lipschitz_upper"] == pytest.approx(lip[0].scale_.max())
+    inv = make_pipeline(MinMaxScaler(clip=True), InvertibleJacobianRegressor(max_iter=3)).fit(*_twisted(40))
+    with pytest.raises(ValueError, match="clip=True"):
+        pipeline_guarantee(inv)

@@ -157,7 +157,7 @@ def test_lbfgs_reaches_a_lower_loss_than_adam_in_a_few_iterations(rng):
     ],
 )
 def test_auto_solver_resolution(est, d, expected, rng, monkeypatch):
-    import skjacnet._plan as base
+    import skjacnet.constraints as base
 
     X = rng.uniform(-1, 1, (30, d))
     Y = np.c_[X.sum(axis=1), X[:, 0]] if d == 2 else X.sum(axis=1)
