@@ -43,7 +43,10 @@ def _pad(model: torch.nn.Module, Xs: torch.Tensor) -> torch.Tensor:
 def _explain_infinite_y(exc: ValueError, y) -> ValueError:
     """validate_data's error, plus the likely cause when y holds infinities (the logit of 0/1 labels)."""
     try:
-        infinite = bool(np.isinf(np.asarray(y, dtype=np.float64)).any())
+        values = np.asarray(y)
+        if values.dtype.kind not in "fc":  # (complex y has its own error; objects may hold floats)
+            values = values.astype(np.float64)
+        infinite = bool(np.isinf(values).any())
     except (TypeError, ValueError):
         infinite = False
     if not infinite:
