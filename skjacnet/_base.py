@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _warn, integrate
 from ._build import DTYPES, ModelSpec, build_model
 from ._certificate import check_guarantee, guarantee
-from ._checks import check_ode_tolerances, check_path_options, check_shapes
+from ._checks import check_ode_tolerances, check_path_options, check_shapes, explain_infinite_y
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._complex import HolomorphicJacobianNet
 from ._full import FullJacobianNet, UserPath, check_path
@@ -38,24 +38,6 @@ def _pad(model: torch.nn.Module, Xs: torch.Tensor) -> torch.Tensor:
     """Zero-pad inputs to the model's square size (non-square invertible fits)."""
     extra = model.x0.shape[0] - Xs.shape[1]
     return torch.nn.functional.pad(Xs, (0, extra)) if extra > 0 else Xs
-
-
-def _explain_infinite_y(exc: ValueError, y) -> ValueError:
-    """validate_data's error, plus the likely cause when y holds infinities (the logit of 0/1 labels)."""
-    try:
-        values = np.asarray(y)
-        if values.dtype.kind not in "fc":  # (complex y has its own error; objects may hold floats)
-            values = values.astype(np.float64)
-        infinite = bool(np.isinf(values).any())
-    except (TypeError, ValueError):
-        infinite = False
-    if not infinite:
-        return exc
-    return ValueError(
-        f"{exc} An infinite target is often the logit of labels that are exactly 0 or 1 (TransformedTargetRegressor"
-        " with func=logit): a regressor cannot fit it. Smooth the labels first, e.g. "
-        "y = (y * (n - 1) + 0.5) / n, or clip them to [1e-3, 1 - 1e-3] (docs/guide.md, bounded targets)."
-    )
 
 
 class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
@@ -170,14 +152,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             model.integration.adjoint = self.adjoint
             to = dict(dtype=model.x0.dtype, device=device)
             Xt = _pad(model, torch.as_tensor(Xs, **to))
-            stopping = Stopping(tol=float(self.tol), n_iter_no_change=int(self.n_iter_no_change))
-            if held_out is not None:
-                Xv, Yv, wv = held_out
-                stopping.validation = (
-                    _pad(model, torch.as_tensor((Xv - sc.x_mean) / sc.x_scale, **to)),
-                    torch.as_tensor((Yv - sc.y_mean) / sc.y_scale, **to),
-                    torch.as_tensor(wv, **to),
-                )
+            stopping = self._stopping(model, sc, held_out, to)
             batch = min(200, X.shape[0]) if self.batch_size == "auto" else min(self.batch_size, X.shape[0])
             hist = train(
                 model,
@@ -210,6 +185,18 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             )
         return self
 
+    def _stopping(self, model, sc: Scaling, held_out, to: dict) -> Stopping:
+        """MLPRegressor's stopping rule, with the held-out rows in the network's units for early stopping."""
+        stopping = Stopping(tol=float(self.tol), n_iter_no_change=int(self.n_iter_no_change))
+        if held_out is not None:
+            Xv, Yv, wv = held_out
+            stopping.validation = (
+                _pad(model, torch.as_tensor((Xv - sc.x_mean) / sc.x_scale, **to)),
+                torch.as_tensor((Yv - sc.y_mean) / sc.y_scale, **to),
+                torch.as_tensor(wv, **to),
+            )
+        return stopping
+
     def _validate_fit_data(self, X, y, sample_weight):
         """Validated X, Y (2-D), weights (rows of weight 0 dropped), whether y was 1-D, and whether to warm start."""
         warm = bool(self.warm_start) and hasattr(self, "model_")
@@ -217,7 +204,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         try:
             X, y = validate_data(self, X, y, reset=not warm, multi_output=True, y_numeric=True, dtype=np.float64)
         except ValueError as exc:
-            raise _explain_infinite_y(exc, y) from None
+            raise explain_infinite_y(exc, y) from None
         w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if Y.shape[1] == 0:

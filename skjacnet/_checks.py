@@ -107,3 +107,21 @@ def check_orientation(est, size: int, n_targets: int) -> str | np.ndarray:
             f"decreasing) of shape ({n_targets},); got {option!r}."
         )
     return np.concatenate([signs.astype(np.float64), np.ones(size - n_targets)])
+
+
+def explain_infinite_y(exc: ValueError, y) -> ValueError:
+    """validate_data's error, plus the likely cause when y holds infinities (the logit of 0/1 labels)."""
+    try:
+        values = np.asarray(y)
+        if values.dtype.kind not in "fc":  # (complex y has its own error; objects may hold floats)
+            values = values.astype(np.float64)
+        infinite = bool(np.isinf(values).any())
+    except (TypeError, ValueError):
+        infinite = False
+    if not infinite:
+        return exc
+    return ValueError(
+        f"{exc} An infinite target is often the logit of labels that are exactly 0 or 1 (TransformedTargetRegressor"
+        " with func=logit): a regressor cannot fit it. Smooth the labels first, e.g. "
+        "y = (y * (n - 1) + 0.5) / n, or clip them to [1e-3, 1 - 1e-3] (docs/guide.md, bounded targets)."
+    )

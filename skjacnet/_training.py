@@ -203,66 +203,30 @@ def train(
     """
     it = model.integration
     it.capped = 0
-    target_rtol, target_atol = it.rtol, it.atol
+    target = (it.rtol, it.atol)
     if tol_annealing:
-        it.rtol = it.atol = max(ANNEAL_START, target_rtol, target_atol)
-    penalized = [p for name, p in model.named_parameters() if "weights" in name or name.endswith("_raw")]
-    w_total = float(w.sum())  # weight 2 must equal a repeated sample, so Σw, not n
-
+        it.rtol = it.atol = max(ANNEAL_START, *target)
     guard = _Guard(model, Y, w, loss)
-
-    def objective(xb: Tensor, yb: Tensor, wb: Tensor) -> tuple[Tensor, Tensor]:
-        data_loss = _loss(model(xb), yb, wb, loss)
-        if solver == "adam":  # each step is judged before it is taken
-            guard.check(float(data_loss.detach()), yb, wb)
-        else:  # L-BFGS's line search tries wild points on purpose: judged per iteration, seeded by the first
-            guard.seed(float(data_loss.detach()))
-        penalty = sum((p * p).sum() for p in penalized) * (alpha / (2.0 * w_total))
-        return data_loss, data_loss + penalty
-
+    objective = _objective(model, guard, solver, loss, alpha, float(w.sum()))
     if solver == "lbfgs":
         epoch_fn = _lbfgs_epochs(model, X, Y, w, objective)
     else:
         epoch_fn = _adam_epochs(model, X, Y, w, objective, learning_rate, batch_size, gen)
-
     monitor = _Monitor(stopping)
     hist = History(validation_scores=[] if monitor.early else None)
     progress = Progress(verbose, max_iter, desc=f"{type(model).__name__} ({solver})")
     model.train()
     try:
         for epoch in range(max_iter):
-            guard.epoch_start()
-            try:
-                epoch_loss, solver_converged = epoch_fn()
-                guard.check(epoch_loss)
-                if not _finite(model, epoch_loss):
-                    raise _Diverged(math.nan)
-            except (_Diverged, NonFiniteError) as exc:  # NonFiniteError: the mesh of diverged weights
-                if not guard.started_finite:  # the data or the start is at fault, not the optimisation
-                    if isinstance(exc, NonFiniteError) and guard.first is None:
-                        raise
-                    raise NonFiniteError(
-                        "Training diverged at iteration 1: the loss of the initial network is not finite. "
-                        "Keep standardize=True, or rescale y."
-                    ) from None
-                guard.restore()
-                loss_seen = exc.loss if isinstance(exc, _Diverged) else math.nan
-                hist.diverged = _divergence_message(loss_seen, epoch + 1, guard, solver, learning_rate)
+            outcome = _guarded_epoch(epoch_fn, model, guard)
+            if isinstance(outcome, float):  # diverged: the guard restored the best start
+                hist.diverged = _divergence_message(outcome, epoch + 1, guard, solver, learning_rate)
                 break
+            epoch_loss, solver_converged = outcome
             guard.epoch_end(epoch + 1, epoch_loss)
-            hist.loss_curve.append(epoch_loss)
-            hist.tol_curve.append(max(it.rtol, it.atol))
-            hist.n_iter = epoch + 1
-            msg = f"Iteration {epoch + 1}, loss = {epoch_loss:.8f}"
-            progress.line(msg + (f", tol = {max(it.rtol, it.atol):.3g}" if tol_annealing else ""))
-            score = monitor.update(model, epoch_loss)
-            if score is not None:
-                hist.validation_scores.append(score)
-                progress.line(f"Validation score: {score:f}")
-            progress.epoch(loss=epoch_loss, **({} if score is None else {"val_r2": score}))
+            _record(hist, progress, monitor, model, epoch + 1, epoch_loss, tol_annealing)
             if tol_annealing and epoch_loss < max(it.rtol, it.atol):
-                it.rtol = max(target_rtol, it.rtol / 2)
-                it.atol = max(target_atol, it.atol / 2)
+                it.rtol, it.atol = max(target[0], it.rtol / 2), max(target[1], it.atol / 2)
             if monitor.should_stop or solver_converged:
                 progress.line(
                     ("L-BFGS found a vanishing gradient." if solver_converged else monitor.reason()) + " Stopping."
@@ -272,7 +236,7 @@ def train(
     finally:
         progress.close()
         hist.capped = it.capped
-        it.rtol, it.atol = target_rtol, target_atol
+        it.rtol, it.atol = target
         model.eval()  # also after a failure: never left predicting with training-mode integration
     if monitor.early:
         hist.best_validation_score = monitor.best if math.isfinite(monitor.best) else None
@@ -284,6 +248,60 @@ def train(
         hist.best_loss = monitor.best if math.isfinite(monitor.best) else None
     model.eval()
     return hist
+
+
+def _objective(model: nn.Module, guard: _Guard, solver: str, loss: str, alpha: float, w_total: float) -> Objective:
+    """(X, Y, w) -> (data loss, penalised loss), with the divergence guard watching each evaluation."""
+    # weight 2 must equal a repeated sample, so the penalty is divided by sum(w), not n
+    penalized = [p for name, p in model.named_parameters() if "weights" in name or name.endswith("_raw")]
+
+    def objective(xb: Tensor, yb: Tensor, wb: Tensor) -> tuple[Tensor, Tensor]:
+        data_loss = _loss(model(xb), yb, wb, loss)
+        if solver == "adam":  # each step is judged before it is taken
+            guard.check(float(data_loss.detach()), yb, wb)
+        else:  # L-BFGS's line search tries wild points on purpose: judged per iteration, seeded by the first
+            guard.seed(float(data_loss.detach()))
+        penalty = sum((p * p).sum() for p in penalized) * (alpha / (2.0 * w_total))
+        return data_loss, data_loss + penalty
+
+    return objective
+
+
+def _guarded_epoch(epoch_fn: EpochFn, model: nn.Module, guard: _Guard) -> tuple[float, bool] | float:
+    """One epoch: (its loss, converged), or the loss that diverged (weights restored) as a bare float."""
+    guard.epoch_start()
+    try:
+        epoch_loss, solver_converged = epoch_fn()
+        guard.check(epoch_loss)
+        if not _finite(model, epoch_loss):
+            raise _Diverged(math.nan)
+    except (_Diverged, NonFiniteError) as exc:  # NonFiniteError: the mesh of diverged weights
+        if not guard.started_finite:  # the data or the start is at fault, not the optimisation
+            if isinstance(exc, NonFiniteError) and guard.first is None:
+                raise
+            raise NonFiniteError(
+                "Training diverged at iteration 1: the loss of the initial network is not finite. "
+                "Keep standardize=True, or rescale y."
+            ) from None
+        guard.restore()
+        return exc.loss if isinstance(exc, _Diverged) else math.nan
+    return epoch_loss, solver_converged
+
+
+def _record(
+    hist: History, progress: Progress, monitor: _Monitor, model: nn.Module, n: int, loss: float, annealing: bool
+) -> None:
+    """Log epoch n: the curves, the verbose lines and the stopping monitor (validation score)."""
+    it = model.integration
+    hist.loss_curve.append(loss)
+    hist.tol_curve.append(max(it.rtol, it.atol))
+    hist.n_iter = n
+    progress.line(f"Iteration {n}, loss = {loss:.8f}" + (f", tol = {max(it.rtol, it.atol):.3g}" if annealing else ""))
+    score = monitor.update(model, loss)
+    if score is not None:
+        hist.validation_scores.append(score)
+        progress.line(f"Validation score: {score:f}")
+    progress.epoch(loss=loss, **({} if score is None else {"val_r2": score}))
 
 
 def _divergence_message(loss: float, epoch: int, guard: _Guard, solver: str, learning_rate: float) -> str:
