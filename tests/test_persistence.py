@@ -7,32 +7,17 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from kinds import KINDS, fit_kind
 
 from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
 from skjacnet._persist import restore_device
 
 sio = pytest.importorskip("skops.io")
 
-CASES = {
-    "none-1d": (JacobianRegressor(max_iter=20, random_state=0), 1, 1),
-    "none-nd": (JacobianRegressor(max_iter=20, random_state=0), 3, 2),
-    "lipschitz-nd": (JacobianRegressor(constraint="lipschitz", max_iter=20, random_state=0), 3, 1),
-    "invertible-1d": (InvertibleJacobianRegressor(max_iter=20, random_state=0), 1, 1),
-    "invertible-nd": (InvertibleJacobianRegressor(max_iter=20, random_state=0), 2, 2),
-    "invertible-rk4": (InvertibleJacobianRegressor(max_iter=5, method="rk4", random_state=0), 2, 2),
-    "positive-rect": (JacobianRegressor(constraint="positive_definite", max_iter=20, random_state=0), 3, 1),
-    "monotonic": (JacobianRegressor(monotonic_cst=[1, 0, -1], max_iter=20, random_state=0), 3, 2),
-    "complex": (JacobianRegressor(constraint="complex", activation="sin", max_iter=10, random_state=0), 4, 2),
-    "kronecker": (InvertibleJacobianRegressor(constraint="kronecker", max_iter=20, random_state=0), 4, 4),
-}
-
 
 def _fitted(case):
-    est, d, m = CASES[case]
-    rng = np.random.RandomState(0)
-    X = rng.standard_normal((40, d))
-    Y = np.tanh(X @ rng.standard_normal((d, m)))
-    return est.fit(X, Y.ravel() if m == 1 else Y), X
+    est, X, _ = fit_kind(case, max_iter=10)  # the shared table of model kinds (tests/kinds.py)
+    return est, X
 
 
 def _same(a, b, X):
@@ -43,7 +28,7 @@ def _same(a, b, X):
     assert a.guarantee_ == b.guarantee_
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", sorted(KINDS))
 def test_pickle_joblib_skops_round_trips(case):
     est, X = _fitted(case)
     _same(est, pickle.loads(pickle.dumps(est)), X)
