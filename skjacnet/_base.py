@@ -34,6 +34,12 @@ PATH_CHECK_ROWS = 512  # training rows used for path_dependence_
 PATH_WARN = 0.1  # warn when bending the path moves predictions by 10% of y's spread
 
 
+def _best(pick, previous: float | None, new: float | None) -> float | None:
+    """pick (min or max) of the values that exist."""
+    values = [v for v in (previous, new) if v is not None]
+    return pick(values) if values else None
+
+
 def _pad(model: torch.nn.Module, Xs: torch.Tensor) -> torch.Tensor:
     """Zero-pad inputs to the model's square size (non-square invertible fits)."""
     extra = model.x0.shape[0] - Xs.shape[1]
@@ -257,9 +263,12 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         self.loss_curve_ = previous[0] + hist.loss_curve
         self.tol_curve_ = previous[1] + hist.tol_curve
         self.n_iter_ = previous[2] + hist.n_iter
-        self.best_loss_ = hist.best_loss
+        # as MLPRegressor: the best values of all the fits of this network (warm fits accumulate them)
+        self.best_loss_ = _best(min, self.best_loss_ if plan.warm else None, hist.best_loss)
         self.validation_scores_ = None if hist.validation_scores is None else (scores or []) + hist.validation_scores
-        self.best_validation_score_ = hist.best_validation_score
+        self.best_validation_score_ = _best(
+            max, self.best_validation_score_ if plan.warm else None, hist.best_validation_score
+        )
         self.n_targets_ = plan.spec.n_out
         self._y_1d = y_1d
         self.x0_ = sc.x_mean.copy()

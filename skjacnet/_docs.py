@@ -128,14 +128,16 @@ _SHARED_ATTRS_DOC = """
     n_iter_ : int
         Number of epochs run.
     best_loss_ : float or None
-        Smallest training loss of the last fit; None with
-        ``early_stopping`` (see ``best_validation_score_``).
+        Smallest training loss over the fits of this network (warm fits
+        accumulate it, as in MLPRegressor); None with ``early_stopping``
+        (see ``best_validation_score_``).
     validation_scores_ : list of float or None
         Weighted R^2 on the validation data at each epoch with
         ``early_stopping``, else None.
     best_validation_score_ : float or None
-        Best validation R^2 of the last fit, whose weights are kept, with
-        ``early_stopping``, else None.
+        Best validation R^2 over the fits of this network with
+        ``early_stopping`` (the last fit ends with the weights of its best
+        epoch), else None.
     x0_ : ndarray of shape (n_features,)
         Initial point x0 of the line integrals (see ``initial_point``).
     y0_ : ndarray of shape (n_targets,)

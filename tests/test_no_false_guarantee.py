@@ -78,6 +78,7 @@ def test_a_warm_fit_after_a_training_change_continues(change):
         warnings.filterwarnings("error", message="warm_start=True", category=UserWarning)
         est.set_params(**change).fit(X, y)
     assert est.model_ is model and est.n_iter_ > n_iter
+    assert est.best_loss_ == min(est.loss_curve_)  # over all the warm fits, as MLPRegressor
 
 
 @quiet
