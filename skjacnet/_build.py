@@ -1,4 +1,4 @@
-"""Which Jacobian network a fit gets, from its constraint and shapes (see nn.py for the maths)."""
+"""The spec a fit builds from (the network comes from its constraint: skjacnet.constraints) and orientation."""
 
 from __future__ import annotations
 
