@@ -229,9 +229,6 @@ class Complex(Constraint):
                 "(a 1-D y is one target; pass y of shape (n_samples, 2) for one complex output)."
             )
 
-    def scalar(self, spec):
-        return False
-
     def auto_solver(self, spec, n_rows):
         # a path-integrated network: L-BFGS took 12 / 46 / 175 s against Adam's 9 / 21 / 59 s at 1e3 / 3e3 / 1e4 rows
         return "lbfgs" if n_rows <= LBFGS_ROWS else "adam"
@@ -257,9 +254,6 @@ class Monotone(Constraint):
 
     def uses_ridges(self, spec):
         return True
-
-    def scalar(self, spec):
-        return False
 
     def build(self, spec, gen, signs):
         dt = spec.dtype
