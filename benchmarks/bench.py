@@ -97,13 +97,10 @@ def bench_1d(n_predict: int, n_fit: int, fit_iter: int, rows: list, log) -> None
     t_pred = timed(lambda: est.predict(Xp))
     chunks = np.array_split(Xp, max(1, len(Xp) // 65536))  # chunked like predict: same memory
     t_gl = timed(lambda: [gauss_legendre_predict(est, c) for c in chunks], repeat=1)
-    est.model_.integration.method = "dopri5"
-    est.model_.integration.rtol = est.model_.integration.atol = 1e-6
-    est.model_.freeze()
+    fitted = est.model_.integrator  # the fitted mesh, put back after timing dopri5
+    est.model_.use_integrator("dopri5", 1e-6, 1e-6)
     t_dopri = timed(lambda: est.predict(Xp), repeat=1)
-    est.model_.integration.method = "quadrature"
-    est.model_.integration.rtol, est.model_.integration.atol = est.rtol, est.atol
-    est.model_.freeze()
+    est.model_.integrator = fitted
     rows.append(
         (
             "predict 1-D",
@@ -222,13 +219,12 @@ def bench_anchors(n: int, d: int, fit_iter: int, rows: list, log) -> None:
     for k in (1, 16, 64):
         if k > 1:
             model.set_anchors(torch.as_tensor(KMeans(k, n_init=1, random_state=0).fit(Xs.numpy()).cluster_centers_))
-        it = model.integration
-        it.method, it.rtol, it.atol = "quadrature", 1e-11, 1e-11
+        model.use_integrator("quadrature", 1e-11, 1e-11)
         model.freeze(Xs)
-        panels = model.panels
+        panels = model.integrator.panels
         with torch.no_grad():
             ref = model(Xs)
-            it.method, it.rtol, it.atol = "dopri5", 1e-6, 1e-8
+            model.use_integrator("dopri5", 1e-6, 1e-8)
             model(Xs[:1])  # anchor values off the count
             counts.clear()
             err = float((model(Xs) - ref).abs().max())

@@ -61,11 +61,10 @@ def bench_dtype(est, dev: str, dtype: str, q: bool, rng: np.random.RandomState) 
             return out * Xp
 
         t_gl = timed(gl16, dev, repeat=2)
-        model.integration.method, model.integration.rtol, model.integration.atol = "dopri5", ode_tol, ode_tol
-        model.freeze()
+        fitted = model.integrator  # the fitted mesh, put back after timing dopri5
+        model.use_integrator("dopri5", ode_tol, ode_tol)
         t_dopri = timed(lambda: model(Xp), dev, repeat=1)
-        model.integration.method, model.integration.rtol, model.integration.atol = "quadrature", est.rtol, est.atol
-        model.freeze()
+        model.integrator = fitted
     print(
         f"[{dtype}] predict {n:.0e} pts: skjacnet {t_pred * 1e3:.1f} ms (goal on an H200, float32: <= 20 ms); "
         f"forward pass {t_floor * 1e3:.1f} ms; skjacnet {t_pred / t_floor:.2f}x, GL16 {t_gl / t_floor:.1f}x, "
@@ -83,9 +82,10 @@ def bench_dtype(est, dev: str, dtype: str, q: bool, rng: np.random.RandomState) 
 
     model.train()
     t_quad = timed(step, dev)
-    model.integration.method, model.integration.rtol, model.integration.atol = "dopri5", ode_tol, ode_tol
+    fitted = model.integrator
+    model.use_integrator("dopri5", ode_tol, ode_tol)
     t_ode = timed(step, dev, repeat=2)
-    model.integration.method, model.integration.rtol, model.integration.atol = "quadrature", est.rtol, est.atol
+    model.integrator = fitted
     model.eval()
     print(
         f"[{dtype}] training step on {m:.0e} pts: quadrature {t_quad * 1e3:.1f} ms, dopri5 (tol {ode_tol:g}) "

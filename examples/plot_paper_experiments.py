@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from skjacnet.plotting import plot_fit, plot_inverse, plot_training
-from skjacnet.reproduce import PAPER, TASKS, configurations, data, evaluate
+from skjacnet.experiments.reproduce import PAPER, TASKS, configurations, data, evaluate
 
 print(PAPER)
 

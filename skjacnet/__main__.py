@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         return _demo(args.seed)
     if args.command == "reproduce":
-        from .reproduce import main as reproduce
+        from .experiments.reproduce import main as reproduce
 
         return reproduce(args.seeds, args.out)
     return 2

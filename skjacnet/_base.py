@@ -19,15 +19,15 @@ from ._build import DTYPES, ModelSpec, build_model
 from ._certificate import check_guarantee, guarantee
 from ._checks import check_ode_tolerances, check_path_options, check_shapes, explain_infinite_y
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._complex import HolomorphicJacobianNet
-from ._full import FullJacobianNet, UserPath, check_path
 from ._persist import from_state, restore_device, to_state
 from ._plan import Scaling, plan_fit
 from ._runtime import resolve_device, thread_policy, torch_threads
 from ._training import LOSSES, SOLVERS, Stopping, train
+from .constraints.complex import HolomorphicJacobianNet
+from .constraints.full import FullJacobianNet, UserPath, check_path
+from .constraints.mlp import ACTIVATIONS
 from .exceptions import NonFiniteError
-from .integrate import ODE_METHODS
-from .nn import ACTIVATIONS
+from .integrate import METHODS
 
 CHUNK = 1 << 16  # rows per predict/inverse chunk: bounded memory on any input size
 PATH_CHECK_ROWS = 512  # training rows used for path_dependence_
@@ -54,7 +54,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"auto", *ACTIVATIONS})],
         "n_ridges": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "method": [StrOptions({"quadrature", *ODE_METHODS})],
+        "method": [StrOptions(METHODS)],  # live: a registered integrator is accepted
         "rtol": [Interval(Real, 0, None, closed="neither")],
         "atol": [Interval(Real, 0, None, closed="neither")],
         "tol_annealing": ["boolean"],
@@ -153,9 +153,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 model = build_model(plan.spec, gen, plan.signs).to(device)
                 self._set_anchors(model, plan.spec, Xs, w, rng)
             self._attach_path(model, sc, self.path if hasattr(self, "path") else "linear")
-            model.integration.method = self.method
-            model.integration.rtol, model.integration.atol = self.rtol, self.atol
-            model.integration.adjoint = self.adjoint
+            # a fresh integrator of `method` per layer: each freezes its own rule after training
+            model.use_integrator(self.method, self.rtol, self.atol, adjoint=self.adjoint)
             to = dict(dtype=model.x0.dtype, device=device)
             Xt = _pad(model, torch.as_tensor(Xs, **to))
             stopping = self._stopping(model, sc, held_out, to)
@@ -231,7 +230,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         if hist.capped:
             _warn.warn(
                 f"In {hist.capped} training step(s) the integration stopped at its training cap "
-                f"({integrate.TRAIN_MAX_PANELS} Gauss-Kronrod panels, {model.integration.max_knots} mesh knots) "
+                f"({integrate.TRAIN_MAX_PANELS} Gauss-Kronrod panels, {model.integrators()[0].max_knots} mesh knots) "
                 f"before meeting rtol={self.rtol}, atol={self.atol}: those steps used a less accurate integral "
                 "(the fitted model's own integration is refined afresh). Loosen rtol/atol, or lower "
                 "learning_rate_init if the loss grew.",

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
-
-from .nn import _uniform
 
 DTYPE = torch.float64  # the default; ``dtype='float32'`` builds the same networks in single precision
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -73,11 +70,6 @@ class ModelSpec:
 
     def ridges(self, size: int) -> int:
         return max(8, 2 * size) if self.n_ridges == "auto" else int(self.n_ridges)
-
-
-def init_matrix(shape: tuple[int, int], gen: torch.Generator, dtype: torch.dtype = DTYPE) -> torch.Tensor:
-    # drawn in float64 whatever the dtype: the same random_state gives the same initial network
-    return _uniform(shape, 1.0 / math.sqrt(shape[1]), gen, dtype).detach()
 
 
 def build_model(spec: ModelSpec, gen: torch.Generator, signs: np.ndarray | None) -> torch.nn.Module:

@@ -26,16 +26,18 @@ def guarantee(est) -> dict:
     """
     spec = est._spec
     d, m = est.n_features_in_, spec.n_out
-    method = est.model_.integration.method
+    integrators = est.model_.integrators()
+    exact = all(it.exact for it in integrators)
+    method = ", ".join(sorted({it.method for it in integrators if not it.exact}))
     cert = {
         "constraint": spec.structure,
         "n_features": d,
         "n_targets": m,
         "domain": f"R^{d}",
         "norm": "euclidean (l2) on X and on y",
-        "exact": method == "quadrature",
+        "exact": exact,
         "holds": f"exactly, up to {str(est.model_.x0.dtype).removeprefix('torch.')} rounding"
-        if method == "quadrature"
+        if exact
         else f"up to the {method} tolerance",
         "property": "none",
         "lipschitz_upper": None,
@@ -45,48 +47,16 @@ def guarantee(est) -> dict:
     return spec.constraint.certify(est, cert)
 
 
-def expansion_lower_bound(est) -> dict:
-    """c with ||f(a) - f(b)|| >= c ||a - b||: sigma_min(diag(s_y) M) * eps / max(s_x).
+def scaled_factors(est):
+    """The network's certificate factors (``skjacnet.constraints.layer``) in the units of X and y.
 
-    The standardised map is M grad(phi) with phi eps-strongly convex, so
-    ||grad phi(a) - grad phi(b)|| >= eps ||a - b||; M and the scalings multiply it.
-    1-D: |f'| >= eps * s_y / s_x with the orientation sign.
+    The network maps standardised x = (X - mean) / s_x to y = (Y - mean) / s_y, so the map from X
+    to Y is diag(s_y) f(diag(1 / s_x) X): those are the scales its ``factors`` are given.
     """
-    model = est.model_
-    # the model's own eps, not the parameter's (a warm start keeps the first fit's network)
-    eps = float(model.eps_linear if model.B is not None else model.structure.eps)
-    sy = np.asarray(est._y_scale, dtype=float)
-    with torch.no_grad():
-        M = model.M()
-        if M is None:  # 1-D: U holds the orientation sign
-            sign = float(torch.sign(model.U_raw[0, 0]))
-            return {"value": eps * float(sy[0] / est._x_scale[0]), "sign": sign}
-        Mm = M.detach().cpu().numpy()[: est.n_targets_]
-    value = float(np.linalg.svd(sy[:, None] * Mm, compute_uv=False).min()) * eps / float(np.max(est._x_scale))
-    return {"value": value, "sign": 1.0}
-
-
-DENSE_SVD_MAX = 1024  # 'kronecker' certificates: an exact d x d SVD up to this d, the factors' bound above
-
-
-def kronecker_lower_bound(est) -> float:
-    """eps * s_min(diag(s_y) U) * s_min(V diag(1 / s_x)): the three factors of f, in the units of X and y.
-
-    Exact (dense SVD) up to ``DENSE_SVD_MAX`` dimensions; above, the product of the Kronecker
-    factors' smallest singular values times the extreme scales, a lower bound in O(d1^3 + d2^3).
-    """
-    model = est.model_
-    sy, sx = np.asarray(est._y_scale, dtype=float), np.asarray(est._x_scale, dtype=float)
-    eps = model.structure.eps  # the model's own eps (a warm start keeps it)
-    if sy.size > DENSE_SVD_MAX:
-        smin_u, smin_v = model.singular_value_bounds()
-        return float(eps * smin_u * sy.min() * smin_v / sx.max())
-    with torch.no_grad():
-        U = model.U().cpu().numpy()
-        V = model.V().cpu().numpy()
-    smin_u = np.linalg.svd(sy[:, None] * U, compute_uv=False).min()
-    smin_v = np.linalg.svd(V / sx[None, :], compute_uv=False).min()
-    return float(eps * smin_u * smin_v)
+    to = dict(dtype=torch.float64)
+    return est.model_.factors(
+        in_scale=1.0 / torch.as_tensor(est._x_scale, **to), out_scale=torch.as_tensor(est._y_scale, **to)
+    )
 
 
 def _check_jacobian_rank(est, X: np.ndarray, n_points: int, rng: np.random.RandomState) -> dict:

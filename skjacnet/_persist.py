@@ -11,128 +11,49 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import _mesh
-from ._complex import ComplexMLP, HolomorphicJacobianNet
-from ._full import FullJacobianNet
-from ._kronecker import KroneckerJacobianNet
-from .nn import MLP, RidgeJacobianNet
-from .structures import Lipschitz, Positive, Unconstrained
-
-_STRUCTURES = {"Unconstrained": Unconstrained, "Lipschitz": Lipschitz, "Positive": Positive}
+from .constraints.layer import NETWORKS, Composition
+from .integrate import make_integrator
 
 
-def _field_spec(field: MLP | ComplexMLP) -> dict:
+def _field_spec(field: nn.Module) -> dict:
     sizes = [int(w.shape[1]) for w in field.weights] + [int(field.weights[-1].shape[0])]
-    return {"sizes": sizes, "activation": field.activation, "complex": isinstance(field, ComplexMLP)}
-
-
-def _structure_spec(structure: nn.Module) -> dict:
-    return {
-        "name": type(structure).__name__,
-        "k": getattr(structure, "k", None),
-        "eps": getattr(structure, "eps", None),
-        "h_scale": getattr(structure, "h_scale", None),
-    }
+    return {"sizes": sizes, "activation": field.activation, "complex": type(field).__name__ == "ComplexMLP"}
 
 
 def to_state(model: nn.Module) -> dict:
     """Everything needed to rebuild ``model`` exactly, as numpy arrays and plain values."""
-    it = model.integration
-    state = {
+    if isinstance(model, Composition):
+        return {"kind": "composition", "layers": [to_state(layer) for layer in model.layers]}
+    it = model.integrator
+    return {
         "field": _field_spec(model.field),
         "tensors": {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()},
-        "integration": {
-            "method": it.method,
-            "rtol": it.rtol,
-            "atol": it.atol,
-            "adjoint": it.adjoint,
-            "max_knots": it.max_knots,
-        },
+        "integration": it.config(),
+        **it.frozen_state(),  # the rule fixed at the end of fit: the knot mesh or the panel count
+        "kind": model.KIND,
+        **model.state_fields(),
     }
-    if isinstance(model, FullJacobianNet):
-        kind = "holomorphic" if isinstance(model, HolomorphicJacobianNet) else "full"
-        state.update(kind=kind, n_in=model.n_in, n_out=model.n_out, panels=model.panels)
-        return state
-    params = dict(model.named_parameters())
-    mesh = model.mesh
-    state.update(
-        kind="ridge",
-        structure=_structure_spec(model.structure),
-        learn_V="V_raw" in params,
-        U="transpose" if model.U_raw is None else ("learned" if "U_raw" in params else "fixed"),
-        normalize=model.normalize,
-        eps_linear=model.eps_linear,
-        has_sign=model.sign is not None,
-        has_monotonic_cst=model.monotonic_cst is not None,
-        n_out=model.n_out,
-        mesh=None
-        if mesh is None
-        else {
-            "knots": mesh.knots.cpu().numpy(),
-            "values": mesh.values.cpu().numpy(),
-            "cumulative": mesh.cumulative.cpu().numpy(),
-            "converged": bool(mesh.converged),
-        },
-    )
-    if isinstance(model, KroneckerJacobianNet):
-        state.update(kind="kronecker", eps=model.structure.eps, d=model.n_out)
-    return state
 
 
 def from_state(state: dict, device: torch.device | str = "cpu") -> nn.Module:
     """Rebuild the module saved by :func:`to_state` on ``device``."""
+    if state["kind"] == "composition":
+        return Composition([from_state(layer, device) for layer in state["layers"]])
     tensors = {k: torch.as_tensor(v) for k, v in state["tensors"].items()}
     dtype = tensors["x0"].dtype
+    cls = NETWORKS[state["kind"]]
     gen = torch.Generator().manual_seed(0)  # placeholder weights, overwritten below
-    field_cls = ComplexMLP if state["field"].get("complex") else MLP
-    field = field_cls(state["field"]["sizes"], state["field"]["activation"], gen, dtype)
-    if state["kind"] == "full":
-        model = FullJacobianNet(field, state["n_in"], state["n_out"], dtype)
-    elif state["kind"] == "holomorphic":
-        model = HolomorphicJacobianNet(field, state["n_in"] // 2, state["n_out"] // 2, dtype)
-    elif state["kind"] == "kronecker":
-        model = KroneckerJacobianNet(field, state["d"], state["eps"], tensors["out_sign"], dtype)
-        # states saved before the placeholders became empty held d x d identities there
-        tensors["V_raw"], tensors["U_raw"] = model.V_raw, model.U_raw
-    else:
-        spec = state["structure"]
-        cls = _STRUCTURES[spec["name"]]
-        if cls is Lipschitz:  # states saved before h_scale existed computed k tanh(h)
-            structure = Lipschitz(spec["k"], h_scale=spec.get("h_scale") or 1.0)
-        else:
-            structure = cls() if cls is Unconstrained else cls(spec["eps"])
-        model = RidgeJacobianNet(
-            field,
-            structure,
-            torch.zeros_like(tensors["V_raw"]),
-            U=None if state["U"] == "transpose" else torch.zeros_like(tensors["U_raw"]),
-            learn_V=state["learn_V"],
-            learn_U=state["U"] == "learned",
-            normalize=state["normalize"],
-            eps_linear=state["eps_linear"],
-            sign=tensors["sign"] if state["has_sign"] else None,
-            n_out=state["n_out"],
-            monotonic_cst=tensors["monotonic_cst"] if state.get("has_monotonic_cst") else None,
-        )
+    field = cls.FIELD(state["field"]["sizes"], state["field"]["activation"], gen, dtype)
+    model = cls.from_fields(state, tensors, field, dtype)
     if "anchors" in tensors:
         model.set_anchors(tensors["anchors"])
     model.load_state_dict(tensors, strict=True)
-    if state["kind"] in ("full", "holomorphic"):
-        model.panels = state["panels"]
-    for key, value in state["integration"].items():
-        setattr(model.integration, key, value)
-    mesh = state.get("mesh")
-    if mesh is not None:
-        model.mesh = _mesh.Mesh(
-            torch.as_tensor(mesh["knots"]),
-            torch.as_tensor(mesh["values"]),
-            torch.as_tensor(mesh["cumulative"]),
-            mesh["converged"],
-        )
+    cfg = {"adjoint": False, "max_knots": 200_000, **state["integration"]}
+    model.integrator = make_integrator(cfg["method"], cfg["rtol"], cfg["atol"], cls.QUADRATURE,
+                                       adjoint=cfg["adjoint"], max_knots=cfg["max_knots"])  # fmt: skip
     model.eval()
     model = model.to(device)
-    if model.mesh is not None:
-        model.mesh = model.mesh.to(device)
+    model.integrator.load_frozen(state, device)
     return model
 
 

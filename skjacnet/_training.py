@@ -67,6 +67,32 @@ def weighted_r2(pred: Tensor, y: Tensor, w: Tensor) -> float:
     return float(r2.mean())
 
 
+class _Tolerance:
+    """The tolerances of a network's integrators, annealed together (the paper's schedule)."""
+
+    def __init__(self, integrators: list) -> None:
+        self.integrators = integrators
+        for it in integrators:
+            it.capped = 0  # counted per fit
+        self.target = (integrators[0].rtol, integrators[0].atol)  # the fit's rtol, atol: every layer has them
+
+    @property
+    def current(self) -> float:
+        return max(self.integrators[0].rtol, self.integrators[0].atol)
+
+    @property
+    def capped(self) -> int:
+        return sum(it.capped for it in self.integrators)
+
+    def set(self, rtol: float, atol: float) -> None:
+        for it in self.integrators:
+            it.rtol, it.atol = rtol, atol
+
+    def halve(self) -> None:
+        it = self.integrators[0]
+        self.set(max(self.target[0], it.rtol / 2), max(self.target[1], it.atol / 2))
+
+
 class _Monitor:
     """MLPRegressor's bookkeeping: the best value, the epochs since a ``tol`` improvement, the best weights."""
 
@@ -87,13 +113,13 @@ class _Monitor:
         Xv, Yv, wv = self.stopping.validation
         # scoring must not advance the training mesh's refinement schedule (RidgeJacobianNet):
         # early stopping then trains exactly as a fit on the same rows without it
-        cache = getattr(model, "_knot_cache", None)
-        saved = None if cache is None else list(cache)
+        integrators = model.integrators()
+        saved = [it.snapshot() for it in integrators]
         with torch.no_grad():
             pred = torch.cat([model(Xv[i : i + VALIDATION_CHUNK]) for i in range(0, Xv.shape[0], VALIDATION_CHUNK)])
             score = weighted_r2(pred, Yv, wv)
-        if hasattr(model, "_knot_cache"):
-            model._knot_cache = saved
+        for it, snap in zip(integrators, saved):
+            it.restore(snap)
         self.stall = self.stall + 1 if score < self.best + tol else 0
         if score > self.best:
             self.best = score
@@ -201,11 +227,9 @@ def train(
     With ``stopping.validation`` the weights of the best validation epoch are
     restored at the end.
     """
-    it = model.integration
-    it.capped = 0
-    target = (it.rtol, it.atol)
+    tolerance = _Tolerance(model.integrators())
     if tol_annealing:
-        it.rtol = it.atol = max(ANNEAL_START, *target)
+        tolerance.set(max(ANNEAL_START, *tolerance.target), max(ANNEAL_START, *tolerance.target))
     guard = _Guard(model, Y, w, loss)
     objective = _objective(model, guard, solver, loss, alpha, float(w.sum()))
     if solver == "lbfgs":
@@ -225,8 +249,8 @@ def train(
             epoch_loss, solver_converged = outcome
             guard.epoch_end(epoch + 1, epoch_loss)
             _record(hist, progress, monitor, model, epoch + 1, epoch_loss, tol_annealing)
-            if tol_annealing and epoch_loss < max(it.rtol, it.atol):
-                it.rtol, it.atol = max(target[0], it.rtol / 2), max(target[1], it.atol / 2)
+            if tol_annealing and epoch_loss < tolerance.current:
+                tolerance.halve()
             if monitor.should_stop or solver_converged:
                 progress.line(
                     ("L-BFGS found a vanishing gradient." if solver_converged else monitor.reason()) + " Stopping."
@@ -235,8 +259,8 @@ def train(
                 break
     finally:
         progress.close()
-        hist.capped = it.capped
-        it.rtol, it.atol = target
+        hist.capped = tolerance.capped
+        tolerance.set(*tolerance.target)
         model.eval()  # also after a failure: never left predicting with training-mode integration
     if monitor.early:
         hist.best_validation_score = monitor.best if math.isfinite(monitor.best) else None
@@ -292,11 +316,12 @@ def _record(
     hist: History, progress: Progress, monitor: _Monitor, model: nn.Module, n: int, loss: float, annealing: bool
 ) -> None:
     """Log epoch n: the curves, the verbose lines and the stopping monitor (validation score)."""
-    it = model.integration
+    it = model.integrators()[0]
+    tol = max(it.rtol, it.atol)
     hist.loss_curve.append(loss)
-    hist.tol_curve.append(max(it.rtol, it.atol))
+    hist.tol_curve.append(tol)
     hist.n_iter = n
-    progress.line(f"Iteration {n}, loss = {loss:.8f}" + (f", tol = {max(it.rtol, it.atol):.3g}" if annealing else ""))
+    progress.line(f"Iteration {n}, loss = {loss:.8f}" + (f", tol = {tol:.3g}" if annealing else ""))
     score = monitor.update(model, loss)
     if score is not None:
         hist.validation_scores.append(score)

@@ -123,7 +123,7 @@ def test_adaptive_ode_method_is_holomorphic_up_to_its_tolerance():
     A = rng.uniform(-2, 2, (100, 2))
     ode = est.predict(A)
     model = est.model_
-    model.integration.method, model.integration.rtol, model.integration.atol = "quadrature", 1e-12, 1e-12
+    model.use_integrator("quadrature", 1e-12, 1e-12)
     model.freeze(torch.as_tensor((A - est._x_mean) / est._x_scale))
     exact = est.predict(A)
     assert _cr_residual_fd(est, A, 1e-5).max() <= 1e-8  # the reference is holomorphic

@@ -6,11 +6,12 @@ import pytest
 import torch
 from torch.autograd import gradcheck
 
-from skjacnet import _mesh
-from skjacnet._full import FullJacobianNet
+from skjacnet.integrate import mesh as _mesh
+from skjacnet.constraints.full import FullJacobianNet
 from skjacnet.integrate import ODE_METHODS, gauss_kronrod_integral, newton_polish, ode_integral, solve_ode
-from skjacnet.nn import MLP, RidgeJacobianNet
-from skjacnet.structures import Lipschitz, Positive
+from skjacnet.constraints.mlp import MLP
+from skjacnet.constraints.ridge import RidgeJacobianNet
+from skjacnet.constraints.activations import Lipschitz, Positive
 
 D = torch.float64
 
@@ -97,11 +98,11 @@ def test_quadrature_and_ode_paths_agree(method, kind):
     net = _full() if kind == "full" else _ridge(Positive(0.1), *((1, 1) if kind == "ridge-1d" else (2, 2)))
     x = torch.linspace(-2, 2, 20 * net.x0.numel(), dtype=D).reshape(20, -1)
     tol = 1e-8
-    net.integration.rtol = net.integration.atol = tol
+    net.use_integrator("quadrature", tol, tol)
     net.eval()
     net.freeze()
     quad = net(x)
-    net.integration.method = method
+    net.use_integrator(method, tol, tol)
     net.freeze()
     ode = net(x)
     scale = 1 + quad.abs()
@@ -116,11 +117,11 @@ def test_every_ode_method_gives_the_same_function(method):
     capped at MAX_FIXED_STEPS steps)."""
     net = _ridge(Lipschitz(1.5))
     x = torch.linspace(-2, 2, 9, dtype=D).reshape(-1, 1)
-    net.integration.rtol = net.integration.atol = 1e-6
+    net.use_integrator("quadrature", 1e-6, 1e-6)
     net.eval()
     net.freeze()
     quad = net(x)
-    net.integration.method = method
+    net.use_integrator(method, 1e-6, 1e-6)
     net.freeze()
     assert torch.allclose(net(x), quad, atol=1e-3 if method == "euler" else 1e-4)
 
@@ -147,8 +148,7 @@ def test_gradcheck_mesh_path_wrt_inputs_anchor_and_weights():
 )
 def test_gradcheck_full_model_with_nonzero_x0(method, adjoint):
     net = _full()
-    net.integration.method, net.integration.rtol, net.integration.atol = method, 1e-10, 1e-12
-    net.integration.adjoint = adjoint
+    net.use_integrator(method, 1e-10, 1e-12, adjoint=adjoint)
     x = torch.tensor([[0.5, 1.5], [-1.0, 0.2]], dtype=D, requires_grad=True)
     b = net.field.biases[1]
     assert gradcheck(lambda x: net(x), (x,), eps=1e-6, atol=1e-5)
@@ -173,7 +173,7 @@ def test_gradcheck_full_model_with_nonzero_x0(method, adjoint):
 @pytest.mark.parametrize("method", ["quadrature", "rk4", "dopri5"])
 def test_gradcheck_ridge_model_with_nonzero_x0(method):
     net = _ridge(Positive(0.05), d=2, m=2)
-    net.integration.method, net.integration.rtol, net.integration.atol = method, 1e-10, 1e-12
+    net.use_integrator(method, 1e-10, 1e-12)
     net.eval()
     net.freeze()  # fixed mesh: the function predict computes
     x = torch.tensor([[0.5, 1.5], [-1.0, 0.2], [3.0, -2.0]], dtype=D, requires_grad=True)

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
-from skjacnet._full import FullJacobianNet
-from skjacnet.nn import Integration
+from skjacnet.constraints.full import FullJacobianNet
+from skjacnet.integrate import GaussKronrod, make_integrator
 
 D = torch.float64
 
@@ -42,7 +42,7 @@ def F(x):
 @pytest.fixture
 def exact_net():
     net = FullJacobianNet(GradientField(), 2, 2, D)
-    net.integration = Integration("quadrature", 1e-12, 1e-12)
+    net.integrator = GaussKronrod(1e-12, 1e-12)
     with torch.no_grad():
         net.x0.copy_(torch.tensor([0.3, -0.2], dtype=D))
         net.y0.copy_(F(net.x0[None])[0])
@@ -62,7 +62,7 @@ def test_any_path_and_any_anchors_integrate_a_conservative_field_exactly(exact_n
 def test_anchors_shorten_paths_and_save_ode_steps(exact_net):
     """Same field, same tolerance: integrating from the nearest of 16 anchors costs fewer dopri5 evaluations."""
     x = torch.rand(400, 2, generator=torch.Generator().manual_seed(1), dtype=D) * 8 - 4
-    exact_net.integration = Integration("dopri5", 1e-6, 1e-8)
+    exact_net.integrator = make_integrator("dopri5", 1e-6, 1e-8, GaussKronrod)
     counts, errors = [], []
     for anchors in (None, torch.cartesian_prod(*[torch.linspace(-3, 3, 4, dtype=D)] * 2)):
         if anchors is not None:
@@ -156,4 +156,4 @@ def test_anchors_shorten_the_frozen_rule():
         warnings.simplefilter("ignore", UserWarning)
         one = JacobianRegressor(**kw).fit(X * 3, y)
         many = JacobianRegressor(n_anchors=32, **kw).fit(X * 3, y)
-    assert many.model_.panels <= one.model_.panels
+    assert many.model_.integrator.panels <= one.model_.integrator.panels

@@ -92,7 +92,7 @@ def test_tolerances_change_the_integration_not_the_meaning(data_1d):
     X, y = data_1d
     loose = JacobianRegressor(rtol=1e-2, atol=1e-2, **FAST).fit(X, y)
     tight = JacobianRegressor(rtol=1e-8, atol=1e-10, **FAST).fit(X, y)
-    assert loose.model_.mesh.knots.numel() < tight.model_.mesh.knots.numel()
+    assert loose.model_.integrator.mesh.knots.numel() < tight.model_.integrator.mesh.knots.numel()
     # two different integrations train to two fits of the same data (L-BFGS follows each exactly)
     assert np.abs(loose.predict(X) - tight.predict(X)).max() <= 0.02 * np.ptp(y)
     assert min(loose.score(X, y), tight.score(X, y)) > 0.999
@@ -218,7 +218,7 @@ def test_quadrature_fit_predicts_the_same_with_an_ode_solver(data_nd):
     ):
         est.fit(X, y)
         quad = est.predict(X)
-        est.model_.integration.method = "dopri5"
+        est.model_.use_integrator("dopri5", est.rtol, est.atol)
         est.model_.freeze()
         assert np.allclose(est.predict(X), quad, rtol=1e-6, atol=1e-6)
 
@@ -405,7 +405,7 @@ def test_an_ode_solver_that_cannot_meet_its_tolerance_fails_fast_and_clearly(dat
     with pytest.raises(ValueError, match="below what float32 can resolve"):
         JacobianRegressor(method="rk4", rtol=1e-9, atol=1e-9, dtype="float32").fit(X, y)
     # a tolerance it cannot meet within its step budget: a clear RuntimeError, never a hang
-    monkeypatch.setattr("skjacnet.integrate.MAX_ODE_STEPS", 20)
+    monkeypatch.setattr("skjacnet.integrate.ode.MAX_ODE_STEPS", 20)
     with pytest.raises(RuntimeError, match="ODE solver 'dopri5' failed.*quadrature"):
         JacobianRegressor(method="dopri5", rtol=1e-12, atol=1e-12, max_iter=2).fit(X, y)
 

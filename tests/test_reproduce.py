@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from skjacnet import reproduce
+from skjacnet.experiments import reproduce
 
 
 def test_protocol_data_is_the_papers():

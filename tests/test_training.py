@@ -287,9 +287,7 @@ def test_a_looser_lipschitz_bound_never_fits_worse(solver, rng):
 
 def test_a_warning_raised_inside_a_forward_pass_points_at_the_caller(monkeypatch):
     """Through torch's Module.__call__ (the Gauss-Kronrod rule running out of panels in training)."""
-    import skjacnet.integrate as integrate
-
-    monkeypatch.setattr(integrate, "MAX_PANELS", 1)
+    monkeypatch.setattr("skjacnet.integrate.gauss_kronrod.MAX_PANELS", 1)
     X = np.random.RandomState(0).uniform(-2, 2, (40, 2))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

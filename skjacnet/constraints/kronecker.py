@@ -28,9 +28,13 @@ import math
 import torch
 from torch import Tensor, nn
 
-from . import _mesh
-from .nn import MLP, RidgeJacobianNet
-from .structures import Positive
+from .activations import Positive
+from .base import Constraint, register
+from .layer import Factors, persisted, sigma
+from .mlp import MLP
+from .ridge import RidgeJacobianNet
+
+DENSE_SVD_MAX = 1024  # certificates: an exact d x d SVD up to this d, the factors' bound above
 
 
 def kron_shape(d: int) -> tuple[int, int]:
@@ -46,6 +50,7 @@ def kron_apply(A: Tensor, B: Tensor, x: Tensor) -> Tensor:
     return (A @ X @ B.T).reshape(n, -1)
 
 
+@persisted("kronecker")
 class KroneckerJacobianNet(RidgeJacobianNet):
     """See the module docstring; ``eps`` is the smallest derivative of every G_r."""
 
@@ -56,7 +61,7 @@ class KroneckerJacobianNet(RidgeJacobianNet):
         super().__init__(field, Positive(eps), torch.zeros(0, d, dtype=dtype),
                          U=torch.zeros(d, 0, dtype=dtype), learn_V=False, learn_U=False, normalize=False)  # fmt: skip
         d1, d2 = kron_shape(d)
-        self.factors = (d1, d2)
+        self.shape = (d1, d2)  # x as a d1 x d2 matrix
         self.C1 = nn.Parameter(torch.zeros(d1, d1, dtype=dtype))
         self.C2 = nn.Parameter(torch.zeros(d2, d2, dtype=dtype))
         self.D1 = nn.Parameter(torch.zeros(d1, d1, dtype=dtype))
@@ -79,6 +84,24 @@ class KroneckerJacobianNet(RidgeJacobianNet):
             B1, B2 = self._factors(left=False)
             return smin(A1) * smin(A2), smin(B1) * smin(B2)
 
+    def factors(self, in_scale: Tensor | None = None, out_scale: Tensor | None = None) -> Factors:
+        """Expansion eps s_min(diag(out) U) s_min(V diag(in)): the three bijections f is made of.
+
+        Exact (dense SVD) up to ``DENSE_SVD_MAX`` dimensions; above, the product of the Kronecker factors'
+        smallest singular values times the extreme scales, a lower bound in O(d1^3 + d2^3).
+        """
+        eps = self.structure.eps  # g >= eps
+        if self.n_out > DENSE_SVD_MAX:
+            smin_u, smin_v = self.singular_value_bounds()
+            out = 1.0 if out_scale is None else float(out_scale.min())
+            inn = 1.0 if in_scale is None else float(in_scale.min())
+            return Factors(expansion=float(eps * smin_u * out * smin_v * inn))
+        with torch.no_grad():
+            U, V = self.U().cpu().double(), self.V().cpu().double()
+            U = U if out_scale is None else out_scale.detach()[:, None] * U
+            V = V if in_scale is None else V * in_scale.detach()[None, :]
+        return Factors(expansion=float(eps * sigma(U, "min") * sigma(V, "min")))
+
     # the dense matrices, for the Jacobian
     def V(self) -> Tensor:
         return torch.kron(*self._factors(left=False))
@@ -95,13 +118,13 @@ class KroneckerJacobianNet(RidgeJacobianNet):
         """J(x)^-1 r = V^-1 diag(1 / g(V x)) U^-1 r, through the factors: O(d (d1 + d2)) per row."""
         B1, B2 = self._factors(left=False)
         z = kron_apply(B1, B2, x)
-        g = _mesh.derivative(self.mesh, z) if self.mesh is not None else self.g_diag(z)
+        g = self.integrator.derivative(self, z)
         w = kron_apply(*self._factors(left=True, power=-1.0), r * self.out_sign) / g
         return kron_apply(*self._factors(left=False, power=-1.0), w)
 
     def inverse_is_exact(self, inverse_method: str) -> bool:
         """Whether :meth:`inverse` is the closed form (exact to rounding) rather than an ODE."""
-        return inverse_method == "auto" and self.mesh is not None
+        return inverse_method == "auto" and self.integrator.exact_inverse
 
     def inverse(self, y: Tensor, inverse_method: str) -> Tensor:
         """Exact inverse on the frozen mesh; an ODE method name forces the paper's inverse ODE."""
@@ -109,6 +132,44 @@ class KroneckerJacobianNet(RidgeJacobianNet):
             return super().inverse(y, "dopri5" if inverse_method == "auto" else inverse_method)
         B1, B2 = self._factors(left=False)
         w = kron_apply(*self._factors(left=True, power=-1.0), (y - self.y0) * self.out_sign)
-        w = w + _mesh.antiderivative(self.mesh, kron_apply(B1, B2, self.x0.unsqueeze(0)))
-        z = _mesh.inverse_antiderivative(self.mesh, w, torch.ones(w.shape[1], dtype=w.dtype, device=w.device))
+        w = w + self.integrator.antiderivative(kron_apply(B1, B2, self.x0.unsqueeze(0)))
+        z = self.integrator.inverse_antiderivative(w)
         return kron_apply(*self._factors(left=False, power=-1.0), z)
+
+    def state_fields(self) -> dict:
+        return {**super().state_fields(), "eps": self.structure.eps, "d": self.n_out}
+
+    @classmethod
+    def from_fields(cls, state, tensors, field, dtype):
+        model = cls(field, state["d"], state["eps"], tensors["out_sign"], dtype)
+        # states saved before the placeholders became empty held d x d identities there
+        tensors["V_raw"], tensors["U_raw"] = model.V_raw, model.U_raw
+        return model
+
+
+@register
+class Kronecker(Constraint):
+    name = "kronecker"
+    invertible = True
+    uses_epsilon = True
+
+    def check_shapes(self, n_features, n_targets):
+        if n_features != n_targets:
+            raise ValueError(
+                f"constraint='kronecker' fits square maps (a bijection of R^d): got {n_features} feature(s) and "
+                f"{n_targets} target(s)."
+            )
+
+    def orientation_size(self, spec):
+        return spec.n_in
+
+    def build(self, spec, gen, signs):
+        dt = spec.dtype
+        field = MLP((1, *spec.hidden, spec.n_in), spec.activation, gen, dt)
+        return KroneckerJacobianNet(field, spec.n_in, spec.epsilon, torch.as_tensor(signs, dtype=dt), dt)
+
+    def certify(self, est, cert):
+        from .._certificate import scaled_factors
+
+        prop = "bijection of R^d with nowhere-singular Kronecker-factored Jacobian: ||f(a) - f(b)|| >= c ||a - b||"
+        return {**cert, "property": prop, "expansion_lower": scaled_factors(est).expansion}

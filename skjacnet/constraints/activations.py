@@ -1,8 +1,8 @@
 """Output activations that give the learned derivative its structure.
 
 Each maps the raw network output ``h`` to the derivative ``g`` of one ridge
-(see :mod:`skjacnet.nn`).  The bound each one guarantees is exact for ``g``,
-and :mod:`skjacnet._mesh` carries it exactly to the computed function.
+(see :mod:`skjacnet.constraints.ridge`).  The bound each one guarantees is exact for ``g``,
+and :mod:`skjacnet.integrate.mesh` carries it exactly to the computed function.
 They are small modules (not closures) so fitted estimators pickle.
 """
 
@@ -47,3 +47,22 @@ class Positive(nn.Module):
 
     def forward(self, h: Tensor) -> Tensor:
         return h * h + self.eps
+
+
+OUTPUT_MAPS: dict[str, type[nn.Module]] = {"Unconstrained": Unconstrained, "Lipschitz": Lipschitz, "Positive": Positive}
+
+
+def to_state(structure: nn.Module) -> dict:
+    return {
+        "name": type(structure).__name__,
+        "k": getattr(structure, "k", None),
+        "eps": getattr(structure, "eps", None),
+        "h_scale": getattr(structure, "h_scale", None),
+    }
+
+
+def from_state(spec: dict) -> nn.Module:
+    cls = OUTPUT_MAPS[spec["name"]]
+    if cls is Lipschitz:  # states saved before h_scale existed computed k tanh(h)
+        return Lipschitz(spec["k"], h_scale=spec.get("h_scale") or 1.0)
+    return cls() if cls is Unconstrained else cls(spec["eps"])

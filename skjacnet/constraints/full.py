@@ -24,11 +24,9 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from . import integrate
-from .integrate import Integration, gauss_kronrod_integral, gauss_kronrod_panels, ode_integral
-
-NODE_BUDGET = 1 << 18  # network evaluations per batch when predicting with a fixed GK rule
-FREEZE_ROWS = 1024  # training rows (farthest from their start) that fix the GK rule
+from ..integrate import GaussKronrod, Integrator, gauss_kronrod_integral
+from .layer import JacobianLayer, persisted
+from .mlp import MLP
 
 Path = Callable[[Tensor, Tensor, Tensor], Tensor]  # (t (T,), a (n, d), b (n, d)) -> points (T, n, d)
 
@@ -70,8 +68,11 @@ def check_path(path: Path, A: Tensor, B: Tensor) -> None:
         raise ValueError("path(t, a, b) or its derivative in t is not finite.")
 
 
-class FullJacobianNet(nn.Module):
+@persisted("full")
+class FullJacobianNet(JacobianLayer):
     """The paper's unconstrained n-D JacNet: J(x) = MLP(x) reshaped to (m, d)."""
+
+    FIELD = MLP
 
     def __init__(self, field: nn.Module, n_in: int, n_out: int, dtype: torch.dtype):
         super().__init__()
@@ -81,9 +82,9 @@ class FullJacobianNet(nn.Module):
         self.register_buffer("anchors", None)  # (k, d) once set by set_anchors
         self._anchor_values: Tensor | None = None  # cache of y0 + integral x0 -> anchor, eval mode only
         self.path: Path | None = None  # None: straight segments; not saved (the estimator re-attaches it)
-        self.integration = Integration("quadrature", 1e-6, 1e-8)
-        self.mesh = None
-        self.panels: int | None = None  # fixed Gauss-Kronrod rule after fit
+        self.integrator: Integrator = GaussKronrod(1e-6, 1e-8)
+
+    QUADRATURE = GaussKronrod  # method='quadrature': composite Gauss-Kronrod, its panel count fixed after fit
 
     def set_anchors(self, anchors: Tensor) -> None:
         self.anchors = anchors.to(self.x0)
@@ -105,7 +106,7 @@ class FullJacobianNet(nn.Module):
         """J(a + t dx) dx: the rate of a straight segment."""
         return (self.J(a + t[:, None, None] * dx) @ dx.unsqueeze(-1)).squeeze(-1)
 
-    def _segment_rate(self, t: Tensor, a: Tensor, dx: Tensor) -> Tensor:
+    def rate(self, t: Tensor, a: Tensor, dx: Tensor) -> Tensor:
         """J(c(t)) c'(t) at nodes t (T,) on the path from rows a to a + dx (n, d) -> (T, n, m)."""
         if self.path is None:
             return self._straight_rate(t, a, dx)
@@ -119,66 +120,32 @@ class FullJacobianNet(nn.Module):
             return self.x0.expand_as(x), self.y0.expand(x.shape[0], -1)
         values = self._anchor_values
         if values is None or self.training:
-            values = self.y0 + self.line_integral(self.x0.expand_as(self.anchors), self.anchors)
+            values = self.y0 + self.integrator.integral(
+                self, self.x0.expand_as(self.anchors), self.anchors, self.n_out, adaptive=True
+            )
             if not self.training:  # fixed once trained: computed once per fitted (or loaded) model
                 self._anchor_values = values.detach()
         idx = torch.cdist(x.detach(), self.anchors).argmin(dim=1)
         return self.anchors[idx], values[idx]
 
     # --- integration ----------------------------------------------------
-    def line_integral(self, a: Tensor, b: Tensor, panels: int | None = None) -> Tensor:
+    def line_integral(self, a: Tensor, b: Tensor) -> Tensor:
         """Integral of J along the path from each row of a to the same row of b (n, d) -> (n, m)."""
-        it, dx = self.integration, b - a
-        if it.method != "quadrature":
+        return self.integrator.integral(self, a, b, self.n_out)
 
-            def rate(t: Tensor) -> Tensor:
-                return self._segment_rate(t.reshape(1), a, dx)[0]
+    def paths(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        """The paths the training inputs X integrate along: from x0 or their anchor to X.
 
-            shape = torch.Size((a.shape[0], self.n_out))
-            return ode_integral(rate, shape, template=a, **it.ode_kwargs((*self.parameters(), a, dx)))
-        kw = dict(rtol=it.rtol, atol=it.atol, dtype=a.dtype, device=a.device)
-        if panels is None:  # adaptive: in training, bounded by the training cap and reported once
-            cap = dict(max_panels=integrate.TRAIN_MAX_PANELS, report=it) if self.training else {}
-            return gauss_kronrod_integral(lambda t: self._segment_rate(t, a, dx), **kw, **cap)
-        rows = max(1, NODE_BUDGET // (15 * panels))  # bounded memory: a row costs 15 * panels evaluations
-        parts = [
-            gauss_kronrod_integral(lambda t, ai=ai, di=di: self._segment_rate(t, ai, di), panels=panels, **kw)
-            for ai, di in zip(a.split(rows), dx.split(rows))
-        ]
-        return torch.cat(parts)
-
-    def freeze(self, X: Tensor | None = None) -> None:
-        """Fix the Gauss-Kronrod panel count from the training inputs X.
-
-        A per-batch search would make a prediction depend (at the tolerance
-        level) on the other rows of its batch; a fixed rule makes predict a
-        smooth, batch-independent function.  Far outside the training inputs
-        the fixed rule is less accurate (this model carries no guarantee).
+        The anchors' own values are integrated adaptively (and cached): only the queries' paths count.
         """
-        self.panels = None
-        if self.integration.method != "quadrature" or X is None:
-            return
-        with torch.no_grad():
-            # the anchors' own values are integrated adaptively (and cached): only the queries' paths count
-            a, _ = self._starts(X)
-            if X.shape[0] > 2 * FREEZE_ROWS:  # the longest paths are the hardest; plus a spread of the rest
-                far = torch.topk((X - a).norm(dim=1), FREEZE_ROWS).indices
-                spread = torch.arange(0, X.shape[0], X.shape[0] // FREEZE_ROWS, device=X.device)
-                keep = torch.cat([far, spread])
-                X, a = X[keep], a[keep]
-            it, panels = self.integration, 1
-            for xs, starts in zip(X.split(64), a.split(64)):  # 64 rows x 15 x MAX_PANELS nodes: well under 1 GB
-                dx = xs - starts
-                found, _ = gauss_kronrod_panels(
-                    lambda t, s=starts, d=dx: self._segment_rate(t, s, d),
-                    rtol=it.rtol, atol=it.atol, dtype=X.dtype, device=X.device,
-                )  # fmt: skip
-                panels = max(panels, found)
-        self.panels = panels
+        return self._starts(X)[0], X
+
+    # freeze (JacobianLayer's) fixes one Gauss-Kronrod panel count from the training inputs X; far outside
+    # them the fixed rule is less accurate, and the factors are empty: this model carries no guarantee
 
     def forward(self, x: Tensor) -> Tensor:
         a, ya = self._starts(x)
-        return ya + self.line_integral(a, x, None if self.training else self.panels)
+        return ya + self.line_integral(a, x)
 
     def jacobian(self, x: Tensor) -> Tensor:
         """The network's J(x): NOT the Jacobian of the computed map unless J is curl-free."""
@@ -186,7 +153,7 @@ class FullJacobianNet(nn.Module):
 
     def segment_integral(self, a: Tensor, b: Tensor) -> Tensor:
         """Integral of J along the straight segment a -> b, for rows a, b (n, d), adaptive GK15."""
-        it, dx = self.integration, b - a
+        it, dx = self.integrator, b - a
         return gauss_kronrod_integral(
             lambda t: self._straight_rate(t, a, dx),
             rtol=it.rtol, atol=it.atol, dtype=a.dtype, device=a.device,
@@ -207,3 +174,11 @@ class FullJacobianNet(nn.Module):
         straight = self.segment_integral(a, x)
         bent = self.segment_integral(a, corner) + self.segment_integral(corner, x)
         return (straight - bent).abs()
+
+    # --- persistence (skjacnet._persist) ---------------------------------
+    def state_fields(self) -> dict:
+        return {"n_in": self.n_in, "n_out": self.n_out}
+
+    @classmethod
+    def from_fields(cls, state: dict, tensors: dict, field: nn.Module, dtype: torch.dtype) -> FullJacobianNet:
+        return cls(field, state["n_in"], state["n_out"], dtype)

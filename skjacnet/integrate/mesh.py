@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .exceptions import NonFiniteError
+from ..exceptions import NonFiniteError
 
 # Base knots: 0 and +-2**j.  Geometric spacing lets one mesh cover both the
 # data (|z| ~ 1) and far extrapolation (|z| up to 2**50) with few cells; the

@@ -13,67 +13,28 @@ Two families, both in standardised coordinates:
   potential (a bijection of R^d), M = S expm(B) keeps it invertible.  With
   one input and one output it is exactly the paper's 1-D JacNet.
 
-* :class:`skjacnet._full.FullJacobianNet`, the paper's unconstrained n-D
+* :class:`skjacnet.constraints.full.FullJacobianNet`, the paper's unconstrained n-D
   model: a network for the whole matrix J(x), integrated along paths from
   x0.  Such a field need not be curl-free, so it carries no guarantee.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
-
+import numpy as np
 import torch
-import torch.nn.functional as F
-from sklearn.exceptions import ConvergenceWarning
 from torch import Tensor, nn
 
-from . import _mesh, _warn
-from .integrate import Integration, ode_integral, solve_ode
-
-ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
-    "identity": lambda h: h,
-    "logistic": torch.sigmoid,
-    "tanh": torch.tanh,
-    "relu": torch.relu,
-    "softplus": F.softplus,
-    "silu": F.silu,
-    "sin": torch.sin,
-}
+from ..integrate import Integrator, MeshQuadrature, solve_ode
+from . import activations
+from .layer import Factors, JacobianLayer, persisted, scale_norm, sigma
+from .mlp import MLP
 
 
-def _uniform(shape: Sequence[int], bound: float, gen: torch.Generator, dtype: torch.dtype) -> nn.Parameter:
-    """U(-bound, bound) drawn from ``gen``, never from torch's global RNG."""
-    return nn.Parameter((torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1).mul_(bound).to(dtype))
-
-
-class MLP(nn.Module):
-    """Fully connected network, initialised like ``nn.Linear`` from a generator."""
-
-    def __init__(self, sizes: Sequence[int], activation: str, gen: torch.Generator, dtype: torch.dtype):
-        super().__init__()
-        self.activation = activation
-        self.evaluations = 0  # points evaluated: the cost measure of an integrator
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            bound = 1.0 / math.sqrt(fan_in)
-            self.weights.append(_uniform((fan_out, fan_in), bound, gen, dtype))
-            self.biases.append(_uniform((fan_out,), bound, gen, dtype))
-
-    def forward(self, x: Tensor) -> Tensor:
-        self.evaluations += x.numel() // x.shape[-1]
-        act = ACTIVATIONS[self.activation]
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            x = F.linear(x, w, b)
-            if i < last:
-                x = act(x)
-        return x
-
-
-class RidgeJacobianNet(nn.Module):
+@persisted("ridge")
+class RidgeJacobianNet(JacobianLayer):
     """Sum of integrated ridge derivatives; see the module docstring."""
+
+    FIELD = MLP
 
     def __init__(
         self,
@@ -111,11 +72,9 @@ class RidgeJacobianNet(nn.Module):
         self.y0 = nn.Parameter(torch.zeros(m, dtype=dtype))
         # partial monotonicity: c_j V[:, j] >= 0 for constrained features, U >= 0, g >= 0
         self.monotonic_cst = None if monotonic_cst is None else nn.Buffer(monotonic_cst.to(dtype))
-        self.integration = Integration("quadrature", 1e-6, 1e-8)
-        self.mesh: _mesh.Mesh | None = None  # frozen after fit
-        self._knot_cache: list | None = None
+        self.integrator: Integrator = MeshQuadrature(1e-6, 1e-8)
 
-    REFINE_EVERY = 10
+    QUADRATURE = MeshQuadrature  # method='quadrature': exact integration of the knot mesh
 
     # --- structure -----------------------------------------------------
     def _normalized(self, A: Tensor) -> Tensor:
@@ -163,71 +122,23 @@ class RidgeJacobianNet(nn.Module):
         return torch.diagonal(full, dim1=1, dim2=2)
 
     # --- integration ---------------------------------------------------
-    def _refine(self, lo: float, hi: float) -> tuple[Tensor, bool]:
-        it = self.integration
-        knots, ok = _mesh.refine_knots(
-            self.g_table, lo, hi, rtol=it.rtol, atol=it.atol, max_knots=it.max_knots,
-            dtype=self.V_raw.dtype, device=self.V_raw.device,
-        )  # fmt: skip
-        if self.training and not ok:
-            it.capped += 1
-        return knots, ok
+    @property
+    def n_in(self) -> int:
+        return self.x0.shape[0]
 
-    def build_mesh(self, lo: float, hi: float) -> _mesh.Mesh:
-        knots, ok = self._refine(lo, hi)
-        return _mesh.build_table(knots, self.g_table(knots), ok)
+    def rate(self, t: Tensor, a: Tensor, dx: Tensor) -> Tensor:
+        """g(a + t dx) dx in ridge coordinates: (T,) x (n, R) -> (T, n, R)."""
+        z = a + t[:, None, None] * dx
+        return self.g_diag(z.reshape(-1, z.shape[-1])).reshape(z.shape) * dx
 
-    def _training_mesh(self, lo: float, hi: float) -> _mesh.Mesh:
-        """Mesh for a training step; knots are re-refined every few steps.
-
-        g changes little per optimiser step, so between refinements the
-        knots are reused and only g is re-evaluated (with autograd).  The
-        final mesh is refined afresh by :meth:`freeze`.
-        """
-        cache = self._knot_cache
-        if cache is None or cache[1] > lo or cache[2] < hi or cache[3] >= self.REFINE_EVERY:
-            cache = [self._refine(lo, hi)[0], lo, hi, 0]
-        cache[3] += 1
-        self._knot_cache = cache
-        return _mesh.build_table(cache[0], self.g_table(cache[0]))
-
-    def train(self, mode: bool = True) -> RidgeJacobianNet:
-        self._knot_cache = None
-        return super().train(mode)
-
-    def freeze(self, X: Tensor | None = None) -> None:
-        """Fix the mesh on the whole line: predictions become a fixed function."""
-        if self.integration.method == "quadrature":
-            with torch.no_grad():
-                self.mesh = self.build_mesh(-_mesh.FAR, _mesh.FAR)
-            if not self.mesh.converged:
-                _warn.warn(
-                    f"The integration mesh reached {self.mesh.knots.numel()} knots without meeting "
-                    f"rtol={self.integration.rtol}, atol={self.integration.atol}; predictions keep their "
-                    "guarantee but follow the network's integral less closely. Loosen the tolerances.",
-                    ConvergenceWarning,
-                )
-        else:
-            self.mesh = None
+    def paths(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        """The ridge-coordinate segments the training inputs X integrate along."""
+        V = self.V()
+        return (self.x0 @ V.T).expand(X.shape[0], -1), X @ V.T
 
     def increments(self, z: Tensor, z0: Tensor) -> Tensor:
         """G(z) - G(z0) per ridge, for z (n, R) and z0 (R,)."""
-        it = self.integration
-        if it.method == "quadrature":
-            mesh = self.mesh
-            if mesh is None or self.training:
-                # at least one base cell each side of 0 (a single sample has z == 0)
-                lo = min(float(z.detach().min()), float(z0.detach().min()), -_mesh.MIN_HALF_WIDTH)
-                hi = max(float(z.detach().max()), float(z0.detach().max()), _mesh.MIN_HALF_WIDTH)
-                mesh = self._training_mesh(lo, hi)
-            return _mesh.antiderivative(mesh, z) - _mesh.antiderivative(mesh, z0.unsqueeze(0))
-        dz = z - z0
-
-        def rate(t: Tensor) -> Tensor:
-            return self.g_diag(z0 + t * dz) * dz
-
-        # the adjoint only differentiates what it is given: inputs included
-        return ode_integral(rate, z.shape, template=z, **it.ode_kwargs((*self.parameters(), z0, dz)))
+        return self.integrator.integral(self, z0.unsqueeze(0), z, z.shape[1])
 
     def forward(self, x: Tensor) -> Tensor:
         V = self.V()
@@ -243,7 +154,7 @@ class RidgeJacobianNet(nn.Module):
         """Exact Jacobian of the computed map at x (n, d) -> (n, m, d)."""
         V = self.V()
         z = x @ V.T
-        g = _mesh.derivative(self.mesh, z) if self.mesh is not None else self.g_diag(z)
+        g = self.integrator.derivative(self, z)
         J = torch.einsum("mr,nr,rd->nmd", self.U(), g, V)
         if self.eps_linear:
             J = J + self.eps_linear * torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
@@ -252,16 +163,51 @@ class RidgeJacobianNet(nn.Module):
             J = M @ J
         return J[:, : self.n_out]
 
+    # --- the layer protocol (skjacnet.constraints.layer) ---------------
+    def factors(self, in_scale: Tensor | None = None, out_scale: Tensor | None = None) -> Factors:
+        """What g's structure proves for ``diag(out_scale) f(diag(in_scale) x)``.
+
+        |g| <= k with U, V of norm 1: Lipschitz k ||diag(out) U|| ||V diag(in)||.  The gradient of an
+        eps-strongly convex potential times M: expansion eps sigma_min(diag(out) M) min(in).  The 1-D
+        JacNet u G(v x) with g >= eps: expansion eps |u v| out in, of the sign of u v.  Monotone ridges:
+        each output moves with c_j in the constrained features.
+        """
+        out = None if out_scale is None else out_scale.detach()
+        with torch.no_grad():
+            U, V, M = (None if A is None else A.detach().cpu().double() for A in (self.U(), self.V(), self.M()))
+            Ue = U if out is None else out[: U.shape[0], None] * U
+            Vi = V if in_scale is None else V * in_scale.detach()[None, : V.shape[1]]
+        k, eps_g = getattr(self.structure, "k", None), getattr(self.structure, "eps", None)
+        if self.monotonic_cst is not None:
+            c = self.monotonic_cst.detach().cpu().numpy()
+            signs = np.where(c != 0, np.sign(c), np.nan)[None, :].repeat(self.n_out, 0)
+            return Factors(signs=signs)
+        if k is not None and M is None and not self.eps_linear:
+            return Factors(lipschitz=k * sigma(Ue, "max") * sigma(Vi, "max"))
+        if M is not None and self.eps_linear:
+            Mo = M[: self.n_out] if out is None else out[:, None] * M[: self.n_out]
+            return Factors(expansion=self.eps_linear * sigma(Mo, "min") * scale_norm(in_scale, "min"))
+        if eps_g and self.V_raw.shape == (1, 1) and self.U_raw is not None:
+            uv = float(self.U_raw[0, 0] * self.V_raw[0, 0])
+            scale = scale_norm(out_scale, "max") * scale_norm(in_scale, "max")
+            return Factors(expansion=eps_g * abs(uv) * scale, signs=np.array([[np.sign(uv)]]))
+        return Factors()
+
+    def inverse_is_exact(self, inverse_method: str) -> bool:
+        """Whether :meth:`inverse` is the closed form (the 1-D mesh) rather than an ODE."""
+        scalar = self.V_raw.shape == (1, 1) and self.U_raw is not None and self.B is None and not self.eps_linear
+        return inverse_method == "auto" and scalar and self.integrator.exact_inverse
+
     def inverse(self, y: Tensor, inverse_method: str) -> Tensor:
         """Initial inverse of a square map: exact on the 1-D mesh, else the ODE.
 
         The ODE is the paper's: dx/dt = J(x)^-1 (y - y0), x(0) = x0.
         """
-        scalar = self.V_raw.shape == (1, 1) and self.U_raw is not None and self.B is None and not self.eps_linear
-        if inverse_method == "auto" and scalar and self.mesh is not None:
+        it = self.integrator
+        if self.inverse_is_exact(inverse_method):
             u, v = self.U_raw[0, 0], self.V_raw[0, 0]
-            w = (y - self.y0) / u + _mesh.antiderivative(self.mesh, (self.x0 * v).reshape(1, 1))
-            return _mesh.inverse_antiderivative(self.mesh, w, torch.ones(1, dtype=y.dtype, device=y.device)) / v
+            w = (y - self.y0) / u + it.antiderivative((self.x0 * v).reshape(1, 1))
+            return it.inverse_antiderivative(w) / v
         method = "dopri5" if inverse_method == "auto" else inverse_method
         dy = y - self.y0
 
@@ -269,5 +215,34 @@ class RidgeJacobianNet(nn.Module):
             return torch.linalg.solve(self.jacobian(x), dy.unsqueeze(-1)).squeeze(-1)
 
         x_init = self.x0.expand(y.shape[0], -1).clone()
-        it = self.integration
         return solve_ode(fn, x_init, method=method, rtol=max(it.rtol, 1e-9), atol=max(it.atol, 1e-9))
+
+    # --- persistence (skjacnet._persist) --------------------------------
+    def state_fields(self) -> dict:
+        params = dict(self.named_parameters())
+        return {
+            "structure": activations.to_state(self.structure),
+            "learn_V": "V_raw" in params,
+            "U": "transpose" if self.U_raw is None else ("learned" if "U_raw" in params else "fixed"),
+            "normalize": self.normalize,
+            "eps_linear": self.eps_linear,
+            "has_sign": self.sign is not None,
+            "has_monotonic_cst": self.monotonic_cst is not None,
+            "n_out": self.n_out,
+        }
+
+    @classmethod
+    def from_fields(cls, state: dict, tensors: dict, field: MLP, dtype: torch.dtype) -> RidgeJacobianNet:
+        return cls(
+            field,
+            activations.from_state(state["structure"]),
+            torch.zeros_like(tensors["V_raw"]),
+            U=None if state["U"] == "transpose" else torch.zeros_like(tensors["U_raw"]),
+            learn_V=state["learn_V"],
+            learn_U=state["U"] == "learned",
+            normalize=state["normalize"],
+            eps_linear=state["eps_linear"],
+            sign=tensors["sign"] if state["has_sign"] else None,
+            n_out=state["n_out"],
+            monotonic_cst=tensors["monotonic_cst"] if state.get("has_monotonic_cst") else None,
+        )

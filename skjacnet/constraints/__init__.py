@@ -1,0 +1,38 @@
+"""The constraint registry: one object per structure, the only place that knows constraints by name.
+
+Layout: ``base`` (the ``Constraint`` defaults and ``register``), one module per structure
+(``unconstrained``, ``lipschitz``, ``positive_definite``, ``complex``, ``kronecker``, ``monotone``),
+the networks they build (``ridge``, ``full``, ``mlp``, ``activations``) and the layer protocol
+they all satisfy (``layer``: forward, exact Jacobian, inverse, certificate factors, composition).
+
+``monotonic_cst`` is a structure of its own (``Monotone``), selected by the spec whatever the name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+# one import per structure: each registers itself, in this order (the order of the docs and error messages)
+# isort: off
+from . import unconstrained, lipschitz, positive_definite, complex, kronecker  # noqa: F401
+
+# isort: on
+from .base import INVERTIBLE, LBFGS_CELLS, NAMES, REGISTRY, Constraint, register
+from .complex import LBFGS_ROWS
+from .monotone import Monotone
+
+if TYPE_CHECKING:
+    from .._build import ModelSpec
+
+MONOTONE = Monotone()
+
+
+def constraint_for(spec: ModelSpec) -> Constraint:
+    """The structure a spec builds: its constraint's, or the monotone one when monotonic_cst is set."""
+    return MONOTONE if spec.monotonic_cst is not None else REGISTRY[spec.structure]
+
+
+__all__ = [
+    "INVERTIBLE", "LBFGS_CELLS", "LBFGS_ROWS", "MONOTONE", "NAMES", "REGISTRY",
+    "Constraint", "constraint_for", "register",
+]  # fmt: skip

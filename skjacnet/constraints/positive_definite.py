@@ -1,0 +1,67 @@
+"""constraint='positive_definite': M grad(phi) with phi strongly convex, a bijection (1-D: the paper's J^2 + eps)."""
+
+from __future__ import annotations
+
+import torch
+
+from .activations import Positive
+from .base import Constraint, register, scalar_ridges
+from .mlp import MLP, init_matrix
+from .ridge import RidgeJacobianNet
+
+
+@register
+class PositiveDefinite(Constraint):
+    name = "positive_definite"
+    invertible = True
+    uses_epsilon = True
+
+    def uses_ridges(self, spec):
+        return not self.scalar(spec)
+
+    def model_in(self, spec):
+        return spec.n_in if self.scalar(spec) else max(spec.n_in, spec.n_out)
+
+    def orientation_size(self, spec):
+        return 1 if self.scalar(spec) else self.model_in(spec)
+
+    def build(self, spec, gen, signs):
+        if self.scalar(spec):
+            return scalar_ridges(spec, Positive(spec.epsilon), signs, gen)
+        # square of size D (zero-padded when n_in != n_out)
+        dt, D = spec.dtype, self.model_in(spec)
+        R = spec.ridges(D)
+        return RidgeJacobianNet(
+            MLP((1, *spec.hidden, R), spec.activation, gen, dt),
+            Positive(0.0),
+            init_matrix((R, D), gen, dt),
+            U=None,
+            learn_V=True,
+            learn_U=False,
+            normalize=False,
+            eps_linear=spec.epsilon,
+            sign=torch.as_tensor(signs, dtype=dt),
+            n_out=spec.n_out,
+        )
+
+    def certify(self, est, cert):
+        from .._certificate import scaled_factors
+
+        d, m = cert["n_features"], cert["n_targets"]
+        factors = scaled_factors(est)
+        lower = {"value": factors.expansion, "sign": 1.0 if factors.signs is None else float(factors.signs[0, 0])}
+        if m < d:
+            # the first m outputs of a bijection F of R^d: J_f = rows of J_F (nonsingular) have full row rank,
+            # with sigma_m(J_f) >= sigma_m(diag(s_y) P M) * eps / max(s_x) -- the same constant c
+            prop = (
+                "submersion onto R^m (the first outputs of a bijection): the Jacobian has full row rank "
+                "everywhere, smallest singular value >= c (one target: the gradient never vanishes, no local extrema)"
+            )
+            return {**cert, "property": prop, "jacobian_lower": lower["value"]}
+        if m > d:
+            prop = "injective (restriction of a bijection to the zero-padded inputs): ||f(a) - f(b)|| >= c ||a - b||"
+        elif d == 1:
+            prop = f"strictly {'increasing' if lower['sign'] > 0 else 'decreasing'}, |slope| >= c, onto R"
+        else:
+            prop = "bijection of R^d with nowhere-singular Jacobian: ||f(a) - f(b)|| >= c ||a - b||"
+        return {**cert, "property": prop, "expansion_lower": lower["value"]}

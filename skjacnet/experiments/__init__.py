@@ -1,0 +1,1 @@
+"""Experiments built on the public API only: the paper's reproduction (``python -m skjacnet reproduce``)."""

@@ -1,0 +1,177 @@
+"""The layer protocol: certificate factors, compositions, and registering a constraint or an integrator."""
+
+import numpy as np
+import pytest
+import torch
+from kinds import KINDS, fit_kind
+
+from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
+from skjacnet._certificate import scaled_factors
+from skjacnet._persist import from_state, to_state
+from skjacnet.constraints import NAMES, REGISTRY, register
+from skjacnet.constraints.layer import Composition, Factors, sign_product
+from skjacnet.constraints.lipschitz import LipschitzConstraint
+from skjacnet.integrate import INTEGRATORS, METHODS, Integrator
+from skjacnet.integrate import register as register_integrator
+from skjacnet.integrate.newton import newton_polish
+
+D = torch.float64
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_the_networks_factors_are_the_certificate(name):
+    """guarantee_ reads its bounds from the network's factors: they must say the same thing."""
+    est, _, _ = fit_kind(name)
+    f, cert = scaled_factors(est), est.guarantee_
+    if cert["lipschitz_upper"] is not None:
+        assert f.lipschitz == pytest.approx(cert["lipschitz_upper"], rel=1e-12)
+    bound = cert["expansion_lower"] if cert["expansion_lower"] is not None else cert["jacobian_lower"]
+    assert f.expansion == bound
+    if "monotonic_cst" in cert:
+        c = np.asarray(cert["monotonic_cst"], dtype=float)
+        expected = np.where(c != 0, c, np.nan)[None, :].repeat(cert["n_targets"], 0)
+        np.testing.assert_array_equal(f.signs, expected)
+    if cert["property"] == "none" or cert["norm"].startswith("none"):
+        assert f == Factors()
+
+
+def test_sign_algebra_of_a_product():
+    nan = np.nan
+    A = np.array([[1.0, -1.0], [0.0, nan]])
+    B = np.array([[1.0, 0.0], [-1.0, 1.0]])
+    # row 0: (+)(+) + (-)(-) = +, (+)(0) + (-)(+) = -; row 1: 0 + unknown = unknown in both columns
+    np.testing.assert_array_equal(sign_product(A, B), [[1.0, -1.0], [nan, nan]])
+    mixed = np.array([[1.0, 1.0]])
+    np.testing.assert_array_equal(sign_product(mixed, np.array([[1.0], [-1.0]])), [[nan]])
+    assert sign_product(None, B) is None
+    zero = np.zeros((1, 2))
+    np.testing.assert_array_equal(sign_product(zero, np.full((2, 1), nan)), [[0.0]])
+
+
+def _fitted_layers(cls, **params):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, (150, 2))
+    Y1 = np.c_[X[:, 0] + 0.5 * np.tanh(2 * X[:, 1]), X[:, 1] - 0.3 * np.sin(X[:, 0])]
+    Y2 = np.c_[np.sinh(0.8 * X[:, 0]), X[:, 1] + 0.2 * X[:, 0] ** 3]
+    kw = dict(max_iter=20, random_state=0, **params)
+    return [cls(**kw).fit(X, Y).model_ for Y in (Y1, Y2)]
+
+
+@pytest.fixture(scope="module")
+def invertible_pair():
+    return Composition(_fitted_layers(InvertibleJacobianRegressor))
+
+
+@pytest.fixture(scope="module")
+def lipschitz_pair():
+    return Composition(_fitted_layers(JacobianRegressor, constraint="lipschitz", lipschitz_constant=1.5))
+
+
+def _pairs(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(n, 2, generator=g, dtype=D) * 3
+    near = a + torch.randn(n, 2, generator=g, dtype=D) * 1e-4
+    far = torch.randn(n, 2, generator=g, dtype=D) * 3
+    return torch.cat([a, a]), torch.cat([near, far])
+
+
+def test_a_composition_has_the_exact_jacobian_of_what_it_computes(invertible_pair):
+    x = torch.randn(7, 2, generator=torch.Generator().manual_seed(1), dtype=D) * 2
+    auto = torch.autograd.functional.jacobian(lambda x: invertible_pair(x).sum(0), x).permute(1, 0, 2)
+    with torch.no_grad():
+        assert torch.allclose(invertible_pair.jacobian(x), auto, rtol=1e-10, atol=1e-12)
+
+
+def test_a_composition_of_bijections_inverts_layer_by_layer(invertible_pair):
+    comp = invertible_pair
+    x = torch.randn(50, 2, generator=torch.Generator().manual_seed(2), dtype=D) * 2
+    with torch.no_grad():
+        y = comp(x)
+        guess = comp.inverse(y, "auto")
+        back, ok = newton_polish(lambda z: comp(z) - y, comp.jacobian, guess, target=y)
+    assert ok and float((back - x).abs().max()) < 1e-10
+
+
+def test_composed_bounds_multiply_and_hold(invertible_pair, lipschitz_pair):
+    a, b = _pairs(2000)
+    with torch.no_grad():
+        for comp, kind in ((invertible_pair, "expansion"), (lipschitz_pair, "lipschitz")):
+            ratio = (comp(a) - comp(b)).norm(dim=1) / (a - b).norm(dim=1)
+            layers = [getattr(layer.factors(), kind) for layer in comp.layers]
+            bound = getattr(comp.factors(), kind)
+            assert bound == pytest.approx(np.prod(layers), rel=1e-14)
+            if kind == "lipschitz":
+                assert float(ratio.max()) <= bound * (1 + 1e-9)
+            else:
+                assert float(ratio.min()) >= bound * (1 - 1e-9)
+
+
+def test_a_composition_persists_exactly_and_switches_integrators(invertible_pair):
+    x = torch.randn(20, 2, generator=torch.Generator().manual_seed(3), dtype=D)
+    loaded = from_state(to_state(invertible_pair))
+    with torch.no_grad():
+        assert torch.equal(loaded(x), invertible_pair(x))
+        loaded.use_integrator("rk4", 1e-8, 1e-8)
+        assert [it.method for it in loaded.integrators()] == ["rk4", "rk4"]
+        # the mesh integrates an interpolant of g within the fit's tolerance; rk4 integrates g itself
+        assert torch.allclose(loaded(x), invertible_pair(x), atol=1e-3)
+
+
+def test_layers_must_chain():
+    a, b = _fitted_layers(JacobianRegressor, constraint="lipschitz")
+    three_to_two = fit_kind("lipschitz-nd")[0].model_
+    with pytest.raises(ValueError, match="do not chain: 2 outputs feed 3 inputs"):
+        Composition([a, three_to_two])
+    assert Composition([a, b]).n_out == 2
+
+
+class _HalfLipschitz(LipschitzConstraint):
+    """A constraint written outside the package: Lipschitz with half the requested bound."""
+
+    name = "half_lipschitz_test"
+
+    def certify(self, est, cert):
+        return {
+            **super().certify(est, cert),
+            "property": "k/2-Lipschitz",
+            "lipschitz_upper": scaled_factors(est).lipschitz,
+        }
+
+    def build(self, spec, gen, signs):
+        from dataclasses import replace
+
+        return super().build(replace(spec, k_std=spec.k_std / 2), gen, signs)
+
+
+class _Midpoint(Integrator):
+    """An integrator written outside the package: the composite midpoint rule with 64 nodes."""
+
+    name = "midpoint64_test"
+
+    def integral(self, net, a, b, width, adaptive=False):
+        t = (torch.arange(64, dtype=b.dtype, device=b.device) + 0.5) / 64
+        return net.rate(t, a, b - a).mean(0)
+
+
+@pytest.fixture
+def registered():
+    register(_HalfLipschitz)
+    register_integrator("midpoint64_test", _Midpoint)
+    yield
+    del REGISTRY["half_lipschitz_test"], INTEGRATORS["midpoint64_test"]
+    NAMES.discard("half_lipschitz_test")
+    METHODS.discard("midpoint64_test")
+
+
+def test_a_registered_constraint_and_integrator_need_no_other_change(registered):
+    X = np.random.RandomState(0).uniform(-2, 2, (80, 2))
+    y = 3 * X[:, 0] - X[:, 1]
+    est = JacobianRegressor(constraint="half_lipschitz_test", lipschitz_constant=2.0, max_iter=20, random_state=0)
+    est.fit(X, y)
+    assert est.guarantee_["lipschitz_upper"] == pytest.approx(1.0, rel=1e-12)
+    assert est.check_guarantee(X, random_state=0)["holds"]
+    ode_like = JacobianRegressor(method="midpoint64_test", max_iter=5, random_state=0).fit(X, y)
+    assert (
+        ode_like.guarantee_["exact"] is False and ode_like.guarantee_["holds"] == "up to the midpoint64_test tolerance"
+    )
+    assert np.isfinite(ode_like.predict(X)).all()
