@@ -10,7 +10,7 @@ Lorraine & Hossain (2019, sec. 5) fit two functions from **5 training points** u
 * ``|x|`` with the 1-Lipschitz structure (derivative ``1 * tanh(J(x))``).
 
 Each is compared with the unconstrained model.  The configuration is the paper's
-(``skjacnet.reproduce.PAPER``: one hidden layer of 64 units, Adam at 0.01, 50 full-batch
+(``skjacnet.experiments.reproduce.PAPER``: one hidden layer of 64 units, Adam at 0.01, 50 full-batch
 iterations, x0 = 0, absolute loss, raw units, dopri5 with tolerance annealing), taken from the
 module behind ``python -m skjacnet reproduce`` rather than restated here.
 """

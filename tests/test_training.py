@@ -157,7 +157,8 @@ def test_lbfgs_reaches_a_lower_loss_than_adam_in_a_few_iterations(rng):
     ],
 )
 def test_auto_solver_resolution(est, d, expected, rng, monkeypatch):
-    import skjacnet.constraints as base
+    import skjacnet.constraints.base as base
+    import skjacnet.constraints.complex as complex_
 
     X = rng.uniform(-1, 1, (30, d))
     Y = np.c_[X.sum(axis=1), X[:, 0]] if d == 2 else X.sum(axis=1)
@@ -168,11 +169,11 @@ def test_auto_solver_resolution(est, d, expected, rng, monkeypatch):
         assert est.solver_ == expected
         # above the full batch's memory budget (rows x width), or 'complex' above LBFGS_ROWS: Adam
         monkeypatch.setattr(base, "LBFGS_CELLS", 30 * d - 1)
-        monkeypatch.setattr(base, "LBFGS_ROWS", 29)
+        monkeypatch.setattr(complex_, "LBFGS_ROWS", 29)
         est.fit(X, Y)
     assert est.solver_ == ("lbfgs" if est.solver == "lbfgs" else "adam")
     monkeypatch.setattr(base, "LBFGS_CELLS", 30 * d)  # the budget is inclusive
-    monkeypatch.setattr(base, "LBFGS_ROWS", 30)
+    monkeypatch.setattr(complex_, "LBFGS_ROWS", 30)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         assert est.fit(X, Y).solver_ == expected

@@ -175,14 +175,14 @@ class RidgeJacobianNet(JacobianLayer):
         out = None if out_scale is None else out_scale.detach()
         with torch.no_grad():
             U, V, M = (None if A is None else A.detach().cpu().double() for A in (self.U(), self.V(), self.M()))
-            Ue = U if out is None else out[: U.shape[0], None] * U
-            Vi = V if in_scale is None else V * in_scale.detach()[None, : V.shape[1]]
         k, eps_g = getattr(self.structure, "k", None), getattr(self.structure, "eps", None)
         if self.monotonic_cst is not None:
             c = self.monotonic_cst.detach().cpu().numpy()
             signs = np.where(c != 0, np.sign(c), np.nan)[None, :].repeat(self.n_out, 0)
             return Factors(signs=signs)
         if k is not None and M is None and not self.eps_linear:
+            Ue = U if out is None else out[:, None] * U
+            Vi = V if in_scale is None else V * in_scale.detach()[None, :]
             return Factors(lipschitz=k * sigma(Ue, "max") * sigma(Vi, "max"))
         if M is not None and self.eps_linear:
             Mo = M[: self.n_out] if out is None else out[:, None] * M[: self.n_out]
