@@ -19,8 +19,8 @@ module behind ``python -m skjacnet reproduce`` rather than restated here.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from skjacnet.plotting import plot_fit, plot_inverse, plot_training
 from skjacnet.experiments.reproduce import PAPER, TASKS, configurations, data, evaluate
+from skjacnet.plotting import plot_fit, plot_inverse, plot_training
 
 print(PAPER)
 

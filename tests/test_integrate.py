@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch.autograd import gradcheck
 
-from skjacnet.integrate import mesh as _mesh
+from skjacnet.constraints.activations import Lipschitz, Positive
 from skjacnet.constraints.full import FullJacobianNet
-from skjacnet.integrate import ODE_METHODS, gauss_kronrod_integral, newton_polish, ode_integral, solve_ode
 from skjacnet.constraints.mlp import MLP
 from skjacnet.constraints.ridge import RidgeJacobianNet
-from skjacnet.constraints.activations import Lipschitz, Positive
+from skjacnet.integrate import ODE_METHODS, gauss_kronrod_integral, newton_polish, ode_integral, solve_ode
+from skjacnet.integrate import mesh as _mesh
 
 D = torch.float64
 
