@@ -7,6 +7,7 @@ towards the worst pair.  Ratios get only the slack of float64 rounding.
 import numpy as np
 import pytest
 import torch
+from attack import adam_search, pair_ratio, pair_starts
 from conftest import torch_predict
 
 from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
@@ -32,19 +33,8 @@ def _pairs(rng, d, n, scale):
 
 def _worst_pair_search(est, d, k_sign, starts=32, steps=150, scale=3.0, seed=0):
     """Gradient steps on (a, b) to maximise (k_sign=1) or minimise (-1) the ratio."""
-    gen = torch.Generator().manual_seed(seed)
-    a = (torch.randn(starts, d, generator=gen, dtype=torch.float64) * scale).requires_grad_(True)
-    b = (a.detach() + 0.3 * torch.randn(starts, d, generator=gen, dtype=torch.float64)).requires_grad_(True)
-    opt = torch.optim.Adam([a, b], lr=0.05)
-    best = []
-    for _ in range(steps):
-        opt.zero_grad()
-        fa, fb = torch_predict(est, a), torch_predict(est, b)
-        ratio = (fa - fb).reshape(starts, -1).norm(dim=1) / (a - b).norm(dim=1).clamp_min(1e-9)
-        (-k_sign * ratio.sum()).backward()
-        opt.step()
-        best.append(ratio.detach())
-    A, B = a.detach().numpy(), b.detach().numpy()
+    _, (a, b) = adam_search(pair_ratio(est), *pair_starts(d, starts, scale, seed), steps=steps, maximize=k_sign > 0)
+    A, B = a.numpy(), b.numpy()
     keep = np.linalg.norm(A - B, axis=1) > 1e-7
     return _ratios(est, A[keep], B[keep])
 
@@ -223,15 +213,8 @@ def test_submersion_jacobian_never_loses_rank(submersion_fit):
     pts = np.vstack([X, rng.standard_normal((500, X.shape[1])) * 1e3])
     x = torch.as_tensor(pts).requires_grad_(True)
     assert float(_smin(est, x).min()) >= c * (1 - 1e-9)
-    x = torch.as_tensor(rng.standard_normal((32, X.shape[1])) * 3).requires_grad_(True)
-    opt = torch.optim.Adam([x], lr=0.05)
-    worst = np.inf
-    for _ in range(60):  # climb toward a critical point
-        opt.zero_grad()
-        s = _smin(est, x)
-        worst = min(worst, float(s.min()))
-        s.sum().backward()
-        opt.step()
+    start = torch.as_tensor(rng.standard_normal((32, X.shape[1])) * 3)
+    worst, _ = adam_search(lambda x: _smin(est, x), start, steps=60, maximize=False)  # toward a critical point
     assert worst >= c * (1 - 1e-9)
     report = est.check_guarantee(pts, random_state=0)
     assert report["holds"] and report["worst_ratio"] >= c

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from attack import adam_search
 from conftest import torch_predict
 from sklearn.ensemble import HistGradientBoostingRegressor
 
@@ -44,16 +45,16 @@ def test_monotone_on_random_near_and_far_moves(fitted):
 
 def test_gradient_search_for_a_violation(fitted):
     est, X, _ = fitted
-    x = torch.as_tensor(np.random.RandomState(2).standard_normal((64, 3)) * [3, 10, 1]).requires_grad_(True)
-    opt = torch.optim.Adam([x], lr=0.1)
+    start = torch.as_tensor(np.random.RandomState(2).standard_normal((64, 3)) * [3, 10, 1])
     c = torch.tensor(CST, dtype=torch.float64)
-    for _ in range(100):
-        opt.zero_grad()
+
+    def signed_derivatives(x):  # in the constrained features: a violation is a negative one
         (J,) = torch.autograd.grad(torch_predict(est, x)[:, 0].sum(), x, create_graph=True)
-        worst = (c * J)[:, [0, 2]]  # signed derivatives in the constrained features
-        worst.sum().backward()  # descend: look for a negative signed derivative
-        opt.step()
-    xf = x.detach().requires_grad_(True)
+        return (c * J)[:, [0, 2]]
+
+    worst, (x,) = adam_search(signed_derivatives, start, steps=100, lr=0.1, maximize=False)
+    assert worst >= -1e-12
+    xf = x.requires_grad_(True)
     for out in range(2):
         (J,) = torch.autograd.grad(torch_predict(est, xf)[:, out].sum(), xf)
         assert float((c * J)[:, [0, 2]].min()) >= -1e-12
