@@ -54,6 +54,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"auto", *ACTIVATIONS})],
         "n_ridges": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
         "method": [StrOptions(METHODS)],  # live: a registered integrator is accepted
         "rtol": [Interval(Real, 0, None, closed="neither")],
         "atol": [Interval(Real, 0, None, closed="neither")],

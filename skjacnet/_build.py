@@ -31,6 +31,7 @@ class ModelSpec:
     standardize: bool = True
     initial_point: str | tuple[float, ...] = "mean"
     n_anchors: int = 1
+    n_layers: int = 1  # a composition of this many guaranteed layers (1: the single-layer model)
 
     def to_state(self) -> dict:
         """Plain values only (no torch, no dataclass): pickles and skops files trust nothing else."""

@@ -14,6 +14,19 @@ def check_shapes(est, n_features: int, n_targets: int) -> None:
     REGISTRY[est._structure()].check_shapes(n_features, n_targets)
 
 
+def check_depth(est, n_features: int, n_targets: int, cst) -> int:
+    """n_layers, where the structure composes (every structured constraint), else a clear error."""
+    depth = int(est.n_layers)
+    structure = "monotone" if cst is not None else est._structure()
+    if depth > 1 and not (cst is not None or REGISTRY[structure].deep):
+        deep = sorted(name for name, c in REGISTRY.items() if c.deep)
+        raise ValueError(
+            f"n_layers={depth} composes guaranteed layers, which constraint={structure!r} does not have (its "
+            f"function is a path integral of one field): use n_layers=1, or one of {deep} or monotonic_cst."
+        )
+    return depth
+
+
 def check_path_options(est, n_features: int, n_targets: int) -> None:
     """path and n_anchors shape only the unconstrained n-D model: the others are path-independent."""
     custom = getattr(est, "path", "linear") != "linear" or getattr(est, "n_anchors", 1) != 1

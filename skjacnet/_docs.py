@@ -12,7 +12,20 @@ _SHARED_PARAMS_DOC = """
         Number of ridge directions of the conservative constructions
         ('auto': ``max(8, 2 * max(n_features, n_targets))``).  Unused by the
         paper's 1-D model (one feature; one target unless 'none') and by the
-        unconstrained n-D, 'complex' and 'kronecker' models.
+        unconstrained n-D, 'complex' and 'kronecker' models.  With
+        ``n_layers > 1`` it is the width of every layer.
+    n_layers : int, default=1
+        Depth: the model is a composition of ``n_layers`` layers, each with
+        an exact guarantee, so that the composition keeps it exactly (1 is
+        the single-layer model).  'lipschitz': ridge layers
+        ``G(V x)`` between orthogonal maps, each ``k ** (1 / n_layers)``-
+        Lipschitz (the bounds multiply).  'positive_definite': today's layer
+        followed by ``n_layers - 1`` bijections ``S e^C G(e^D x)`` with
+        strictly increasing ``G`` (their expansion bounds multiply; each
+        inverts in closed form).  'kronecker': ``n_layers`` Kronecker layers.
+        ``monotonic_cst``: ``lam (c . x + h(x))`` with ``h`` a deep
+        1-Lipschitz network, so every constrained partial derivative is
+        ``lam (1 + dh/dx_j) >= 0``.  Not offered by 'none' and 'complex'.
     method : str, default='quadrature'
         How the line integral is evaluated.  'quadrature' is the fast,
         error-controlled rule (exact integration of an adaptively refined

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .constraints.layer import NETWORKS, Composition
+from .constraints.layer import NETWORKS
 from .integrate import make_integrator
 
 
@@ -22,8 +22,8 @@ def _field_spec(field: nn.Module) -> dict:
 
 def to_state(model: nn.Module) -> dict:
     """Everything needed to rebuild ``model`` exactly, as numpy arrays and plain values."""
-    if isinstance(model, Composition):
-        return {"kind": "composition", "layers": [to_state(layer) for layer in model.layers]}
+    if hasattr(type(model), "from_state"):  # a layer made of layers
+        return model.to_state(to_state)
     it = model.integrator
     return {
         "field": _field_spec(model.field),
@@ -37,11 +37,11 @@ def to_state(model: nn.Module) -> dict:
 
 def from_state(state: dict, device: torch.device | str = "cpu") -> nn.Module:
     """Rebuild the module saved by :func:`to_state` on ``device``."""
-    if state["kind"] == "composition":
-        return Composition([from_state(layer, device) for layer in state["layers"]])
+    cls = NETWORKS[state["kind"]]
+    if hasattr(cls, "from_state"):  # a layer made of layers
+        return cls.from_state(state, from_state, device)
     tensors = {k: torch.as_tensor(v) for k, v in state["tensors"].items()}
     dtype = tensors["x0"].dtype
-    cls = NETWORKS[state["kind"]]
     gen = torch.Generator().manual_seed(0)  # placeholder weights, overwritten below
     field = cls.FIELD(state["field"]["sizes"], state["field"]["activation"], gen, dtype)
     model = cls.from_fields(state, tensors, field, dtype)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ._build import DTYPES, ModelSpec, auto_orientation
-from ._checks import check_hidden, check_initial_point, check_monotonic_cst, check_orientation
+from ._checks import check_depth, check_hidden, check_initial_point, check_monotonic_cst, check_orientation
 from .constraints import REGISTRY
 
 
@@ -88,6 +88,7 @@ def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
         standardize=bool(est.standardize),
         initial_point=point if isinstance(point, str) else tuple(np.atleast_1d(np.asarray(point, float)).tolist()),
         n_anchors=int(getattr(est, "n_anchors", 1)),
+        n_layers=check_depth(est, n_in, n_out, cst),
     )
     # options this structure does not use are blanked, so that changing them never rebuilds a warm start
     c = spec.constraint

@@ -128,6 +128,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         hidden_layer_sizes=(64,),
         activation="auto",
         n_ridges="auto",
+        n_layers=1,
         method="quadrature",
         rtol=1e-4,
         atol=1e-6,
@@ -160,6 +161,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.n_ridges = n_ridges
+        self.n_layers = n_layers
         self.method = method
         self.rtol = rtol
         self.atol = atol
@@ -311,6 +313,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         hidden_layer_sizes=(32, 32),
         activation="auto",
         n_ridges="auto",
+        n_layers=1,
         method="quadrature",
         rtol=1e-4,
         atol=1e-6,
@@ -341,6 +344,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.n_ridges = n_ridges
+        self.n_layers = n_layers
         self.method = method
         self.rtol = rtol
         self.atol = atol

@@ -18,6 +18,13 @@ KINDS = {
     "kronecker": (InvertibleJacobianRegressor, dict(constraint="kronecker"), 4, 4),
     "monotonic": (JacobianRegressor, dict(monotonic_cst=[1, 0, -1]), 3, 2),
     "complex": (JacobianRegressor, dict(constraint="complex"), 4, 2),
+    # compositions of guaranteed layers (n_layers > 1)
+    "lipschitz-deep": (JacobianRegressor, dict(constraint="lipschitz", n_layers=2), 3, 2),
+    "lipschitz-deep4-1d": (JacobianRegressor, dict(constraint="lipschitz", n_layers=4), 1, 1),
+    "invertible-deep": (InvertibleJacobianRegressor, dict(n_layers=2), 2, 2),
+    "positive-rect-deep": (JacobianRegressor, dict(constraint="positive_definite", n_layers=2), 3, 1),
+    "kronecker-deep4": (InvertibleJacobianRegressor, dict(constraint="kronecker", n_layers=4), 4, 4),
+    "monotonic-deep": (JacobianRegressor, dict(monotonic_cst=[1, 0, -1], n_layers=2), 3, 2),
 }
 # kinds whose network defines the function through a path integral of a field (not a closed form)
 PATH_INTEGRATED = {"none-nd", "complex"}

@@ -175,3 +175,19 @@ def test_a_registered_constraint_and_integrator_need_no_other_change(registered)
         ode_like.guarantee_["exact"] is False and ode_like.guarantee_["holds"] == "up to the midpoint64_test tolerance"
     )
     assert np.isfinite(ode_like.predict(X)).all()
+
+
+@pytest.mark.parametrize("constraint", ["none", "complex"])
+def test_depth_is_refused_where_there_is_no_layer_to_compose(constraint):
+    X = np.random.RandomState(0).uniform(-1, 1, (30, 2))
+    with pytest.raises(ValueError, match=f"n_layers=2 composes guaranteed layers, which constraint='{constraint}'"):
+        JacobianRegressor(constraint=constraint, n_layers=2).fit(X, X)
+
+
+def test_a_warm_start_with_another_depth_rebuilds():
+    X = np.random.RandomState(0).uniform(-1, 1, (40, 2))
+    est = JacobianRegressor(constraint="lipschitz", warm_start=True, max_iter=3, random_state=0).fit(X, X.sum(1))
+    with pytest.warns(UserWarning, match="n_layers changed since the previous fit"):
+        est.set_params(n_layers=2).fit(X, X.sum(1))
+    assert isinstance(est.model_, Composition) and len(est.model_.layers) == 2
+    assert est.check_guarantee(X * 10, random_state=0)["holds"]

@@ -64,6 +64,7 @@ class Constraint:
     path_dependent = False  # the function depends on the integration path (anchors and paths apply)
     takes_lipschitz_constant = False
     uses_epsilon = False
+    deep = False  # n_layers > 1 builds a composition of guaranteed layers
 
     def uses_ridges(self, spec: ModelSpec) -> bool:
         """Whether n_ridges shapes the network (a warm start ignores it otherwise)."""

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from .activations import Positive
 from .base import Constraint, register
-from .layer import Factors, persisted, sigma
+from .layer import Composition, Factors, persisted, sigma
 from .mlp import MLP
 from .ridge import RidgeJacobianNet
 
@@ -54,13 +54,15 @@ def kron_apply(A: Tensor, B: Tensor, x: Tensor) -> Tensor:
 class KroneckerJacobianNet(RidgeJacobianNet):
     """See the module docstring; ``eps`` is the smallest derivative of every G_r."""
 
-    def __init__(self, field: MLP, d: int, eps: float, sign: Tensor, dtype: torch.dtype):
+    def __init__(
+        self, field: MLP, d: int, eps: float, sign: Tensor, dtype: torch.dtype, shape: tuple[int, int] | None = None
+    ):
         # the parent's generic parts (mesh, field, y0, x0); V and U are the factors' products
         # (methods below), so its matrices are empty placeholders: d x d identities cost
         # O(d^2) memory and pickle size for nothing (268 MB at d = 4096)
         super().__init__(field, Positive(eps), torch.zeros(0, d, dtype=dtype),
                          U=torch.zeros(d, 0, dtype=dtype), learn_V=False, learn_U=False, normalize=False)  # fmt: skip
-        d1, d2 = kron_shape(d)
+        d1, d2 = kron_shape(d) if shape is None else shape  # (1, d): dense A = S e^C, B = e^D
         self.shape = (d1, d2)  # x as a d1 x d2 matrix
         self.C1 = nn.Parameter(torch.zeros(d1, d1, dtype=dtype))
         self.C2 = nn.Parameter(torch.zeros(d2, d2, dtype=dtype))
@@ -99,7 +101,8 @@ class KroneckerJacobianNet(RidgeJacobianNet):
         with torch.no_grad():
             U, V = self.U().cpu().double(), self.V().cpu().double()
             U = U if out_scale is None else out_scale.detach()[:, None] * U
-            V = V if in_scale is None else V * in_scale.detach()[None, :]
+            # zero-padded inputs (deep rectangular fits): only the first len(in_scale) columns are ever used
+            V = V if in_scale is None else V[:, : in_scale.shape[0]] * in_scale.detach()[None, :]
         return Factors(expansion=float(eps * sigma(U, "min") * sigma(V, "min")))
 
     # the dense matrices, for the Jacobian
@@ -137,14 +140,35 @@ class KroneckerJacobianNet(RidgeJacobianNet):
         return kron_apply(*self._factors(left=False, power=-1.0), z)
 
     def state_fields(self) -> dict:
-        return {**super().state_fields(), "eps": self.structure.eps, "d": self.n_out}
+        return {**super().state_fields(), "eps": self.structure.eps, "d": self.n_out, "shape": list(self.shape)}
 
     @classmethod
     def from_fields(cls, state, tensors, field, dtype):
-        model = cls(field, state["d"], state["eps"], tensors["out_sign"], dtype)
+        shape = state.get("shape")  # states saved before deep models had the default shape
+        model = cls(
+            field, state["d"], state["eps"], tensors["out_sign"], dtype, None if shape is None else tuple(shape)
+        )
         # states saved before the placeholders became empty held d x d identities there
         tensors["V_raw"], tensors["U_raw"] = model.V_raw, model.U_raw
         return model
+
+
+def mixing_layer(spec, d: int, signs, gen, dense: bool = False, inner: bool = False) -> KroneckerJacobianNet:
+    """One Kronecker layer of width d (``dense``: A = S e^C and B = e^D full d x d); signs None: S = +1.
+
+    ``inner``: a layer of a deep stack below its outermost one.  g starts close to 1 (h = 1 + small), so
+    that the stack starts as its outer layer (randomly initialised stacks trained poorly: R^2 0.46 against
+    0.94 for one layer on a twist), and its field is tanh: bounded g, so G grows linearly far from the data;
+    with softplus (g ~ h^2, G cubic) four layers grew like |x|^81 and predict overflowed at |x| ~ 1e3.
+    """
+    dt = spec.dtype
+    field = MLP((1, *spec.hidden, d), "tanh" if inner else spec.activation, gen, dt)
+    if inner:
+        with torch.no_grad():
+            field.weights[-1].mul_(0.1)
+            field.biases[-1].mul_(0.1).add_(1.0)
+    sign = torch.ones(d, dtype=dt) if signs is None else torch.as_tensor(signs, dtype=dt)
+    return KroneckerJacobianNet(field, d, spec.epsilon, sign, dt, (1, d) if dense else None)
 
 
 @register
@@ -163,10 +187,15 @@ class Kronecker(Constraint):
     def orientation_size(self, spec):
         return spec.n_in
 
+    deep = True
+
     def build(self, spec, gen, signs):
-        dt = spec.dtype
-        field = MLP((1, *spec.hidden, spec.n_in), spec.activation, gen, dt)
-        return KroneckerJacobianNet(field, spec.n_in, spec.epsilon, torch.as_tensor(signs, dtype=dt), dt)
+        deep = spec.n_layers > 1
+        layers = [
+            mixing_layer(spec, spec.n_in, signs if i == 0 else None, gen, inner=deep and i < spec.n_layers - 1)
+            for i in range(spec.n_layers)
+        ]
+        return layers[0] if spec.n_layers == 1 else Composition(layers)
 
     def certify(self, est, cert):
         from .._certificate import scaled_factors

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..integrate import Integrator, make_integrator
+from ..integrate import Integrator, make_integrator, newton_polish
 
 
 def sigma(A: Tensor, which: str) -> float:
@@ -92,6 +92,21 @@ class Layer(Protocol):
     def freeze(self, X: Tensor | None = None) -> None: ...
 
 
+def _newton_inverse(layer: nn.Module, y: Tensor) -> Tensor:
+    """Damped Newton from x0 on one layer; the rows it leaves unsolved go to the layer's inverse ODE."""
+    start = layer.x0.expand(y.shape[0], -1).clone()
+    solve = getattr(layer, "solve_jacobian", None)
+    x, ok = newton_polish(lambda x: layer(x) - y, layer.jacobian, start, target=y, max_iter=100, solve=solve)
+    if ok:
+        return x
+    tol = 1e3 * (1e-13 if y.dtype == torch.float64 else 1e-7)
+    bad = (layer(x) - y).norm(dim=-1) > tol * (1 + x.norm(dim=-1) + y.norm(dim=-1))
+    if bool(bad.any()):
+        x = x.clone()
+        x[bad] = layer.inverse(y[bad], "auto")
+    return x
+
+
 class JacobianLayer(nn.Module):
     """The defaults of the protocol for a network that holds one integrator."""
 
@@ -112,7 +127,8 @@ class JacobianLayer(nn.Module):
         self.integrator.freeze(self, X)
 
     def train(self, mode: bool = True):
-        self.integrator.reset()  # the weights are about to change (or just did)
+        for it in self.integrators():
+            it.reset()  # the weights are about to change (or just did)
         return super().train(mode)
 
     def factors(self, in_scale: Tensor | None = None, out_scale: Tensor | None = None) -> Factors:
@@ -169,9 +185,19 @@ class Composition(nn.Module):
         return all(layer.inverse_is_exact(inverse_method) for layer in self.layers)
 
     def inverse(self, y: Tensor, inverse_method: str) -> Tensor:
-        """Each layer's first guess, last layer first (the caller polishes on the whole map)."""
+        """Layer by layer, last first: closed forms where a layer has one, else damped Newton on that layer.
+
+        Newton from the layer's x0 on r(x) = f_l(x) - y: the step -J^-1 r is a descent direction of ||r||^2 for
+        every nonsingular J, and the step is halved until ||r|| decreases, so it cannot diverge; rows it leaves
+        unsolved (far from the data, where g grows and 100 steps do not reach the root) take the layer's own
+        inverse, the paper's inverse ODE, which is also used for every row when ``inverse_method`` names an ODE
+        method.  The caller polishes on the whole map.
+        """
         for layer in reversed(self.layers):
-            y = layer.inverse(y, inverse_method)
+            if layer.inverse_is_exact(inverse_method) or inverse_method != "auto":
+                y = layer.inverse(y, inverse_method)
+            else:
+                y = _newton_inverse(layer, y)
         return y
 
     def factors(self, in_scale: Tensor | None = None, out_scale: Tensor | None = None) -> Factors:
@@ -196,15 +222,24 @@ class Composition(nn.Module):
                 layer.freeze(X)
                 X = None if X is None else layer(X)
 
+    # persistence of a layer made of layers (skjacnet._persist calls these with its own functions)
+    def to_state(self, child_state) -> dict:
+        return {"kind": "composition", "layers": [child_state(layer) for layer in self.layers]}
 
-NETWORKS: dict[str, type[nn.Module]] = {}  # persistence: a state's "kind" -> the class that rebuilds it
+    @classmethod
+    def from_state(cls, state: dict, child_model, device) -> Composition:
+        return cls([child_model(layer, device) for layer in state["layers"]])
+
+
+NETWORKS: dict[str, type[nn.Module]] = {"composition": Composition}
 
 
 def persisted(kind: str):
-    """Class decorator: states of ``kind`` are rebuilt by ``cls.from_fields`` (see ``skjacnet._persist``).
+    """Class decorator: states of ``kind`` are rebuilt by the class (see ``skjacnet._persist``).
 
-    The class gives ``KIND``, ``FIELD`` (its scalar network's class), ``QUADRATURE``, ``state_fields()``
-    (plain values beside its tensors) and ``from_fields(state, tensors, field, dtype)``.
+    A network gives ``KIND``, ``FIELD`` (its scalar network's class), ``QUADRATURE``, ``state_fields()``
+    (plain values beside its tensors) and ``from_fields(state, tensors, field, dtype)``; a layer made of
+    layers gives ``to_state(child_state)`` and ``from_state(state, child_model, device)`` instead.
     """
 
     def wrap(cls):

@@ -3,11 +3,42 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .activations import Lipschitz
 from .base import Constraint, register, scalar_ridges
+from .layer import Composition
 from .mlp import MLP, init_matrix
 from .ridge import RidgeJacobianNet
+
+
+def lipschitz_stack(spec, n_in: int, n_out: int, k: float, depth: int, width: int, gen: torch.Generator) -> Composition:
+    """``depth`` ridge layers z -> G(V z) (V with orthonormal columns or rows), the last one mixed by U.
+
+    Each G acts coordinate-wise with |g| <= k ** (1 / depth), so the bounds multiply to k.  With |g| at its
+    bound a layer preserves gradient norms (V is an isometry, U has orthonormal rows), and g = +-k on
+    different coordinates gives |z| next to z, so a rotation, (identity, abs) and the inverse rotation is
+    MaxMin: these compositions contain GroupSort-2 networks.
+    """
+    dt = spec.dtype
+    k_layer = k ** (1.0 / depth)
+    layers = []
+    for i in range(depth):
+        last = i == depth - 1
+        U = init_matrix((n_out, width), gen, dt) if last else torch.eye(width, dtype=dt)
+        layer_k = k / k_layer ** (depth - 1) if last else k_layer  # the product is k to rounding
+        layers.append(
+            RidgeJacobianNet(
+                MLP((1, *spec.hidden, width), spec.activation, gen, dt),
+                Lipschitz(layer_k),
+                init_matrix((width, n_in if i == 0 else width), gen, dt),
+                U=U,
+                learn_V=True,
+                learn_U=last,
+                normalize=True,
+            )
+        )
+    return Composition(layers)
 
 
 @register
@@ -16,10 +47,15 @@ class LipschitzConstraint(Constraint):
     isotropic = True
     takes_lipschitz_constant = True
 
+    deep = True
+
     def uses_ridges(self, spec):
-        return not self.scalar(spec)
+        return spec.n_layers > 1 or not self.scalar(spec)
 
     def build(self, spec, gen, signs):
+        if spec.n_layers > 1:
+            width = spec.ridges(max(spec.n_in, spec.n_out))
+            return lipschitz_stack(spec, spec.n_in, spec.n_out, spec.k_std, spec.n_layers, width, gen)
         if self.scalar(spec):
             return scalar_ridges(spec, Lipschitz(spec.k_std or 1.0), np.ones(spec.n_out), gen)
         dt = spec.dtype

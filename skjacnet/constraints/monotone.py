@@ -1,14 +1,78 @@
-"""monotonic_cst: a sum of increasing ridges, monotone in the constrained features, free in the others."""
+"""monotonic_cst: monotone in the constrained features, free in the others.
+
+One layer: a sum of increasing ridges.  Deeper (``n_layers > 1``), the residual construction of
+Lipschitz monotonic networks (Kitouni et al., LMN): f_i(x) = y0_i + lam_i (c . (x - x0) + h_i(x) - h_i(x0))
+with h a deep 1-Lipschitz map (``lipschitz_stack``), so that for a constrained feature j (c_j = +-1)
+
+    c_j df_i/dx_j = lam_i (1 + c_j dh_i/dx_j) >= lam_i (1 - ||J_h||) >= 0,
+
+exactly, for every weight; the free features enter h without restriction of sign, so they interact
+freely with the constrained ones (slopes bounded by 2 lam_i, with lam_i learned).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import Tensor, nn
 
 from .activations import Positive
 from .base import Constraint
+from .layer import Composition, Factors, JacobianLayer, persisted
+from .lipschitz import lipschitz_stack
 from .mlp import MLP, init_matrix
 from .ridge import RidgeJacobianNet
+
+
+@persisted("lipschitz_monotone")
+class LipschitzMonotone(JacobianLayer):
+    """See the module docstring: lam (c . x + h(x)) with h 1-Lipschitz."""
+
+    def __init__(self, inner: Composition, cst: Tensor):
+        super().__init__()
+        dtype = cst.dtype
+        self.inner = inner
+        self.cst = nn.Buffer(torch.where(cst != 0, torch.sign(cst), 0.0))
+        self.n_in, self.n_out = inner.n_in, inner.n_out
+        self.x0 = nn.Buffer(torch.zeros(self.n_in, dtype=dtype))
+        self.y0 = nn.Parameter(torch.zeros(self.n_out, dtype=dtype))
+        self.log_lam = nn.Parameter(torch.zeros(self.n_out, dtype=dtype))
+
+    def integrators(self):
+        return self.inner.integrators()
+
+    def use_integrator(self, method, rtol, atol, **kwargs):
+        self.inner.use_integrator(method, rtol, atol, **kwargs)
+
+    def freeze(self, X=None):
+        self.inner.freeze(X)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.inner(torch.cat([x, self.x0.unsqueeze(0)]))
+        linear = (x - self.x0) @ self.cst
+        return self.y0 + self.log_lam.exp() * (linear.unsqueeze(-1) + h[:-1] - h[-1])
+
+    def jacobian(self, x: Tensor) -> Tensor:
+        J = self.cst + self.inner.jacobian(x)  # (n, m, d)
+        return self.log_lam.exp()[:, None] * J
+
+    def factors(self, in_scale=None, out_scale=None) -> Factors:
+        c = self.cst.detach().cpu().numpy()
+        return Factors(signs=np.where(c != 0, c, np.nan)[None, :].repeat(self.n_out, 0))
+
+    def to_state(self, child_state) -> dict:
+        tensors = {k: v.detach().cpu().numpy().copy() for k, v in self.named_buffers(recurse=False) if v is not None}
+        tensors.update({k: v.detach().cpu().numpy().copy() for k, v in self.named_parameters(recurse=False)})
+        return {"kind": self.KIND, "inner": child_state(self.inner), "tensors": tensors}
+
+    @classmethod
+    def from_state(cls, state, child_model, device):
+        tensors = {k: torch.as_tensor(v) for k, v in state["tensors"].items()}
+        model = cls(child_model(state["inner"], device), tensors["cst"])
+        with torch.no_grad():
+            for name, value in tensors.items():
+                getattr(model, name).copy_(value)
+        return model.to(device).eval()
 
 
 class Monotone(Constraint):
@@ -22,6 +86,9 @@ class Monotone(Constraint):
     def build(self, spec, gen, signs):
         dt = spec.dtype
         cst = torch.as_tensor(spec.monotonic_cst, dtype=dt)
+        if spec.n_layers > 1:
+            width = spec.ridges(max(spec.n_in, spec.n_out))
+            return LipschitzMonotone(lipschitz_stack(spec, spec.n_in, spec.n_out, 1.0, spec.n_layers, width, gen), cst)
         R = spec.ridges(max(spec.n_in, spec.n_out))
         return RidgeJacobianNet(
             MLP((1, *spec.hidden, R), spec.activation, gen, dt),

@@ -6,6 +6,7 @@ import torch
 
 from .activations import Positive
 from .base import Constraint, register, scalar_ridges
+from .layer import Composition
 from .mlp import MLP, init_matrix
 from .ridge import RidgeJacobianNet
 
@@ -15,6 +16,8 @@ class PositiveDefinite(Constraint):
     name = "positive_definite"
     invertible = True
     uses_epsilon = True
+
+    deep = True
 
     def uses_ridges(self, spec):
         return not self.scalar(spec)
@@ -26,6 +29,17 @@ class PositiveDefinite(Constraint):
         return 1 if self.scalar(spec) else self.model_in(spec)
 
     def build(self, spec, gen, signs):
+        if spec.n_layers > 1:
+            from .kronecker import mixing_layer  # imported here: 'kronecker' registers after this structure
+
+            # n_layers - 1 dense bijections S e^C G(e^D x) (closed-form inverses), then the one-layer model, which
+            # holds the orientation and drops the padded outputs
+            D = self.model_in(spec)
+            mixing = [mixing_layer(spec, D, None, gen, dense=True, inner=True) for _ in range(spec.n_layers - 1)]
+            return Composition([*mixing, self._layer(spec, gen, signs)])
+        return self._layer(spec, gen, signs)
+
+    def _layer(self, spec, gen, signs):
         if self.scalar(spec):
             return scalar_ridges(spec, Positive(spec.epsilon), signs, gen)
         # square of size D (zero-padded when n_in != n_out)
