@@ -1,13 +1,18 @@
 """monotonic_cst: monotone in the constrained features, free in the others.
 
 One layer: a sum of increasing ridges.  Deeper (``n_layers > 1``), the residual construction of
-Lipschitz monotonic networks (Kitouni et al., LMN): f_i(x) = y0_i + lam_i (c . (x - x0) + h_i(x) - h_i(x0))
-with h a deep 1-Lipschitz map (``lipschitz_stack``), so that for a constrained feature j (c_j = +-1)
+Lipschitz monotonic networks (Kitouni et al., LMN) with a learned scale per feature:
 
-    c_j df_i/dx_j = lam_i (1 + c_j dh_i/dx_j) >= lam_i (1 - ||J_h||) >= 0,
+    f_i(x) = y0_i + lam_i (sum_j c_j a_j (x_j - x0_j) + h_i(a * x) - h_i(a * x0)),
+
+h a deep 1-Lipschitz map (``lipschitz_stack``), lam_i, a_j > 0, so that for a constrained feature j
+(c_j = +-1)
+
+    c_j df_i/dx_j = lam_i a_j (1 + c_j dh_i/dz_j) >= lam_i a_j (1 - ||J_h||) >= 0,
 
 exactly, for every weight; the free features enter h without restriction of sign, so they interact
-freely with the constrained ones (slopes bounded by 2 lam_i, with lam_i learned).
+freely with the constrained ones.  The per-feature a_j let one feature be steep and another flat (with
+one scale for all, ||grad h|| <= 1 made a steep free feature and a flat constrained one incompatible).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from .ridge import RidgeJacobianNet
 
 @persisted("lipschitz_monotone")
 class LipschitzMonotone(JacobianLayer):
-    """See the module docstring: lam (c . x + h(x)) with h 1-Lipschitz."""
+    """See the module docstring: lam (c . (a x) + h(a x)) with h 1-Lipschitz."""
 
     def __init__(self, inner: Composition, cst: Tensor):
         super().__init__()
@@ -37,6 +42,7 @@ class LipschitzMonotone(JacobianLayer):
         self.x0 = nn.Buffer(torch.zeros(self.n_in, dtype=dtype))
         self.y0 = nn.Parameter(torch.zeros(self.n_out, dtype=dtype))
         self.log_lam = nn.Parameter(torch.zeros(self.n_out, dtype=dtype))
+        self.log_a = nn.Parameter(torch.zeros(self.n_in, dtype=dtype))
 
     def integrators(self):
         return self.inner.integrators()
@@ -48,12 +54,14 @@ class LipschitzMonotone(JacobianLayer):
         self.inner.freeze(X)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.inner(torch.cat([x, self.x0.unsqueeze(0)]))
-        linear = (x - self.x0) @ self.cst
+        a = self.log_a.exp()
+        h = self.inner(torch.cat([x, self.x0.unsqueeze(0)]) * a)
+        linear = (x - self.x0) @ (self.cst * a)
         return self.y0 + self.log_lam.exp() * (linear.unsqueeze(-1) + h[:-1] - h[-1])
 
     def jacobian(self, x: Tensor) -> Tensor:
-        J = self.cst + self.inner.jacobian(x)  # (n, m, d)
+        a = self.log_a.exp()
+        J = (self.cst + self.inner.jacobian(x * a)) * a  # (n, m, d)
         return self.log_lam.exp()[:, None] * J
 
     def factors(self, in_scale=None, out_scale=None) -> Factors:
