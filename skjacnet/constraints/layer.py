@@ -92,8 +92,12 @@ class Layer(Protocol):
     def freeze(self, X: Tensor | None = None) -> None: ...
 
 
-def _newton_inverse(layer: nn.Module, y: Tensor) -> Tensor:
-    """Damped Newton from x0 on one layer; the rows it leaves unsolved go to the layer's inverse ODE."""
+def newton_inverse(layer: nn.Module, y: Tensor, fallback) -> Tensor:
+    """Damped Newton from x0 on one layer; the rows it leaves unsolved go to ``fallback`` (its inverse ODE).
+
+    The step -J^-1 r is a descent direction of ||r||^2 for every nonsingular J, and the step is halved until
+    ||r|| decreases, so it cannot diverge; far from the data, where g grows, 100 steps may not reach the root.
+    """
     start = layer.x0.expand(y.shape[0], -1).clone()
     solve = getattr(layer, "solve_jacobian", None)
     x, ok = newton_polish(lambda x: layer(x) - y, layer.jacobian, start, target=y, max_iter=100, solve=solve)
@@ -103,7 +107,7 @@ def _newton_inverse(layer: nn.Module, y: Tensor) -> Tensor:
     bad = (layer(x) - y).norm(dim=-1) > tol * (1 + x.norm(dim=-1) + y.norm(dim=-1))
     if bool(bad.any()):
         x = x.clone()
-        x[bad] = layer.inverse(y[bad], "auto")
+        x[bad] = fallback(y[bad])
     return x
 
 
@@ -185,19 +189,12 @@ class Composition(nn.Module):
         return all(layer.inverse_is_exact(inverse_method) for layer in self.layers)
 
     def inverse(self, y: Tensor, inverse_method: str) -> Tensor:
-        """Layer by layer, last first: closed forms where a layer has one, else damped Newton on that layer.
+        """Layer by layer, last first, each by its own inverse (closed forms, or Newton with the ODE behind it).
 
-        Newton from the layer's x0 on r(x) = f_l(x) - y: the step -J^-1 r is a descent direction of ||r||^2 for
-        every nonsingular J, and the step is halved until ||r|| decreases, so it cannot diverge; rows it leaves
-        unsolved (far from the data, where g grows and 100 steps do not reach the root) take the layer's own
-        inverse, the paper's inverse ODE, which is also used for every row when ``inverse_method`` names an ODE
-        method.  The caller polishes on the whole map.
+        Not an ODE over the whole depth; the caller polishes on the whole map.
         """
         for layer in reversed(self.layers):
-            if layer.inverse_is_exact(inverse_method) or inverse_method != "auto":
-                y = layer.inverse(y, inverse_method)
-            else:
-                y = _newton_inverse(layer, y)
+            y = layer.inverse(y, inverse_method)
         return y
 
     def factors(self, in_scale: Tensor | None = None, out_scale: Tensor | None = None) -> Factors:

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from ..integrate import Integrator, MeshQuadrature, solve_ode
 from . import activations
-from .layer import Factors, JacobianLayer, persisted, scale_norm, sigma
+from .layer import Factors, JacobianLayer, newton_inverse, persisted, scale_norm, sigma
 from .mlp import MLP
 
 
@@ -199,16 +199,24 @@ class RidgeJacobianNet(JacobianLayer):
         return inverse_method == "auto" and scalar and self.integrator.exact_inverse
 
     def inverse(self, y: Tensor, inverse_method: str) -> Tensor:
-        """Initial inverse of a square map: exact on the 1-D mesh, else the ODE.
+        """Initial inverse of a square map: exact on the 1-D mesh; else ('auto') damped Newton from x0, with the
+        paper's inverse ODE for the rows it leaves unsolved; an ODE method name runs that ODE for every row.
 
-        The ODE is the paper's: dx/dt = J(x)^-1 (y - y0), x(0) = x0.
+        Newton replaced the ODE as the first guess: the same inverse after the polish, in a tenth of the time
+        or less (sRGB -> Lab, 4000 points: the ODE took 180x predict).
         """
         it = self.integrator
         if self.inverse_is_exact(inverse_method):
             u, v = self.U_raw[0, 0], self.V_raw[0, 0]
             w = (y - self.y0) / u + it.antiderivative((self.x0 * v).reshape(1, 1))
             return it.inverse_antiderivative(w) / v
-        method = "dopri5" if inverse_method == "auto" else inverse_method
+        if inverse_method == "auto":
+            return newton_inverse(self, y, lambda rows: self._ode_inverse(rows, "dopri5"))
+        return self._ode_inverse(y, inverse_method)
+
+    def _ode_inverse(self, y: Tensor, method: str) -> Tensor:
+        """The paper's inverse: dx/dt = J(x)^-1 (y - y0), x(0) = x0."""
+        it = self.integrator
         dy = y - self.y0
 
         def fn(t: Tensor, x: Tensor) -> Tensor:
