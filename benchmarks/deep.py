@@ -28,7 +28,8 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.metrics import r2_score
 from sklearn.neural_network import MLPRegressor
 
-from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # this checkout's skjacnet, not an installed one
+from skjacnet import InvertibleJacobianRegressor, JacobianRegressor  # noqa: E402
 
 warnings.filterwarnings("ignore")
 torch.set_num_threads(1)
