@@ -228,14 +228,14 @@ def timed(fn, *args):
     return out, time.perf_counter() - t
 
 
-def run_task(name, spec, depths, quick, seed=0):
+def run_task(name, spec, depths, quick, seed=0, steps=None):
     kind, sample, f, n = spec
     rng = np.random.RandomState(seed + 1)
     X, Xt = sample(n, rng), sample(4000, rng)
     Y, Yt = f(X), f(Xt)
     Y2, Yt2 = (Y[:, None], Yt[:, None]) if Y.ndim == 1 else (Y, Yt)
     rows = []
-    steps = 600 if quick else 1500
+    steps = steps or (600 if quick else 1500)
 
     def add(model, score, fit_s, **extra):
         rows.append({"task": name, "model": model, "r2": float(score), "fit_s": round(fit_s, 2), **extra})
@@ -303,6 +303,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="few iterations: checks that everything runs")
     parser.add_argument("--tasks", nargs="*", default=None)
     parser.add_argument("--depths", nargs="*", type=int, default=[1, 2, 4])
+    parser.add_argument("--steps", type=int, default=None, help="Adam steps of the torch peers (1500; --quick 600)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     all_tasks = tasks(np.random.RandomState(0))
@@ -310,7 +311,7 @@ def main(argv=None):
     rows = []
     for name in names:
         print(name, flush=True)
-        rows += run_task(name, all_tasks[name], args.depths, args.quick)
+        rows += run_task(name, all_tasks[name], args.depths, args.quick, steps=args.steps)
     table = ["| task | model | test R² | fit s | notes |", "|---|---|---|---|---|"]
     for r in rows:
         notes = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("task", "model", "r2", "fit_s"))

@@ -3,6 +3,8 @@
 import importlib.util
 import pathlib
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -14,6 +16,20 @@ def test_benchmark_quick_run(tmp_path, capsys):
     assert bench.main(["--quick", "--out", str(out)]) == 0
     text = out.read_text()
     assert "| predict 1-D |" in text and "round trip" in text and "Peak RSS" in text
+
+
+def test_deep_benchmark_runs_every_kind_with_its_peers(tmp_path):
+    """benchmarks/deep.py end to end on one task per kind, with tiny budgets (the peers are optional)."""
+    for peer in ("deel.torchlip", "monotonenorm", "zuko"):
+        pytest.importorskip(peer)
+    spec = importlib.util.spec_from_file_location("deep", ROOT / "benchmarks" / "deep.py")
+    deep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(deep)
+    tasks = ["lip-dist3-d2", "mono-interactions-n500", "bij-twist-mild-d2"]
+    assert deep.main(["--quick", "--steps", "20", "--depths", "2", "--tasks", *tasks, "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "deep.md").read_text()
+    for model in ("skjacnet n_layers=2", "deel-torchlip", "LMN", "i-ResNet", "zuko NSF", "round_trip"):
+        assert model in text
 
 
 def test_device_check_script_runs_on_cpu(capsys):
