@@ -270,8 +270,9 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
     inverse_method : str, default='auto'
         First guess of ``inverse_transform`` before Newton polish: 'auto'
         inverts the 1-D and the 'kronecker' quadrature models exactly and
-        otherwise integrates the inverse-Jacobian ODE with 'dopri5'; any
-        torchdiffeq method name forces that ODE solver.
+        otherwise takes damped Newton steps from x0 (the inverse-Jacobian
+        ODE with 'dopri5' for the rows they leave unsolved); any torchdiffeq
+        method name forces that ODE solver.
 {_NETWORK_DOC.format(hidden="(32, 32)", auto=_AUTO_INVERTIBLE, why=_WHY_SOFTPLUS)}{_SHARED_PARAMS_DOC}
 
     Attributes
@@ -378,8 +379,9 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
     def inverse_transform(self, Y):
         """Invert the fitted map: the X with ``predict(X) == Y``.
 
-        A first guess (exact 1-D inversion, or the inverse-Jacobian ODE
-        ``dx/dt = J(x)^-1 (y - y0)`` through torchdiffeq) is polished by
+        A first guess (exact 1-D inversion, damped Newton from x0, or the
+        inverse-Jacobian ODE ``dx/dt = J(x)^-1 (y - y0)`` through torchdiffeq
+        for the rows Newton leaves unsolved) is polished by
         damped Newton steps on the map that ``predict`` computes (the
         'kronecker' structure starts from its closed-form inverse and solves
         its Newton steps through the Kronecker factors).
