@@ -174,7 +174,8 @@ def bench_nd(n: int, d: int, fit_iter: int, rows: list, log) -> None:
 
 def bench_inverse_scaling(dims: tuple[int, ...], n: int, fit_iter: int, rows: list, log) -> None:
     """inverse_transform cost as d grows: 'kronecker' (exact, O(d (d1 + d2)) per point) vs the dense
-    'positive_definite' structure (damped Newton from x0, a d x d solve per step; the inverse ODE for rows it leaves)."""
+    'positive_definite' structure (damped Newton from x0, a d x d solve per step; the inverse ODE for the rows
+    Newton leaves)."""
     for d in dims:
         rng = np.random.RandomState(d)
         X = rng.standard_normal((n, d))

@@ -298,30 +298,62 @@ def run_task(name, spec, depths, quick, seed=0, steps=None):
     return rows
 
 
+def summary(rows: list[dict]) -> list[str]:
+    """Per task: skjacnet at one layer, the best skjacnet depth, the best guaranteed peer, the MLP."""
+    lines = [
+        "| task | skjacnet n_layers=1 | best skjacnet of n_layers 1, 2, 4 | best guaranteed peer "
+        "| MLPRegressor (no guarantee) |",
+        "|---|---|---|---|---|",
+    ]
+    fmt = lambda r: f"{r['r2']:.4f} ({r['fit_s']:.0f} s)"  # noqa: E731
+    for task in dict.fromkeys(r["task"] for r in rows):
+        rs = [r for r in rows if r["task"] == task]
+        ours = [r for r in rs if r["model"].startswith("skjacnet")]
+        one = max((r for r in ours if r["model"].endswith("n_layers=1")), key=lambda r: r["r2"], default=None)
+        best = max(ours, key=lambda r: r["r2"])
+        peer = max(
+            (r for r in rs if not r["model"].startswith(("skjacnet", "MLP", "HistGradient"))), key=lambda r: r["r2"]
+        )
+        mlp = next(r for r in rs if r["model"].startswith("MLP"))
+        first = "—" if one is None else fmt(one)
+        lines.append(f"| {task} | {first} | {fmt(best)} {best['model'].removeprefix('skjacnet ')} | "
+                     f"{fmt(peer)} {peer['model']} | {mlp['r2']:.4f} |")  # fmt: skip
+    return lines
+
+
+def tables(rows: list[dict]) -> str:
+    """The summary, then every row."""
+    table = ["| task | model | test R² | fit s | notes |", "|---|---|---|---|---|"]
+    for r in rows:
+        notes = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("task", "model", "r2", "fit_s"))
+        table.append(f"| {r['task']} | {r['model']} | {r['r2']:.4f} | {r['fit_s']} | {notes} |")
+    return "\n".join([*summary(rows), "", "All rows:", "", *table]) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few iterations: checks that everything runs")
     parser.add_argument("--tasks", nargs="*", default=None)
     parser.add_argument("--depths", nargs="*", type=int, default=[1, 2, 4])
     parser.add_argument("--steps", type=int, default=None, help="Adam steps of the torch peers (1500; --quick 600)")
+    parser.add_argument("--merge", nargs="*", default=None, help="print the tables of saved deep.json files (no runs)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    if args.merge:  # runs split over processes: one page from their JSON
+        print(tables([row for f in args.merge for row in json.loads(pathlib.Path(f).read_text())]), end="")
+        return 0
     all_tasks = tasks(np.random.RandomState(0))
-    names = args.tasks or list(all_tasks)
     rows = []
-    for name in names:
+    for name in args.tasks or list(all_tasks):
         print(name, flush=True)
         rows += run_task(name, all_tasks[name], args.depths, args.quick, steps=args.steps)
-    table = ["| task | model | test R² | fit s | notes |", "|---|---|---|---|---|"]
-    for r in rows:
-        notes = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("task", "model", "r2", "fit_s"))
-        table.append(f"| {r['task']} | {r['model']} | {r['r2']:.4f} | {r['fit_s']} | {notes} |")
-    print("\n".join(table))
+    text = tables(rows)
+    print(text, end="")
     if args.out:
         out = pathlib.Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "deep.json").write_text(json.dumps(rows, indent=1))
-        (out / "deep.md").write_text("\n".join(table) + "\n")
+        (out / "deep.md").write_text(text)
     return 0
 
 

@@ -190,9 +190,8 @@ class Kronecker(Constraint):
     deep = True
 
     def build(self, spec, gen, signs):
-        deep = spec.n_layers > 1
         layers = [
-            mixing_layer(spec, spec.n_in, signs if i == 0 else None, gen, inner=deep and i < spec.n_layers - 1)
+            mixing_layer(spec, spec.n_in, signs if i == 0 else None, gen, inner=i < spec.n_layers - 1)
             for i in range(spec.n_layers)
         ]
         return layers[0] if spec.n_layers == 1 else Composition(layers)
