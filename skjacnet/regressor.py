@@ -421,7 +421,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
 
         def invert(y: torch.Tensor) -> torch.Tensor:
             x = model.inverse(y, self.inverse_method)
-            x, ok = newton_polish(lambda x: model(x) - y, model.jacobian, x, solve=solve, target=y)
+            x, ok = newton_polish(model, model.jacobian, x, y, solve=solve)
             converged[0] &= ok
             return x
 

@@ -9,58 +9,62 @@ from torch import Tensor
 
 
 def newton_polish(
-    residual: Callable[[Tensor], Tensor],
+    f: Callable[[Tensor], Tensor],
     jacobian: Callable[[Tensor], Tensor],
     x: Tensor,
+    y: Tensor,
     *,
     max_iter: int = 50,
     tol: float | None = None,
     solve: Callable[[Tensor, Tensor], Tensor] | None = None,
-    target: Tensor | None = None,
 ) -> tuple[Tensor, bool]:
-    """Damped Newton on ``residual(x) = 0`` for a batch of points x (n, d).
+    """Damped Newton on ``f(x) = y`` for a batch of points x (n, d), from the first guess ``x``.
 
-    Each point halves its step until its residual norm decreases, so the
-    iteration cannot diverge; it stops when every residual is below
-    ``tol * (1 + |x|)`` (default 1e-13 in float64, 1e-7 in float32) or
-    stalls at rounding level.  ``solve(x, r)``, when given, returns
-    ``J(x)^-1 r`` directly (structured models) instead of a dense solve.
-    ``target``, the y of ``residual = f(x) - y``, widens what a stall may
-    leave to ``1e3 * tol * (1 + |x| + |y|)`` (else ``1e3 * tol * (1 + |x|)``):
-    where the map is steep, |y| >> |x| and the residual's rounding floor is
-    |y|'s (Newton still runs to the stall).
+    Each point halves its step until its residual norm decreases, so the iteration cannot diverge (the
+    Newton step is a descent direction of ||f(x) - y||^2 wherever J is nonsingular).  A point is done when
+    its residual is below ``tol * (1 + |x|)`` (default 1e-13 in float64, 1e-7 in float32), or when no step
+    improves it (rounding level): then ``1e3 * tol * (1 + |x| + |y|)`` is what it may leave, since where
+    the map is steep |y| >> |x| and the residual's rounding floor is |y|'s.  Only the points not yet done
+    are evaluated (most converge in a few steps; the slowest set the iteration count).  ``solve(x, r)``,
+    when given, returns ``J(x)^-1 r`` directly (structured models) instead of a dense solve.  Returns the
+    points and whether every one reached its bound.
     """
     if tol is None:
         tol = 1e-13 if x.dtype == torch.float64 else 1e-7  # ~ rounding: Newton runs until it stalls
-    y_norm = 0.0 if target is None else target.norm(dim=-1)
     with torch.no_grad():
-        r = residual(x)
+        x = x.clone()
+        r = f(x) - y
         norm = r.norm(dim=-1)
+        y_norm = y.norm(dim=-1)
+        active = torch.arange(x.shape[0], device=x.device)
+        ok = True
         for _ in range(max_iter):
-            scale = tol * (1.0 + x.norm(dim=-1))
-            todo = norm > scale
-            if not bool(todo.any()):
-                return x, True
-            if solve is not None:  # a structured J^-1 r (no dense d x d Jacobian)
-                step = solve(x, r)
-            else:
-                step = torch.linalg.solve(jacobian(x), r.unsqueeze(-1)).squeeze(-1)
-            step = torch.where(todo.unsqueeze(-1), step, torch.zeros_like(step))
-            improved = torch.zeros_like(todo)
-            lam = torch.ones_like(norm)
+            xa = x[active]
+            todo = norm[active] > tol * (1.0 + xa.norm(dim=-1))
+            active, xa = active[todo], xa[todo]
+            if active.numel() == 0:
+                return x, ok
+            ra, na, ya = r[active], norm[active], y[active]
+            step = solve(xa, ra) if solve is not None else torch.linalg.solve(jacobian(xa), ra.unsqueeze(-1))[..., 0]
+            improved = torch.zeros_like(todo[todo])
+            lam = 1.0
             for _ in range(30):
-                cand = x - lam.unsqueeze(-1) * step
-                r_c = residual(cand)
+                pending = (~improved).nonzero()[:, 0]
+                cand = xa[pending] - lam * step[pending]
+                r_c = f(cand) - ya[pending]
                 n_c = r_c.norm(dim=-1)
-                ok = (n_c < norm) & todo & ~improved
-                x = torch.where(ok.unsqueeze(-1), cand, x)
-                r = torch.where(ok.unsqueeze(-1), r_c, r)
-                norm = torch.where(ok, n_c, norm)
-                improved = improved | ok
-                lam = lam * 0.5
-                if bool((improved | ~todo).all()):
+                better = n_c < na[pending]
+                rows = pending[better]
+                xa[rows], ra[rows], na[rows] = cand[better], r_c[better], n_c[better]
+                improved[rows] = True
+                lam *= 0.5
+                if bool(improved.all()):
                     break
-            if not bool(improved.any()):
-                # no point can improve: rounding level reached
-                return x, bool((norm <= 1e3 * (scale + tol * y_norm)).all())
-        return x, bool((norm <= tol * (1.0 + x.norm(dim=-1) + y_norm)).all())
+            x[active], r[active], norm[active] = xa, ra, na
+            stalled = ~improved  # no step improves these: rounding level
+            if bool(stalled.any()):
+                bound = 1e3 * tol * (1.0 + xa[stalled].norm(dim=-1) + y_norm[active[stalled]])
+                ok &= bool((na[stalled] <= bound).all())
+                active = active[improved]
+        rest = norm[active] <= tol * (1.0 + x[active].norm(dim=-1) + y_norm[active])
+        return x, ok and bool(rest.all())
