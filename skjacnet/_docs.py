@@ -13,7 +13,9 @@ _SHARED_PARAMS_DOC = """
         ('auto': ``max(8, 2 * max(n_features, n_targets))``).  Unused by the
         paper's 1-D model (one feature; one target unless 'none') and by the
         unconstrained n-D, 'complex' and 'kronecker' models.  With
-        ``n_layers > 1`` it is the width of every layer.
+        ``n_layers > 1`` it is the width of every layer ('auto' for the deep
+        'lipschitz' and ``monotonic_cst`` stacks: ``max(32, 2 * max(n_features,
+        n_targets))``, wider than one layer: measured better at depth 4).
     n_layers : int, default=1
         Depth: the model is a composition of ``n_layers`` layers, each with
         an exact guarantee, so that the composition keeps it exactly (1 is

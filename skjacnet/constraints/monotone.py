@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from .activations import Positive
 from .base import Constraint
 from .layer import Composition, Factors, JacobianLayer, persisted
-from .lipschitz import lipschitz_stack
+from .lipschitz import lipschitz_stack, stack_width
 from .mlp import MLP, init_matrix
 from .ridge import RidgeJacobianNet
 
@@ -95,7 +95,7 @@ class Monotone(Constraint):
         dt = spec.dtype
         cst = torch.as_tensor(spec.monotonic_cst, dtype=dt)
         if spec.n_layers > 1:
-            width = spec.ridges(max(spec.n_in, spec.n_out))
+            width = stack_width(spec, max(spec.n_in, spec.n_out))
             return LipschitzMonotone(lipschitz_stack(spec, spec.n_in, spec.n_out, 1.0, spec.n_layers, width, gen), cst)
         R = spec.ridges(max(spec.n_in, spec.n_out))
         return RidgeJacobianNet(
