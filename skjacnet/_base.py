@@ -388,8 +388,11 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         return _pad(self.model_, Xs)
 
     # --- predict ----------------------------------------------------------
-    def _transform_rows(self, A: np.ndarray, fn) -> np.ndarray:
-        """Apply fn chunk by chunk, on the model's device and in its dtype; float64 numpy out."""
+    def _transform_rows(self, A: np.ndarray, fn, row_shape: tuple[int, ...] | None = None) -> np.ndarray:
+        """Apply fn chunk by chunk, on the model's device and in its dtype; float64 numpy out.
+
+        ``row_shape``: the shape of one output row (default ``(n_targets,)``), for empty inputs.
+        """
         model = self.model_
         device, dtype = model.x0.device, model.x0.dtype
         out = []
@@ -397,7 +400,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             for start in range(0, A.shape[0], CHUNK):
                 chunk = torch.as_tensor(A[start : start + CHUNK], dtype=dtype, device=device)
                 out.append(fn(chunk).cpu().numpy().astype(np.float64, copy=False))
-        return np.concatenate(out) if out else np.empty((0, self.n_targets_))
+        return np.concatenate(out) if out else np.empty((0, *(row_shape or (self.n_targets_,))))
 
     def _predict_std(self, Xs: torch.Tensor) -> torch.Tensor:
         return self.model_(self._pad(Xs))
@@ -422,6 +425,48 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         if not np.all(np.isfinite(Y)):
             raise NonFiniteError("The prediction is not finite; inputs may be too extreme for this model.")
         return Y.ravel() if self._y_1d else Y
+
+    def jacobian(self, X):
+        """The exact Jacobian of the function ``predict`` computes, dy/dX, in the units of X and y.
+
+        Closed form where the network's derivative is exact for its integration rule (every conservative
+        structure with ``method='quadrature'``: the derivative of the frozen mesh's interpolant, the one
+        the guarantees are about); otherwise (the path-integrated 'none' and 'complex' n-D models, the ODE
+        methods) automatic differentiation through ``predict``'s own computation, one backward pass per
+        target.  Either way it is the derivative of the computed function, not of the learned field: where
+        a path-integrated field is not curl-free the two differ.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        J : ndarray of shape (n_samples, n_targets, n_features), or (n_samples, n_features)
+            ``J[i, t, j] = d predict(X)[i, t] / d X[i, j]``; when ``y`` was 1-D in ``fit`` (as ``predict``
+            returns 1-D), the gradient of each prediction, of shape (n_samples, n_features).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        d, m = self.n_features_in_, self.n_targets_
+        model = self.model_
+        exact = model.jacobian_is_exact()
+
+        def fn(xs: torch.Tensor) -> torch.Tensor:
+            if exact:
+                return model.jacobian(self._pad(xs))[:, :m, :d]
+            with torch.enable_grad():  # predict's rows are independent: the gradient of a column sum is per row
+                xs = xs.clone().requires_grad_(True)
+                ys = self._predict_std(xs)
+                rows = [torch.autograd.grad(ys[:, t].sum(), xs, retain_graph=t < m - 1)[0] for t in range(m)]
+            return torch.stack(rows, dim=1)
+
+        Js = self._transform_rows((X - self._x_mean) / self._x_scale, fn, row_shape=(m, d))
+        J = self._y_scale[None, :, None] * Js / self._x_scale[None, None, :]
+        if not np.all(np.isfinite(J)):
+            raise NonFiniteError("The Jacobian is not finite; inputs may be too extreme for this model.")
+        return J[:, 0, :] if self._y_1d else J
 
     def __getstate__(self):
         # the fitted network travels as numpy arrays: device-free and skops-friendly

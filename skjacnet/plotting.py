@@ -58,13 +58,13 @@ def plot_inverse(
 
 
 def plot_derivative(est, *, xlim=(-2.0, 2.0), bounds: Sequence[float] = (), title="", ax=None):
-    """The derivative of what ``predict`` computes (finite differences), with bounds."""
+    """The derivative of what ``predict`` computes (``est.jacobian``, exact), with bounds (1-D inputs)."""
     plt = _plt()
     fig = ax.figure if ax is not None else plt.figure(figsize=(5, 3.6))
     ax = ax if ax is not None else fig.add_subplot()
     xs = np.linspace(*xlim, 2001)
-    pred = np.asarray(est.predict(xs.reshape(-1, 1))).reshape(len(xs), -1)[:, 0]
-    ax.plot(0.5 * (xs[1:] + xs[:-1]), np.diff(pred) / np.diff(xs), label="dy/dx of predict")
+    slope = np.asarray(est.jacobian(xs.reshape(-1, 1))).reshape(len(xs), -1)[:, 0]
+    ax.plot(xs, slope, label="dy/dx of predict")
     for b in bounds:
         ax.axhline(b, color="red", lw=0.8, ls="--")
     ax.set(xlabel="x", ylabel="dy/dx", title=title)

@@ -34,6 +34,46 @@ def test_the_exact_jacobian_is_the_derivative_of_predict(fitted):
     torch.testing.assert_close(exact, auto.reshape(exact.shape), rtol=1e-7, atol=1e-9)
 
 
+def _central_differences(est, A, h=1e-6):
+    """d predict / dX by central differences, (n, n_targets, n_features)."""
+    cols = []
+    for j in range(A.shape[1]):
+        step = np.zeros(A.shape[1])
+        step[j] = h
+        diff = (est.predict(A + step) - est.predict(A - step)) / (2 * h)
+        cols.append(diff.reshape(len(A), -1))
+    return np.stack(cols, axis=-1)
+
+
+def test_public_jacobian_is_the_derivative_of_predict(fitted):
+    """est.jacobian(X), in the units of X and y, for every kind: path-integrated ones by autograd."""
+    _, est, X, Y = fitted
+    A = np.vstack([X[:6], 3 * X[:3], -2.5 * X[3:5]])
+    J = est.jacobian(A)
+    expected_shape = (len(A), X.shape[1]) if np.ndim(Y) == 1 else (len(A), Y.shape[1], X.shape[1])
+    assert J.shape == expected_shape and J.dtype == np.float64
+    fd = _central_differences(est, A)
+    np.testing.assert_allclose(J.reshape(fd.shape), fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
+
+
+def test_public_jacobian_obeys_the_certificate(fitted):
+    """What guarantee_ states about the Jacobian, read off est.jacobian at data, far and random points."""
+    _, est, X, _ = fitted
+    rng = np.random.RandomState(3)
+    A = np.vstack([X, 10 * X[:10], rng.standard_normal((200, X.shape[1])) * 4 * np.abs(X).max()])
+    J = est.jacobian(A).reshape(len(A), est.n_targets_, X.shape[1])
+    s = np.linalg.svd(J, compute_uv=False)
+    g = est.guarantee_
+    if g["lipschitz_upper"] is not None:
+        assert s.max() <= g["lipschitz_upper"] * (1 + 1e-9)
+    for key in ("expansion_lower", "jacobian_lower"):
+        if g[key] is not None:
+            assert s.min() >= g[key] * (1 - 1e-9)
+    for j, c in enumerate(g.get("monotonic_cst", [])):
+        if c:
+            assert (c * J[:, :, j]).min() >= -1e-12 * np.abs(J).max()
+
+
 def test_inverse_round_trip(fitted):
     name, est, X, _ = fitted
     if not hasattr(est, "inverse_transform") or est.n_features_in_ != est.n_targets_:
@@ -65,3 +105,9 @@ def test_float32_keeps_the_guarantee(fitted):
     assert est.model_.x0.dtype == torch.float32
     report = est.check_guarantee(np.vstack([X, 3 * X]), random_state=0)
     assert report["holds"] is (None if est.guarantee_["property"] == "none" else True), report
+    # the Jacobian in float32: float64 out, the derivative of the float32 predict to its rounding
+    A = X[:8]
+    fd = _central_differences(est, A, h=1e-2)
+    J = est.jacobian(A)
+    assert J.dtype == np.float64
+    np.testing.assert_allclose(J.reshape(fd.shape), fd, rtol=1e-2, atol=1e-3 * np.abs(fd).max())

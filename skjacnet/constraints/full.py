@@ -151,6 +151,9 @@ class FullJacobianNet(JacobianLayer):
         """The network's J(x): NOT the Jacobian of the computed map unless J is curl-free."""
         return self.J(x)
 
+    def jacobian_is_exact(self) -> bool:
+        return False  # a path integral of a field that need not be curl-free
+
     def segment_integral(self, a: Tensor, b: Tensor) -> Tensor:
         """Integral of J along the straight segment a -> b, for rows a, b (n, d), adaptive GK15."""
         it, dx = self.integrator, b - a

@@ -2,7 +2,8 @@
 
 A layer maps standardised inputs (n, n_in) to outputs (n, n_out) and offers
 
-* ``forward(x)`` and ``jacobian(x)``, the exact Jacobian of what ``forward`` computes (n, n_out, n_in);
+* ``forward(x)`` and ``jacobian(x)`` (n, n_out, n_in), the exact Jacobian of what ``forward`` computes where
+  ``jacobian_is_exact()`` (else the learned field, e.g. a path-integrated network's or an ODE's integrand);
 * ``inverse(y, inverse_method)``, a first guess of the inverse where the layer is a bijection, and
   ``inverse_is_exact(inverse_method)``, whether that guess is exact to rounding;
 * ``factors(in_scale, out_scale)``, its certificate factors (:class:`Factors`) for the map
@@ -81,6 +82,8 @@ class Layer(Protocol):
 
     def jacobian(self, x: Tensor) -> Tensor: ...
 
+    def jacobian_is_exact(self) -> bool: ...
+
     def inverse(self, y: Tensor, inverse_method: str) -> Tensor: ...
 
     def inverse_is_exact(self, inverse_method: str) -> bool: ...
@@ -121,6 +124,10 @@ class JacobianLayer(nn.Module):
 
     def integrators(self) -> list[Integrator]:
         return [self.integrator]
+
+    def jacobian_is_exact(self) -> bool:
+        """Whether ``jacobian`` is the derivative of ``forward``: so where the integrators differentiate exactly."""
+        return all(it.exact_derivative for it in self.integrators())
 
     def use_integrator(self, method: str, rtol: float, atol: float, **kwargs) -> None:
         """A fresh integrator of ``method`` ('quadrature' is the layer's own ``QUADRATURE``)."""
@@ -187,6 +194,9 @@ class Composition(nn.Module):
 
     def inverse_is_exact(self, inverse_method: str) -> bool:
         return all(layer.inverse_is_exact(inverse_method) for layer in self.layers)
+
+    def jacobian_is_exact(self) -> bool:
+        return all(layer.jacobian_is_exact() for layer in self.layers)
 
     def inverse(self, y: Tensor, inverse_method: str) -> Tensor:
         """Layer by layer, last first, each by its own inverse (closed forms, or Newton with the ODE behind it).

@@ -11,7 +11,6 @@ from .layer import Composition
 from .mlp import MLP, init_matrix
 from .ridge import RidgeJacobianNet
 
-
 # n_ridges='auto' in a deep stack: wider than one layer's max(8, 2 size).  Measured at depth 4 (benchmarks/deep.py
 # targets, test R^2, widths max(8, 2d) / 32 / 64): distance to 3 points (d = 2) 0.9978 / 0.9986 / 0.9973,
 # min-distance (d = 5) 0.9837 / 0.9941 / 0.9953, max-affine (d = 5) 0.9900 / 0.9974 / 0.9949, ||x|| (d = 5)

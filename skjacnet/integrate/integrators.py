@@ -100,6 +100,11 @@ class Integrator:
         """Whether a ridge layer's 1-D antiderivatives can be inverted in closed form."""
         return False
 
+    @property
+    def exact_derivative(self) -> bool:
+        """Whether ``derivative`` is the derivative of what ``integral`` computes (else it is the field's)."""
+        return False
+
 
 class MeshQuadrature(Integrator):
     """Exact integration of the piecewise-linear interpolant of g on an adaptive knot mesh (ridge networks)."""
@@ -167,6 +172,10 @@ class MeshQuadrature(Integrator):
     @property
     def exact_inverse(self):
         return self.mesh is not None
+
+    @property
+    def exact_derivative(self):
+        return self.mesh is not None  # the frozen mesh's interpolant is the g whose integral predict computes
 
     def antiderivative(self, z: Tensor) -> Tensor:
         return _mesh.antiderivative(self.mesh, z)
