@@ -12,17 +12,17 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, check_scalar
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _warn, integrate
 from ._build import DTYPES, ModelSpec, build_model
 from ._certificate import check_guarantee, guarantee
-from ._checks import check_ode_tolerances, check_path_options, check_shapes, explain_infinite_y
+from ._checks import check_jacobian_data, check_ode_tolerances, check_path_options, check_shapes, explain_infinite_y
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._persist import from_state, restore_device, to_state
 from ._plan import Scaling, plan_fit
 from ._runtime import resolve_device, thread_policy, torch_threads
-from ._training import LOSSES, SOLVERS, Stopping, train
+from ._training import LOSSES, SOLVERS, JacobianTarget, Stopping, train
 from .constraints.complex import HolomorphicJacobianNet
 from .constraints.full import FullJacobianNet, UserPath, check_path
 from .constraints.mlp import ACTIVATIONS
@@ -61,6 +61,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         "tol_annealing": ["boolean"],
         "adjoint": ["boolean"],
         "loss": [StrOptions(set(LOSSES))],
+        "jacobian_weight": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"auto", *SOLVERS})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -94,17 +95,29 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
 
     # --- fit ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the Jacobian network to data.
+    def fit(self, X, y, sample_weight=None, *, jacobian=None):
+        """Fit the Jacobian network to data, and to observed Jacobians if given.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Training inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Targets.
+            Targets.  With ``jacobian``, NaN marks an unobserved value (each
+            target needs one observed value: derivatives fix the function up
+            to a constant).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; samples with weight 0 are ignored.
+        jacobian : array-like of shape (n_samples, n_targets, n_features), default=None
+            Observed Jacobians dy/dX at the rows of X, in the units of X and y
+            ((n_samples, n_features) gradients when y is 1-D); NaN marks an
+            unobserved entry.  They enter the loss with weight
+            ``jacobian_weight`` (Sobolev training); for JacNet the Jacobian is
+            the network's own output, so no double backpropagation.  Every
+            constraint keeps its guarantee.  Routed by metadata routing
+            (``set_fit_request(jacobian=True)``); a scaler in front of this
+            step would change X's units but not the Jacobian's, so fit on raw
+            X (the estimator standardises inside).
 
         Returns
         -------
@@ -115,17 +128,17 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         if self.warm_start and "model_" in before:  # a warm fit trains the network in place
             before["model_"] = copy.deepcopy(self.model_)
         try:
-            return self._fit(X, y, sample_weight)
+            return self._fit(X, y, sample_weight, jacobian)
         except BaseException:
             # a failed (re)fit leaves the estimator exactly as it was, never half-updated
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, jacobian):
         # plan -> build -> train -> publish: only _publish writes fitted state (validate_data sets the
         # feature counts and names, as in every sklearn estimator; fit() rolls everything back on failure)
-        X, Y, w, y_1d, warm = self._validate_fit_data(X, y, sample_weight)
+        X, Y, w, J, y_1d, warm = self._validate_fit_data(X, y, sample_weight, jacobian)
         n_rows = X.shape[0]  # before the validation split: 'auto' looks at the data given
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
@@ -133,11 +146,11 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         held_out = None
         if self.early_stopping:
-            X, Y, w, held_out = self._validation_split(X, Y, w, rng)
+            X, Y, w, J, held_out = self._validation_split(X, Y, w, J, rng)
         check_shapes(self, X.shape[1], Y.shape[1])
         check_ode_tolerances(self)
         check_path_options(self, X.shape[1], Y.shape[1])
-        plan = plan_fit(self, X, Y, w, warm=warm, n_rows=n_rows)
+        plan = plan_fit(self, X, Y, w, warm=warm, n_rows=n_rows, J=J)
         if plan.restarted:
             _warn.warn(
                 f"warm_start=True, but {', '.join(plan.restarted)} changed since the previous fit: the network "
@@ -147,6 +160,11 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             )
         sc = plan.scaling
         Xs, Ys = (X - sc.x_mean) / sc.x_scale, (Y - sc.y_mean) / sc.y_scale
+        target = None
+        if J is not None:  # observed Jacobians packed beside the values, in standardised units
+            Js = J * sc.x_scale[None, None, :] / sc.y_scale[None, :, None]
+            Ys = np.concatenate([Ys, Js.reshape(len(Ys), -1)], axis=1)
+            target = JacobianTarget(Y.shape[1], X.shape[1], float(self.jacobian_weight))
         with torch_threads(thread_policy(X.shape[0])):
             if plan.warm:  # trained in place: fit() restores a copy if anything fails
                 model = self.model_.to(device)
@@ -175,6 +193,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 tol_annealing=self.tol_annealing,
                 stopping=stopping,
                 verbose=int(self.verbose),
+                target=target,
             )
             model.freeze(Xt)
         self._report_training(hist, model)
@@ -203,14 +222,22 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             )
         return stopping
 
-    def _validate_fit_data(self, X, y, sample_weight):
-        """Validated X, Y (2-D), weights (rows of weight 0 dropped), whether y was 1-D, and whether to warm start."""
+    def _validate_fit_data(self, X, y, sample_weight, jacobian=None):
+        """Validated X, Y (2-D), weights, Jacobians (rows of weight 0 dropped), whether y was 1-D, and whether
+        to warm start."""
         warm = bool(self.warm_start) and hasattr(self, "model_")
+        missing = None
+        if jacobian is not None:  # NaN marks an unobserved value: validated as 0, restored below
+            y = check_array(y, ensure_2d=False, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y")
+            missing = np.isnan(y)
+            y = np.where(missing, 0.0, y)
         # reset=False on a warm start: the feature count (and names) must match the previous fit
         try:
             X, y = validate_data(self, X, y, reset=not warm, multi_output=True, y_numeric=True, dtype=np.float64)
         except ValueError as exc:
             raise explain_infinite_y(exc, y) from None
+        if missing is not None:
+            y = np.where(missing, np.nan, y)
         w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if Y.shape[1] == 0:
@@ -220,8 +247,9 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 f"warm_start=True needs the same number of targets as the previous fit ({self.n_targets_}), "
                 f"got {Y.shape[1]}."
             )
+        J = None if jacobian is None else check_jacobian_data(jacobian, Y, X.shape[1], y.ndim == 1)
         keep = w > 0
-        return X[keep], Y[keep], w[keep], y.ndim == 1, warm
+        return X[keep], Y[keep], w[keep], None if J is None else J[keep], y.ndim == 1, warm
 
     def _report_training(self, hist, model: torch.nn.Module) -> None:
         """One warning for what went wrong in training: divergence, integration caps, or max_iter."""
@@ -286,17 +314,18 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
     def _scaling(self) -> Scaling:
         return Scaling(self._x_mean, self._x_scale, self._y_mean, self._y_scale)
 
-    def _validation_split(
-        self, X: np.ndarray, Y: np.ndarray, w: np.ndarray, rng: np.random.RandomState
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Hold out validation_fraction of the rows (shuffled, no stratification), seeded by rng."""
+    def _validation_split(self, X, Y, w, J, rng: np.random.RandomState):
+        """Hold out validation_fraction of the rows (shuffled, no stratification), seeded by rng.
+
+        The held-out rows are scored by R^2 on their observed values (their Jacobians are not used).
+        """
         rows, val = train_test_split(np.arange(X.shape[0]), test_size=self.validation_fraction, random_state=rng)
         if val.size < 2:
             raise ValueError(
                 f"The validation set is too small ({val.size} rows of {X.shape[0]} with early_stopping=True). "
                 "Increase 'validation_fraction' or the size of your dataset."
             )
-        return X[rows], Y[rows], w[rows], (X[val], Y[val], w[val])
+        return X[rows], Y[rows], w[rows], None if J is None else J[rows], (X[val], Y[val], w[val])
 
     def _path_dependence(self, Xs: torch.Tensor) -> float:
         """Mean path-dependence of the standardised predictions (0 when conservative)."""

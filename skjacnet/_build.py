@@ -78,7 +78,9 @@ def build_model(spec: ModelSpec, gen: torch.Generator, signs: np.ndarray | None)
     return spec.constraint.build(spec, gen, signs)
 
 
-def auto_orientation(Xs: np.ndarray, Ys: np.ndarray, w: np.ndarray, size: int) -> np.ndarray:
+def auto_orientation(
+    Xs: np.ndarray, Ys: np.ndarray, w: np.ndarray, size: int, Js: np.ndarray | None = None
+) -> np.ndarray:
     """Signs S (size,) so that diag(S) times a monotone map can follow the data.
 
     The sign of each diagonal entry of the weighted least-squares map A from
@@ -89,17 +91,27 @@ def auto_orientation(Xs: np.ndarray, Ys: np.ndarray, w: np.ndarray, size: int) -
     positive determinants), so when prod(S) disagrees with sign(det A) the
     least certain sign (smallest |A_jj|) is flipped: a near-zero diagonal
     entry of the wrong sign would otherwise cap the fit (R^2 0.872 instead of
-    0.9986 on a rotated coordinate-wise cubic in 8-D).
+    0.9986 on a rotated coordinate-wise cubic in 8-D).  With observed Jacobians ``Js`` (standardised,
+    NaN unobserved) A is their weighted mean where every entry was observed: the map's own average slope.
     """
-    # centred: with a user initial_point Xs is not, and an intercept-free fit would tilt the diagonal
-    Xc = Xs - np.average(Xs, axis=0, weights=w)
-    Yc = Ys - np.average(Ys, axis=0, weights=w)
-    Xp = np.zeros((Xs.shape[0], size))
-    Xp[:, : min(size, Xs.shape[1])] = Xc[:, :size]
-    Yp = np.zeros((Ys.shape[0], size))
-    Yp[:, : min(size, Ys.shape[1])] = Yc[:, :size]
-    sw = np.sqrt(w)[:, None]
-    A = np.linalg.lstsq(Xp * sw, Yp * sw, rcond=None)[0]
+    if Js is not None and not np.isnan(Js).all(axis=0).any():
+        seen = ~np.isnan(Js)
+        ww = w[:, None, None] * seen
+        mean_J = (ww * np.where(seen, Js, 0.0)).sum(0) / ww.sum(0)  # (m, d)
+        A = np.zeros((size, size))
+        A[: min(size, Xs.shape[1]), : min(size, Ys.shape[1])] = mean_J.T[:size, :size]
+    else:
+        rows = ~np.isnan(Ys).any(axis=1)  # rows with every value observed
+        Xs, Ys, w = Xs[rows], Ys[rows], w[rows]
+        # centred: with a user initial_point Xs is not, and an intercept-free fit would tilt the diagonal
+        Xc = Xs - np.average(Xs, axis=0, weights=w)
+        Yc = Ys - np.average(Ys, axis=0, weights=w)
+        Xp = np.zeros((Xs.shape[0], size))
+        Xp[:, : min(size, Xs.shape[1])] = Xc[:, :size]
+        Yp = np.zeros((Ys.shape[0], size))
+        Yp[:, : min(size, Ys.shape[1])] = Yc[:, :size]
+        sw = np.sqrt(w)[:, None]
+        A = np.linalg.lstsq(Xp * sw, Yp * sw, rcond=None)[0]
     diag = np.diag(A)
     signs = np.where(diag < 0, -1.0, 1.0)
     if Xs.shape[1] == Ys.shape[1] == size:  # square: the determinant's sign is what S must match

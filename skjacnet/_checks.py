@@ -138,3 +138,35 @@ def explain_infinite_y(exc: ValueError, y) -> ValueError:
         " with func=logit): a regressor cannot fit it. Smooth the labels first, e.g. "
         "y = (y * (n - 1) + 0.5) / n, or clip them to [1e-3, 1 - 1e-3] (docs/guide.md, bounded targets)."
     )
+
+
+def check_jacobian_data(jacobian, Y: np.ndarray, n_features: int, y_1d: bool) -> np.ndarray:
+    """Observed Jacobians as (n, n_targets, n_features) float64; NaN marks an unobserved entry.
+
+    With them y may hold NaN (an unobserved value), but every target needs one observed value: the
+    Jacobian fixes the function only up to a constant.
+    """
+    n, m = Y.shape
+    try:
+        J = np.asarray(jacobian, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"jacobian must be an array of numbers, got {type(jacobian).__name__}: {exc}") from None
+    expected = (n, n_features) if y_1d else (n, m, n_features)
+    if y_1d and J.shape == (n, 1, n_features):
+        expected = J.shape
+    if J.shape != expected:
+        raise ValueError(
+            f"jacobian has shape {J.shape}, expected {expected}: d y[i, t] / d X[i, j] for each of the {n} rows"
+            + (" (the gradient of each prediction: y is 1-D)" if y_1d else "")
+            + "; NaN marks an unobserved entry."
+        )
+    if np.isinf(J).any():
+        raise ValueError("jacobian holds infinite entries; mark unobserved entries with NaN.")
+    missing = ~np.isfinite(Y).any(axis=0)
+    if missing.any():
+        raise ValueError(
+            f"target(s) {np.flatnonzero(missing).tolist()} have no observed value (all NaN): the Jacobian fixes "
+            "the function only up to a constant; give each target's value at one point at least (a reference, "
+            "e.g. the energy of one configuration)."
+        )
+    return J.reshape(n, m, n_features)

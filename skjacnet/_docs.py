@@ -51,6 +51,13 @@ _SHARED_PARAMS_DOC = """
         (``torchdiffeq.odeint_adjoint``): memory independent of the steps.
     loss : {'squared_error', 'absolute_error'}, default='squared_error'
         Training loss per sample ('absolute_error' is the paper's norm loss).
+    jacobian_weight : float, default=1.0
+        Weight of the observed Jacobians (``fit(..., jacobian=J)``) in the
+        loss: per row, the value error plus ``jacobian_weight`` times the
+        Jacobian error averaged over the features, both in standardised
+        units (y / s_y and J s_x / s_y), so that at 1 a target's value and
+        its gradient weigh alike whatever the units.  Unused without
+        ``jacobian``.
     solver : {'auto', 'adam', 'lbfgs'}, default='auto'
         'adam': Adam on mini-batches.  'lbfgs': full-batch L-BFGS
         (``torch.optim.LBFGS`` with a strong Wolfe line search), one

@@ -38,12 +38,31 @@ class FitPlan:
     solver: str
 
 
-def _weighted_moments(A: np.ndarray, w: np.ndarray, isotropic: bool) -> tuple[np.ndarray, np.ndarray]:
-    mean = np.average(A, axis=0, weights=w)
-    # std as peak * rms(centred / peak): no overflow for values near the float64 limit
-    peak = np.max(np.abs(A - mean), axis=0)
-    safe = np.where(peak > 0, peak, 1.0)
-    scale = safe * np.sqrt(np.average(((A - mean) / safe) ** 2, axis=0, weights=w))
+def _weighted_moments(
+    A: np.ndarray, w: np.ndarray, isotropic: bool, fallback: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted column means and standard deviations; NaN entries (unobserved values) are left out.
+
+    ``fallback``: per-column scales for the columns whose spread is degenerate (one observed value, or none
+    apart): the spread the observed Jacobians imply (fits from derivatives).
+    """
+    seen = ~np.isnan(A)
+    if seen.all():
+        mean = np.average(A, axis=0, weights=w)
+        # std as peak * rms(centred / peak): no overflow for values near the float64 limit
+        peak = np.max(np.abs(A - mean), axis=0)
+        safe = np.where(peak > 0, peak, 1.0)
+        scale = safe * np.sqrt(np.average(((A - mean) / safe) ** 2, axis=0, weights=w))
+    else:  # the same over each column's observed entries
+        ww = w[:, None] * seen
+        total = np.maximum(ww.sum(0), 1e-300)
+        A = np.where(seen, A, 0.0)
+        mean = (ww * A).sum(0) / total
+        peak = np.max(np.abs(A - mean) * seen, axis=0)
+        safe = np.where(peak > 0, peak, 1.0)
+        scale = safe * np.sqrt((ww * ((A - mean) / safe) ** 2).sum(0) / total)
+    if fallback is not None:
+        scale = np.where(scale > 1e-12 * (1.0 + np.abs(mean)), scale, fallback)
     if isotropic:
         # one scale for all columns keeps Euclidean norms (Lipschitz); the degenerate-spread
         # test must apply to the pooled scale once, or columns would end up scaled differently
@@ -55,12 +74,23 @@ def _weighted_moments(A: np.ndarray, w: np.ndarray, isotropic: bool) -> tuple[np
     return mean, scale
 
 
-def plan_scaling(est, X: np.ndarray, Y: np.ndarray, w: np.ndarray) -> Scaling:
+def _jacobian_spread(J: np.ndarray, w: np.ndarray, x_scale: np.ndarray) -> np.ndarray:
+    """Per target, the RMS change of y over one standard deviation of each feature: sqrt(mean (J s_x)^2)."""
+    D = (J * x_scale[None, None, :]) ** 2
+    seen = ~np.isnan(D)
+    ww = w[:, None, None] * seen
+    ms = (ww * np.where(seen, D, 0.0)).sum((0, 2)) / np.maximum(ww.sum((0, 2)), 1e-300)
+    rms = np.sqrt(ms)
+    return np.where(rms > 0, rms, 1.0)
+
+
+def plan_scaling(est, X: np.ndarray, Y: np.ndarray, w: np.ndarray, J: np.ndarray | None = None) -> Scaling:
     """Shift X to the initial point and y to its mean; scale both unless standardize=False."""
     # one scale for all columns keeps Euclidean norms (Lipschitz) and complex linearity (re, im pairs)
     isotropic = REGISTRY[est._structure()].isotropic
     x_mean, x_scale = _weighted_moments(X, w, isotropic=isotropic)
-    y_mean, y_scale = _weighted_moments(Y, w, isotropic=isotropic)
+    fallback = None if J is None else _jacobian_spread(J, w, x_scale)
+    y_mean, y_scale = _weighted_moments(Y, w, isotropic=isotropic, fallback=fallback)
     if not isinstance(est.initial_point, str):  # the shift of X is the initial point x0
         x_mean = check_initial_point(est, X.shape[1])
     if not est.standardize:
@@ -116,7 +146,9 @@ def auto_solver(est, spec: ModelSpec, n_rows: int) -> str:
     return spec.constraint.auto_solver(spec, n_rows)
 
 
-def plan_fit(est, X: np.ndarray, Y: np.ndarray, w: np.ndarray, *, warm: bool, n_rows: int) -> FitPlan:
+def plan_fit(
+    est, X: np.ndarray, Y: np.ndarray, w: np.ndarray, *, warm: bool, n_rows: int, J: np.ndarray | None = None
+) -> FitPlan:
     """What this fit builds (or continues) and how it trains; reads the estimator, writes nothing.
 
     ``warm``: warm_start is on and there is a previous network (of the same feature and target
@@ -134,14 +166,15 @@ def plan_fit(est, X: np.ndarray, Y: np.ndarray, w: np.ndarray, *, warm: bool, n_
             return FitPlan(spec, kept, True, (), None, auto_solver(est, spec, n_rows))
         # a network saved before specs existed cannot be compared: start afresh as well
         restarted = tuple(spec.changes(previous)) if previous is not None else ("a state saved by an older version",)
-    scaling = plan_scaling(est, X, Y, w)
+    scaling = plan_scaling(est, X, Y, w, J)
     spec = plan_spec(est, n_in, n_out, scaling)
     signs = None
     if spec.orientation_size is not None:
         if spec.orientation == "auto":
             Xs = (X - scaling.x_mean) / scaling.x_scale
             Ys = (Y - scaling.y_mean) / scaling.y_scale
-            signs = auto_orientation(Xs, Ys, w, spec.orientation_size)
+            Js = None if J is None else J * scaling.x_scale[None, None, :] / scaling.y_scale[None, :, None]
+            signs = auto_orientation(Xs, Ys, w, spec.orientation_size, Js)
         else:
             signs = np.asarray(spec.orientation, dtype=np.float64)
     return FitPlan(spec, scaling, False, restarted, signs, auto_solver(est, spec, n_rows))

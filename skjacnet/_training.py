@@ -52,16 +52,79 @@ class Stopping:
 
 
 def _loss(pred: Tensor, y: Tensor, w: Tensor, kind: str) -> Tensor:
+    """Weighted mean over rows of the squared (or Euclidean) error; NaN in y marks an unobserved value."""
     err = pred - y
+    missing = torch.isnan(y)  # only y's NaN: a NaN prediction must still reach the divergence guard
+    err = torch.where(missing, 0.0, err) if bool(missing.any()) else err
     per_sample = (err * err).sum(-1) if kind == "squared_error" else err.norm(dim=-1)
     return (w * per_sample).sum() / w.sum()
 
 
+def _nan_mean(Y: Tensor, w: Tensor) -> Tensor:
+    """Weighted column means over the observed (non-NaN) entries (0 where a column has none)."""
+    seen = ~torch.isnan(Y)
+    ww = w.unsqueeze(-1) * seen
+    return torch.where(seen, Y, 0.0).mul(ww).sum(0) / ww.sum(0).clamp_min(1e-300)
+
+
+class ValueTarget:
+    """What the network is trained on: the values Y (n, m)."""
+
+    def values(self, Y: Tensor) -> Tensor:
+        return Y
+
+    def loss(self, model: nn.Module, xb: Tensor, yb: Tensor, wb: Tensor, kind: str) -> Tensor:
+        return _loss(model(xb), yb, wb, kind)
+
+    def constant_loss(self, Y: Tensor, w: Tensor, kind: str, centre: Tensor) -> float:
+        """The loss of the constant prediction ``centre``: the scale of a bad fit."""
+        values = self.values(Y)
+        return float(_loss(centre.expand_as(values), values, w, kind))
+
+
+@dataclass(frozen=True)
+class JacobianTarget(ValueTarget):
+    """Values and observed Jacobians packed in one tensor: Y's columns are [values (m), J (m x d, row-major)].
+
+    Packing keeps one target tensor, so mini-batches, the divergence guard and L-BFGS slice it as before.
+    The loss adds ``weight`` times the Jacobian error of each row, averaged over its d features (at weight 1
+    one target's value and its gradient weigh alike); NaN marks an unobserved value or entry.  The model's
+    Jacobian is its own output (``model.jacobian``): no double backpropagation.
+    """
+
+    n_targets: int
+    n_features: int
+    weight: float
+
+    def values(self, Y: Tensor) -> Tensor:
+        return Y[:, : self.n_targets]
+
+    def _jacobian_loss(self, J_pred: Tensor, J: Tensor, w: Tensor, kind: str) -> Tensor:
+        d = self.n_features
+        err = _loss(J_pred.reshape(J.shape[0], -1), J.reshape(J.shape[0], -1), w, kind)
+        return err / d if kind == "squared_error" else err / d**0.5
+
+    def loss(self, model, xb, yb, wb, kind):
+        value_loss = super().loss(model, xb, self.values(yb), wb, kind)
+        if self.weight == 0:
+            return value_loss
+        J_pred = model.jacobian(xb)[:, : self.n_targets, : self.n_features]
+        return value_loss + self.weight * self._jacobian_loss(J_pred, yb[:, self.n_targets :], wb, kind)
+
+    def constant_loss(self, Y, w, kind, centre):
+        J = Y[:, self.n_targets :]
+        return super().constant_loss(Y, w, kind, centre) + self.weight * float(
+            self._jacobian_loss(torch.zeros_like(J), J, w, kind)
+        )
+
+
 def weighted_r2(pred: Tensor, y: Tensor, w: Tensor) -> float:
     """sklearn's r2_score(y, pred, sample_weight=w): uniform average over outputs, constant y finite."""
-    w = w.unsqueeze(-1)
+    seen = ~torch.isnan(y)  # NaN: an unobserved value (fits with observed Jacobians) scores nothing
+    w = w.unsqueeze(-1) * seen
+    y = torch.where(seen, y, 0.0)
     num = (w * (y - pred) ** 2).sum(0)
-    den = (w * (y - (w * y).sum(0) / w.sum()) ** 2).sum(0)
+    den = (w * (y - (w * y).sum(0) / w.sum(0).clamp_min(1e-300)) ** 2).sum(0)
     # force_finite: a constant target scores 1 when fitted exactly, else 0
     r2 = torch.where(den > 0, 1 - num / torch.where(den > 0, den, 1.0), (num == 0).to(pred.dtype))
     return float(r2.mean())
@@ -142,12 +205,6 @@ def _finite(model: nn.Module, loss: float) -> bool:
     return math.isfinite(loss) and all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
-def constant_loss(Y: Tensor, w: Tensor, kind: str, centre: Tensor | None = None) -> float:
-    """Loss of the constant prediction ``centre`` (default: the weighted mean of Y), the scale of a bad fit."""
-    centre = (w.unsqueeze(-1) * Y).sum(0) / w.sum() if centre is None else centre
-    return float(_loss(centre.expand_as(Y), Y, w, kind))
-
-
 class _Diverged(Exception):
     """A loss exploded or became non-finite (for Adam, raised before the step is taken)."""
 
@@ -164,10 +221,10 @@ class _Guard:
     mini-batch of heavy outliers is judged against its own scale.
     """
 
-    def __init__(self, model: nn.Module, Y: Tensor, w: Tensor, kind: str):
-        self.model, self.kind = model, kind
-        self.centre = (w.unsqueeze(-1) * Y).sum(0) / w.sum()
-        self.reference = constant_loss(Y, w, kind, self.centre)
+    def __init__(self, model: nn.Module, Y: Tensor, w: Tensor, kind: str, target: ValueTarget):
+        self.model, self.kind, self.target = model, kind, target
+        self.centre = _nan_mean(target.values(Y), w)
+        self.reference = target.constant_loss(Y, w, kind, self.centre)
         self.first: float | None = None  # the initial network's loss
         self.best, self.best_epoch, self.best_state = math.inf, 0, None
         self.start_state: dict[str, Tensor] | None = None
@@ -179,7 +236,7 @@ class _Guard:
 
     def check(self, loss: float, yb: Tensor | None = None, wb: Tensor | None = None) -> None:
         self.seed(loss)
-        reference = self.reference if yb is None else constant_loss(yb, wb, self.kind, self.centre)
+        reference = self.reference if yb is None else self.target.constant_loss(yb, wb, self.kind, self.centre)
         if not loss <= EXPLOSION * max(reference, self.first, 1e-300):  # also NaN
             raise _Diverged(loss)
 
@@ -215,6 +272,7 @@ def train(
     tol_annealing: bool,
     stopping: Stopping,
     verbose: int,
+    target: ValueTarget | None = None,
 ) -> History:
     """Fit ``model`` to (X, Y) with sample weights w; one iteration = one epoch.
 
@@ -225,13 +283,15 @@ def train(
     tolerances start at ``ANNEAL_START`` and halve whenever the training loss
     falls below them, down to the requested rtol/atol (the paper's schedule).
     With ``stopping.validation`` the weights of the best validation epoch are
-    restored at the end.
+    restored at the end.  ``target`` says what Y holds (default: values; :class:`JacobianTarget`: values
+    and observed Jacobians).
     """
     tolerance = _Tolerance(model.integrators())
     if tol_annealing:
         tolerance.set(max(ANNEAL_START, *tolerance.target), max(ANNEAL_START, *tolerance.target))
-    guard = _Guard(model, Y, w, loss)
-    objective = _objective(model, guard, solver, loss, alpha, float(w.sum()))
+    target = target or ValueTarget()
+    guard = _Guard(model, Y, w, loss, target)
+    objective = _objective(model, guard, target, solver, loss, alpha, float(w.sum()))
     if solver == "lbfgs":
         epoch_fn = _lbfgs_epochs(model, X, Y, w, objective)
     else:
@@ -274,13 +334,15 @@ def train(
     return hist
 
 
-def _objective(model: nn.Module, guard: _Guard, solver: str, loss: str, alpha: float, w_total: float) -> Objective:
+def _objective(
+    model: nn.Module, guard: _Guard, target: ValueTarget, solver: str, loss: str, alpha: float, w_total: float
+) -> Objective:
     """(X, Y, w) -> (data loss, penalised loss), with the divergence guard watching each evaluation."""
     # weight 2 must equal a repeated sample, so the penalty is divided by sum(w), not n
     penalized = [p for name, p in model.named_parameters() if "weights" in name or name.endswith("_raw")]
 
     def objective(xb: Tensor, yb: Tensor, wb: Tensor) -> tuple[Tensor, Tensor]:
-        data_loss = _loss(model(xb), yb, wb, loss)
+        data_loss = target.loss(model, xb, yb, wb, loss)
         if solver == "adam":  # each step is judged before it is taken
             guard.check(float(data_loss.detach()), yb, wb)
         else:  # L-BFGS's line search tries wild points on purpose: judged per iteration, seeded by the first

@@ -135,6 +135,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         tol_annealing=False,
         adjoint=False,
         loss="squared_error",
+        jacobian_weight=1.0,
         solver="auto",
         max_iter=200,
         tol=1e-4,
@@ -168,6 +169,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         self.tol_annealing = tol_annealing
         self.adjoint = adjoint
         self.loss = loss
+        self.jacobian_weight = jacobian_weight
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
@@ -321,6 +323,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         tol_annealing=False,
         adjoint=False,
         loss="squared_error",
+        jacobian_weight=1.0,
         solver="auto",
         max_iter=200,
         tol=1e-4,
@@ -352,6 +355,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         self.tol_annealing = tol_annealing
         self.adjoint = adjoint
         self.loss = loss
+        self.jacobian_weight = jacobian_weight
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
