@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,6 +13,7 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _warn, integrate
@@ -44,6 +46,25 @@ def _pad(model: torch.nn.Module, Xs: torch.Tensor) -> torch.Tensor:
     """Zero-pad inputs to the model's square size (non-square invertible fits)."""
     extra = model.x0.shape[0] - Xs.shape[1]
     return torch.nn.functional.pad(Xs, (0, extra)) if extra > 0 else Xs
+
+
+def _stochastic_solver(est) -> bool:
+    """partial_fit exists unless solver='lbfgs' (MLPRegressor's rule: a full-batch method has no epochs of chunks)."""
+    if est.solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit takes one Adam epoch per call, but solver='lbfgs' is a full-batch method; use "
+            "solver='auto' or 'adam' for partial_fit, or fit on all the data."
+        )
+    return True
+
+
+@dataclass
+class _PartialState:
+    """What partial_fit carries between calls: the network it trains, its Adam and its shuffling generator."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    gen: torch.Generator
 
 
 class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
@@ -135,23 +156,76 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             self.__dict__.update(before)
             raise
 
-    def _fit(self, X, y, sample_weight, jacobian):
+    @available_if(_stochastic_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, *, jacobian=None):
+        """One epoch of Adam over (X, y): MLPRegressor's ``partial_fit``, for data that arrives in chunks.
+
+        The first call (on an unfitted estimator) builds the network, and fixes the standardisation (means
+        and scales of X and y) and the orientation from that first chunk: make it representative (shuffle
+        the rows, or fit a first chunk of a few hundred rows).  Every later call continues the same network
+        and the same Adam moments (kept until pickling: a loaded estimator continues with fresh moments);
+        after ``fit`` it continues the fitted network.  Mini-batches of ``batch_size``; ``max_iter``,
+        ``early_stopping`` and the stopping rule do not apply (the caller decides when to stop, e.g.
+        dask-ml's ``Incremental``); ``n_iter_`` counts the calls.  Not available with ``solver='lbfgs'``
+        (a full-batch method), as in MLPRegressor.  Parameters that shape the network must
+        not change between calls (an error names them; ``fit`` starts afresh).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs of this chunk.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets of this chunk.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights.
+        jacobian : array-like of shape (n_samples, n_targets, n_features), default=None
+            Observed Jacobians of this chunk, as in :meth:`fit`.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        before = dict(self.__dict__)
+        if "model_" in before:
+            before["model_"] = copy.deepcopy(self.model_)
+            before.pop("_partial", None)  # its optimiser holds the network trained in place
+        try:
+            return self._fit(X, y, sample_weight, jacobian, partial=True)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, X, y, sample_weight, jacobian, partial=False):
         # plan -> build -> train -> publish: only _publish writes fitted state (validate_data sets the
         # feature counts and names, as in every sklearn estimator; fit() rolls everything back on failure)
-        X, Y, w, J, y_1d, warm = self._validate_fit_data(X, y, sample_weight, jacobian)
+        continuing = hasattr(self, "model_") if partial else None
+        X, Y, w, J, y_1d, warm = self._validate_fit_data(X, y, sample_weight, jacobian, continuing)
         n_rows = X.shape[0]  # before the validation split: 'auto' looks at the data given
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         # drawn first: fits without early stopping do not depend on the split's draws
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         held_out = None
-        if self.early_stopping:
+        if self.early_stopping and not partial:
             X, Y, w, J, held_out = self._validation_split(X, Y, w, J, rng)
         check_shapes(self, X.shape[1], Y.shape[1])
         check_ode_tolerances(self)
         check_path_options(self, X.shape[1], Y.shape[1])
         plan = plan_fit(self, X, Y, w, warm=warm, n_rows=n_rows, J=J)
-        if plan.restarted:
+        if partial:
+            if plan.restarted:
+                raise ValueError(
+                    f"partial_fit continues the fitted network, but {', '.join(plan.restarted)} changed since it "
+                    "was built; call fit to start afresh with the new parameters."
+                )
+            plan = replace(plan, solver="adam")
+            state = self.__dict__.get("_partial")
+            if state is not None and state.model is self.model_:
+                gen = state.gen  # the shuffles continue from the previous call's
+        elif plan.restarted:
             _warn.warn(
                 f"warm_start=True, but {', '.join(plan.restarted)} changed since the previous fit: the network "
                 "was rebuilt and trained from scratch (a warm start only continues a network of the same "
@@ -178,28 +252,41 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             Xt = _pad(model, torch.as_tensor(Xs, **to))
             stopping = self._stopping(model, sc, held_out, to)
             batch = min(200, X.shape[0]) if self.batch_size == "auto" else min(self.batch_size, X.shape[0])
+            optimizer = None
+            if partial:
+                state = self.__dict__.get("_partial")
+                keep = state is not None and state.model is model
+                optimizer = state.optimizer if keep else torch.optim.Adam(model.parameters())
+                for group in optimizer.param_groups:
+                    group["lr"] = self.learning_rate_init
             hist = train(
                 model,
                 Xt,
                 torch.as_tensor(Ys, **to),
                 torch.as_tensor(w, **to),
                 solver=plan.solver,
-                max_iter=self.max_iter,
+                max_iter=1 if partial else self.max_iter,
                 learning_rate=self.learning_rate_init,
                 batch_size=batch,
                 alpha=self.alpha,
                 loss=self.loss,
                 gen=gen,
-                tol_annealing=self.tol_annealing,
+                tol_annealing=self.tol_annealing and not partial,
                 stopping=stopping,
                 verbose=int(self.verbose),
                 target=target,
+                optimizer=optimizer,
             )
             model.freeze(Xt)
-        self._report_training(hist, model)
+        if partial:  # the caller decides when to stop: only a divergence is worth a warning
+            if hist.diverged is not None:
+                _warn.warn(hist.diverged, ConvergenceWarning)
+        else:
+            self._report_training(hist, model)
         self._publish(plan, model, hist, y_1d)
+        self._partial = _PartialState(model, optimizer, gen) if partial else None
         self.path_dependence_ = self._path_dependence(Xt[:PATH_CHECK_ROWS])
-        if self.path_dependence_ > PATH_WARN:
+        if self.path_dependence_ > PATH_WARN and not partial:
             _warn.warn(
                 f"The learned Jacobian field is far from conservative: predictions change by "
                 f"{self.path_dependence_:.2g} (relative to y's spread) when the integration path is bent. "
@@ -222,10 +309,10 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             )
         return stopping
 
-    def _validate_fit_data(self, X, y, sample_weight, jacobian=None):
+    def _validate_fit_data(self, X, y, sample_weight, jacobian=None, continuing=None):
         """Validated X, Y (2-D), weights, Jacobians (rows of weight 0 dropped), whether y was 1-D, and whether
-        to warm start."""
-        warm = bool(self.warm_start) and hasattr(self, "model_")
+        to continue the previous network (``continuing``: partial_fit's answer, else warm_start's)."""
+        warm = bool(self.warm_start) and hasattr(self, "model_") if continuing is None else continuing
         missing = None
         if jacobian is not None:  # NaN marks an unobserved value: validated as 0, restored below
             y = check_array(y, ensure_2d=False, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y")
@@ -243,9 +330,9 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         if Y.shape[1] == 0:
             raise ValueError("y has 0 targets; at least one target is required.")
         if warm and Y.shape[1] != self.n_targets_:
+            how = "partial_fit" if continuing else "warm_start=True"
             raise ValueError(
-                f"warm_start=True needs the same number of targets as the previous fit ({self.n_targets_}), "
-                f"got {Y.shape[1]}."
+                f"{how} needs the same number of targets as the previous fit ({self.n_targets_}), got {Y.shape[1]}."
             )
         J = None if jacobian is None else check_jacobian_data(jacobian, Y, X.shape[1], y.ndim == 1)
         keep = w > 0
@@ -500,6 +587,9 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
     def __getstate__(self):
         # the fitted network travels as numpy arrays: device-free and skops-friendly
         state = super().__getstate__()
+        if "_partial" in state:  # the Adam moments of partial_fit hold live tensors: a loaded copy starts afresh
+            state = dict(state)
+            state["_partial"] = None
         if "model_" in state:
             state = dict(state)
             state["model_"] = to_state(state["model_"])

@@ -273,6 +273,7 @@ def train(
     stopping: Stopping,
     verbose: int,
     target: ValueTarget | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> History:
     """Fit ``model`` to (X, Y) with sample weights w; one iteration = one epoch.
 
@@ -284,7 +285,8 @@ def train(
     falls below them, down to the requested rtol/atol (the paper's schedule).
     With ``stopping.validation`` the weights of the best validation epoch are
     restored at the end.  ``target`` says what Y holds (default: values; :class:`JacobianTarget`: values
-    and observed Jacobians).
+    and observed Jacobians).  ``optimizer``: an Adam to continue (``partial_fit`` keeps its moments between
+    calls) instead of a fresh one.
     """
     tolerance = _Tolerance(model.integrators())
     if tol_annealing:
@@ -295,7 +297,7 @@ def train(
     if solver == "lbfgs":
         epoch_fn = _lbfgs_epochs(model, X, Y, w, objective)
     else:
-        epoch_fn = _adam_epochs(model, X, Y, w, objective, learning_rate, batch_size, gen)
+        epoch_fn = _adam_epochs(model, X, Y, w, objective, learning_rate, batch_size, gen, optimizer)
     monitor = _Monitor(stopping)
     hist = History(validation_scores=[] if monitor.early else None)
     progress = Progress(verbose, max_iter, desc=f"{type(model).__name__} ({solver})")
@@ -421,8 +423,9 @@ def _adam_epochs(
     learning_rate: float,
     batch_size: int,
     gen: torch.Generator,
+    opt: torch.optim.Optimizer | None = None,
 ) -> EpochFn:
-    opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    opt = torch.optim.Adam(model.parameters(), lr=learning_rate) if opt is None else opt
     n = X.shape[0]
 
     def epoch() -> tuple[float, bool]:
