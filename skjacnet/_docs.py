@@ -27,7 +27,10 @@ _SHARED_PARAMS_DOC = """
         inverts in closed form).  'kronecker': ``n_layers`` Kronecker layers.
         ``monotonic_cst``: ``lam (c . x + h(x))`` with ``h`` a deep
         1-Lipschitz network, so every constrained partial derivative is
-        ``lam (1 + dh/dx_j) >= 0``.  Not offered by 'none' and 'complex'.
+        ``lam (1 + dh/dx_j) >= 0``.  'none': ridge layers ``G(V z)`` with
+        unconstrained ``G`` (an MLP whose every unit learns its activation),
+        conservative where the one-layer n-D model is a path integral of a
+        field (no guarantee to keep).  Not offered by 'complex'.
     method : str, default='quadrature'
         How the line integral is evaluated.  'quadrature' is the fast,
         error-controlled rule (exact integration of an adaptively refined

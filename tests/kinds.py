@@ -18,7 +18,8 @@ KINDS = {
     "kronecker": (InvertibleJacobianRegressor, dict(constraint="kronecker"), 4, 4),
     "monotonic": (JacobianRegressor, dict(monotonic_cst=[1, 0, -1]), 3, 2),
     "complex": (JacobianRegressor, dict(constraint="complex"), 4, 2),
-    # compositions of guaranteed layers (n_layers > 1)
+    # compositions of guaranteed layers (n_layers > 1); 'none': a conservative stack of unconstrained ridge layers
+    "none-deep": (JacobianRegressor, dict(n_layers=2), 3, 2),
     "lipschitz-deep": (JacobianRegressor, dict(constraint="lipschitz", n_layers=2), 3, 2),
     "lipschitz-deep4-1d": (JacobianRegressor, dict(constraint="lipschitz", n_layers=4), 1, 1),
     "invertible-deep": (InvertibleJacobianRegressor, dict(n_layers=2), 2, 2),

@@ -3,6 +3,7 @@
 import importlib.util
 import pathlib
 
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -30,6 +31,22 @@ def test_deep_benchmark_runs_every_kind_with_its_peers(tmp_path):
     text = (tmp_path / "deep.md").read_text()
     for model in ("skjacnet n_layers=2", "deel-torchlip", "LMN", "i-ResNet", "zuko NSF", "round_trip"):
         assert model in text
+
+
+def test_derivative_benchmark_runs(tmp_path):
+    """benchmarks/derivatives.py (Muller-Brown energies and forces) end to end at one tiny size."""
+    spec = importlib.util.spec_from_file_location("derivatives", ROOT / "benchmarks" / "derivatives.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    P = mod.sample(5, np.random.RandomState(0))
+    E, G = mod.muller_brown(P)
+    assert (E < mod.CUTOFF).all()
+    h = 1e-6  # the analytic gradient the forces come from, against central differences
+    fd = np.stack([(mod.muller_brown(P + h * e)[0] - mod.muller_brown(P - h * e)[0]) / (2 * h) for e in np.eye(2)], 1)
+    np.testing.assert_allclose(G, fd, rtol=1e-6, atol=1e-6)
+    assert mod.main(["--quick", "--sizes", "25", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "derivatives.md").read_text()
+    assert "| 25 |" in text and "Sobolev MLP" in text
 
 
 def test_device_check_script_runs_on_cpu(capsys):

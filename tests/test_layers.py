@@ -1,9 +1,12 @@
 """The layer protocol: certificate factors, compositions, and registering a constraint or an integrator."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from kinds import KINDS, fit_kind
+from sklearn.exceptions import ConvergenceWarning
 
 from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
 from skjacnet._certificate import scaled_factors
@@ -177,11 +180,22 @@ def test_a_registered_constraint_and_integrator_need_no_other_change(registered)
     assert np.isfinite(ode_like.predict(X)).all()
 
 
-@pytest.mark.parametrize("constraint", ["none", "complex"])
-def test_depth_is_refused_where_there_is_no_layer_to_compose(constraint):
-    X = np.random.RandomState(0).uniform(-1, 1, (30, 2))
-    with pytest.raises(ValueError, match=f"n_layers=2 composes guaranteed layers, which constraint='{constraint}'"):
-        JacobianRegressor(constraint=constraint, n_layers=2).fit(X, X)
+def test_depth_is_refused_where_there_is_no_layer_to_compose():
+    X = np.random.RandomState(0).uniform(-1, 1, (30, 4))
+    with pytest.raises(ValueError, match="n_layers=2 composes guaranteed layers, which constraint='complex'"):
+        JacobianRegressor(constraint="complex", n_layers=2).fit(X, X[:, :2])
+
+
+def test_deep_unconstrained_model_is_conservative():
+    """'none' with n_layers > 1: a stack of ridge layers, no path integral: no path dependence, no warning."""
+    X = np.random.RandomState(0).uniform(-1, 1, (60, 3))
+    Y = np.c_[np.sin(2 * X[:, 0]) * X[:, 1], X[:, 2] ** 2 - X[:, 0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no "far from conservative" (max_iter's is a ConvergenceWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = JacobianRegressor(n_layers=3, max_iter=30, random_state=0).fit(X, Y)
+    assert est.path_dependence_ == 0.0 and not hasattr(est.model_, "path_dependence")
+    assert est.model_.jacobian_is_exact() and len(est.model_.layers) == 3
 
 
 def test_a_warm_start_with_another_depth_rebuilds():

@@ -269,7 +269,7 @@ COMMON_OPTIONS = {
     "activation": ["auto", "tanh", "softplus", "sin"],
     "method": ["quadrature", "quadrature", "rk4"],
     "max_iter": [2, 4],
-    "n_layers": [1, 1, 2, 4],  # refused for 'none' and 'complex'
+    "n_layers": [1, 1, 2, 4],  # refused for 'complex'
 }
 OPTIONS = {
     "jr": {

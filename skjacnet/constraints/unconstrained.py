@@ -3,11 +3,44 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .activations import Unconstrained
 from .base import Constraint, register, scalar_ridges
 from .full import FullJacobianNet
-from .mlp import MLP
+from .layer import Composition
+from .lipschitz import stack_width
+from .mlp import MLP, init_matrix
+from .ridge import RidgeJacobianNet
+
+
+def unconstrained_stack(spec, depth: int, width: int, gen: torch.Generator) -> Composition:
+    """``depth`` ridge layers z -> G(V z), the last mixed by U: conservative (a composition of gradients of
+    ridge sums is a map with an exact Jacobian), an MLP whose every unit has its own learned activation G_r.
+
+    Inner layers start near the identity on their ridges (g = 1 + small), so the stack starts as its last layer.
+    """
+    dt = spec.dtype
+    layers = []
+    for i in range(depth):
+        last = i == depth - 1
+        field = MLP((1, *spec.hidden, width), spec.activation, gen, dt)
+        if not last:
+            with torch.no_grad():
+                field.weights[-1].mul_(0.1)
+                field.biases[-1].mul_(0.1).add_(1.0)
+        layers.append(
+            RidgeJacobianNet(
+                field,
+                Unconstrained(),
+                init_matrix((width, spec.n_in if i == 0 else width), gen, dt),
+                U=init_matrix((spec.n_out, width), gen, dt) if last else torch.eye(width, dtype=dt),
+                learn_V=True,
+                learn_U=last,
+                normalize=False,
+            )
+        )
+    return Composition(layers)
 
 
 @register
@@ -24,8 +57,15 @@ class NoConstraint(Constraint):
         # to convergence: L-BFGS scored R^2 -1.5 on load_diabetes (Adam 0.16), -1.5 on a noisy 3-D target (0.30)
         return super().auto_solver(spec, n_rows) if spec.n_in == 1 else "adam"
 
+    deep = True
+
+    def uses_ridges(self, spec):
+        return spec.n_layers > 1
+
     def build(self, spec, gen, signs):
         n_in, n_out, dt = spec.n_in, spec.n_out, spec.dtype
+        if spec.n_layers > 1:
+            return unconstrained_stack(spec, spec.n_layers, stack_width(spec, max(n_in, n_out)), gen)
         if n_in > 1:
             field = MLP((n_in, *spec.hidden, n_out * n_in), spec.activation, gen, dt)
             return FullJacobianNet(field, n_in, n_out, dt)
