@@ -1,0 +1,206 @@
+"""Learning an energy from energies and forces: the Müller-Brown potential (issue 16).
+
+    python benchmarks/derivatives.py [--quick] [--sizes 25 50 ...] [--out DIR]
+
+At n training configurations (uniform in the usual box, energies below a cutoff, as in the
+literature), four models learn the energy surface, all in this process:
+
+* skjacnet from energies alone (``fit(X, E)``);
+* skjacnet from energies and forces (``fit(X, E, jacobian=-F)``): the gradient is the network's own
+  output, so the force loss needs no double backpropagation;
+* an MLP trained with a Sobolev loss (energy and force errors, forces by ``torch.autograd.grad`` with
+  ``create_graph=True``: double backpropagation), written here;
+* a GPyTorch Gaussian process with derivative observations (``RBFKernelGrad``), if gpytorch imports.
+
+Reports the test energy RMSE (on 4000 fresh configurations of the same distribution) and the fit time of
+each, and the ratios the issue asks for: energies-only / with-forces error, and the MLP's error and time
+against skjacnet's with forces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # this checkout's skjacnet
+from skjacnet import JacobianRegressor  # noqa: E402
+
+warnings.filterwarnings("ignore")
+torch.set_num_threads(1)
+
+# Müller & Brown (1979): V = sum_k A_k exp(a_k (x - x0_k)^2 + b_k (x - x0_k)(y - y0_k) + c_k (y - y0_k)^2)
+MB_A = np.array([-200.0, -100.0, -170.0, 15.0])
+MB_a = np.array([-1.0, -1.0, -6.5, 0.7])
+MB_b = np.array([0.0, 0.0, 11.0, 0.6])
+MB_c = np.array([-10.0, -10.0, -6.5, 0.7])
+MB_x0 = np.array([1.0, 0.0, -0.5, -1.0])
+MB_y0 = np.array([0.0, 0.5, 1.5, 1.0])
+BOX = ((-1.5, 1.2), (-0.5, 2.0))
+CUTOFF = 100.0  # energies above are left out (the high corners of the box), as is usual for this surface
+
+
+def muller_brown(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Energy (n,) and gradient (n, 2) at points P (n, 2)."""
+    dx, dy = P[:, :1] - MB_x0, P[:, 1:] - MB_y0
+    terms = MB_A * np.exp(MB_a * dx**2 + MB_b * dx * dy + MB_c * dy**2)
+    grad = np.stack([(terms * (2 * MB_a * dx + MB_b * dy)).sum(1), (terms * (MB_b * dx + 2 * MB_c * dy)).sum(1)], 1)
+    return terms.sum(1), grad
+
+
+# the defaults (Adam, 200 epochs: one step an epoch below 200 rows) and full-batch L-BFGS run longer
+SKJACNET = {"": {}, " (L-BFGS, max_iter=500)": {"solver": "lbfgs", "max_iter": 500}}
+
+
+def sample(n: int, rng: np.random.RandomState) -> np.ndarray:
+    out = np.empty((0, 2))
+    while len(out) < n:
+        P = np.c_[rng.uniform(*BOX[0], 4 * n), rng.uniform(*BOX[1], 4 * n)]
+        out = np.vstack([out, P[muller_brown(P)[0] < CUTOFF]])
+    return out[:n]
+
+
+def sobolev_mlp(X, E, G, steps, seed=0):
+    """tanh MLP 2-64-64-1 on standardised data, Adam on MSE(E) + MSE(grad E) by double backpropagation."""
+    torch.manual_seed(seed)
+    xm, xs, em, es = X.mean(0), X.std(0), E.mean(), E.std()
+    Xt = torch.as_tensor((X - xm) / xs)
+    Et = torch.as_tensor((E - em) / es)
+    Gt = torch.as_tensor(G * xs / es)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(2, 64), torch.nn.Tanh(), torch.nn.Linear(64, 64), torch.nn.Tanh(), torch.nn.Linear(64, 1)
+    ).double()  # fmt: skip
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [steps // 2, 3 * steps // 4], 0.3)
+    for _ in range(steps):
+        x = Xt.clone().requires_grad_(True)
+        e = net(x)[:, 0]
+        g = torch.autograd.grad(e.sum(), x, create_graph=True)[0]
+        loss = ((e - Et) ** 2).mean() + ((g - Gt) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+
+    def predict(P):
+        with torch.no_grad():
+            return em + es * net(torch.as_tensor((P - xm) / xs))[:, 0].numpy()
+
+    return predict
+
+
+def derivative_gp(X, E, G, iters=100):
+    """GPyTorch exact GP on energies and gradients jointly (RBFKernelGrad), hyper-parameters by Adam."""
+    import gpytorch
+
+    xm, xs, em, es = X.mean(0), X.std(0), E.mean(), E.std()
+    Xt = torch.as_tensor((X - xm) / xs)
+    Yt = torch.as_tensor(np.c_[(E - em) / es, G * xs / es])
+
+    class GPModelWithDerivatives(gpytorch.models.ExactGP):
+        def __init__(self, x, y, likelihood):
+            super().__init__(x, y, likelihood)
+            self.mean_module = gpytorch.means.ConstantMeanGrad()
+            self.covar_module = gpytorch.kernels.ScaleKernel(gpytorch.kernels.RBFKernelGrad(ard_num_dims=2))
+
+        def forward(self, x):
+            return gpytorch.distributions.MultitaskMultivariateNormal(self.mean_module(x), self.covar_module(x))
+
+    likelihood = gpytorch.likelihoods.MultitaskGaussianLikelihood(num_tasks=3).double()
+    model = GPModelWithDerivatives(Xt, Yt, likelihood).double()
+    model.train()
+    likelihood.train()
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    mll = gpytorch.mlls.ExactMarginalLogLikelihood(likelihood, model)
+    for _ in range(iters):
+        opt.zero_grad()
+        loss = -mll(model(Xt), Yt)
+        loss.backward()
+        opt.step()
+    model.eval()
+    likelihood.eval()
+
+    def predict(P):
+        with torch.no_grad(), gpytorch.settings.fast_pred_var():
+            out = model(torch.as_tensor((P - xm) / xs)).mean[:, 0].numpy()
+        return em + es * out
+
+    return predict
+
+
+def timed(fn, *args, **kwargs):
+    t = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t
+
+
+def run(sizes, quick, seed=0):
+    rng = np.random.RandomState(seed)
+    P_test = sample(500 if quick else 4000, rng)
+    E_test, _ = muller_brown(P_test)
+    rmse = lambda pred: float(np.sqrt(np.mean((pred - E_test) ** 2)))  # noqa: E731
+    rows = []
+    for n in sizes:
+        X = sample(n, rng)
+        E, G = muller_brown(X)
+
+        def add(model, pred_fn, fit_s, n=n):
+            rows.append({"n": n, "model": model, "rmse": rmse(pred_fn(P_test)), "fit_s": round(fit_s, 2)})
+            print(f"  n={n:4d} {model:34s} energy RMSE {rows[-1]['rmse']:9.3f}  fit {fit_s:6.1f}s", flush=True)
+
+        for label, params in SKJACNET.items():
+            params = {**params, "max_iter": 20} if quick else params
+            est, fit_s = timed(JacobianRegressor(random_state=0, **params).fit, X, E)
+            add(f"skjacnet{label}, energies", est.predict, fit_s)
+            est, fit_s = timed(JacobianRegressor(random_state=0, **params).fit, X, E, jacobian=G)
+            add(f"skjacnet{label}, energies + forces", est.predict, fit_s)
+        pred, fit_s = timed(sobolev_mlp, X, E, G, 50 if quick else 3000)
+        add("MLP, Sobolev loss (double backprop)", pred, fit_s)
+        try:
+            pred, fit_s = timed(derivative_gp, X, E, G, 5 if quick else 100)
+            add("GPyTorch GP with derivatives", pred, fit_s)
+        except ImportError:
+            print("  (gpytorch not installed: no derivative GP)")
+    return rows
+
+
+def summary(rows):
+    head = "| n |" + "".join(f" skjacnet{label}: energies | + forces | ratio |" for label in SKJACNET)
+    lines = [head + " Sobolev MLP | GP with derivatives |", "|---" * (2 + 3 * len(SKJACNET) + 1) + "|"]
+    fmt = lambda r: "—" if r is None else f"{r['rmse']:.3g} ({r['fit_s']:.1f} s)"  # noqa: E731
+    for n in dict.fromkeys(r["n"] for r in rows):
+        by = {r["model"]: r for r in rows if r["n"] == n}
+        cells = []
+        for label in SKJACNET:
+            ours, both = by[f"skjacnet{label}, energies"], by[f"skjacnet{label}, energies + forces"]
+            cells += [fmt(ours), fmt(both), f"{ours['rmse'] / both['rmse']:.1f}x"]
+        mlp, gp = by["MLP, Sobolev loss (double backprop)"], by.get("GPyTorch GP with derivatives")
+        lines.append(f"| {n} | " + " | ".join(cells) + f" | {fmt(mlp)} | {fmt(gp)} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few iterations: checks that everything runs")
+    parser.add_argument("--sizes", nargs="*", type=int, default=[25, 50, 100, 200, 400])
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    rows = run(args.sizes, args.quick)
+    text = summary(rows)
+    print(text, end="")
+    if args.out:
+        out = pathlib.Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "derivatives.json").write_text(json.dumps(rows, indent=1))
+        (out / "derivatives.md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
