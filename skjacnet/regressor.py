@@ -422,10 +422,11 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         converged = [True]
 
         solve = getattr(model, "solve_jacobian", None)  # structured J^-1 r where the model has one
+        independent = all(it.rows_independent for it in model.integrators())
 
         def invert(y: torch.Tensor) -> torch.Tensor:
             x = model.inverse(y, self.inverse_method)
-            x, ok = newton_polish(model, model.jacobian, x, y, solve=solve)
+            x, ok = newton_polish(model, model.jacobian, x, y, solve=solve, rows_independent=independent)
             converged[0] &= ok
             return x
 

@@ -103,7 +103,8 @@ def newton_inverse(layer: nn.Module, y: Tensor, fallback) -> Tensor:
     """
     start = layer.x0.expand(y.shape[0], -1).clone()
     solve = getattr(layer, "solve_jacobian", None)
-    x, ok = newton_polish(layer, layer.jacobian, start, y, max_iter=100, solve=solve)
+    independent = all(it.rows_independent for it in layer.integrators())
+    x, ok = newton_polish(layer, layer.jacobian, start, y, max_iter=100, solve=solve, rows_independent=independent)
     if ok:
         return x
     tol = 1e3 * (1e-13 if y.dtype == torch.float64 else 1e-7)

@@ -26,7 +26,7 @@ from torch import Tensor
 from .. import _warn
 from . import mesh as _mesh
 from .gauss_kronrod import TRAIN_MAX_PANELS, gauss_kronrod_integral, gauss_kronrod_panels
-from .ode import ODE_METHODS, ode_integral
+from .ode import FIXED_STEP_METHODS, ODE_METHODS, ode_integral
 
 NODE_BUDGET = 1 << 18  # network evaluations per batch when predicting with a fixed GK rule
 FREEZE_ROWS = 1024  # training rows (farthest from their start) that fix the GK rule
@@ -104,6 +104,12 @@ class Integrator:
     def exact_derivative(self) -> bool:
         """Whether ``derivative`` is the derivative of what ``integral`` computes (else it is the field's)."""
         return False
+
+    @property
+    def rows_independent(self) -> bool:
+        """Whether each row's integral is the same whatever rows share its batch (an adaptive ODE's steps are
+        chosen for the whole batch: its rows agree only to the tolerance)."""
+        return True
 
 
 class MeshQuadrature(Integrator):
@@ -265,6 +271,10 @@ class ODE(Integrator):
     """A torchdiffeq method: the integral as dy/dt = rate(t), y(0) = 0 (adjoint optional)."""
 
     exact = False
+
+    @property
+    def rows_independent(self):
+        return self.name in FIXED_STEP_METHODS
 
     def integral(self, net, a, b, width, adaptive=False):
         dx = b - a

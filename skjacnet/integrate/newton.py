@@ -17,6 +17,7 @@ def newton_polish(
     max_iter: int = 50,
     tol: float | None = None,
     solve: Callable[[Tensor, Tensor], Tensor] | None = None,
+    rows_independent: bool = True,
 ) -> tuple[Tensor, bool]:
     """Damped Newton on ``f(x) = y`` for a batch of points x (n, d), from the first guess ``x``.
 
@@ -26,13 +27,24 @@ def newton_polish(
     improves it (rounding level): then ``1e3 * tol * (1 + |x| + |y|)`` is what it may leave, since where
     the map is steep |y| >> |x| and the residual's rounding floor is |y|'s.  Only the points not yet done
     are evaluated (most converge in a few steps; the slowest set the iteration count).  ``solve(x, r)``,
-    when given, returns ``J(x)^-1 r`` directly (structured models) instead of a dense solve.  Returns the
-    points and whether every one reached its bound.
+    when given, returns ``J(x)^-1 r`` directly (structured models) instead of a dense solve.
+    ``rows_independent=False`` (an adaptive ODE, whose steps serve the whole batch): f is evaluated on the
+    whole batch every time, so the root is the one ``predict`` on that batch computes.  Returns the points
+    and whether every one reached its bound.
     """
     if tol is None:
         tol = 1e-13 if x.dtype == torch.float64 else 1e-7  # ~ rounding: Newton runs until it stalls
     with torch.no_grad():
         x = x.clone()
+
+        def evaluate(rows_x: Tensor, rows: Tensor) -> Tensor:
+            """f at the points rows_x of the rows ``rows`` (in their batch, when rows are not independent)."""
+            if rows_independent:
+                return f(rows_x)
+            full = x.clone()
+            full[rows] = rows_x
+            return f(full)[rows]
+
         r = f(x) - y
         norm = r.norm(dim=-1)
         y_norm = y.norm(dim=-1)
@@ -51,7 +63,7 @@ def newton_polish(
             for _ in range(30):
                 pending = (~improved).nonzero()[:, 0]
                 cand = xa[pending] - lam * step[pending]
-                r_c = f(cand) - ya[pending]
+                r_c = evaluate(cand, active[pending]) - ya[pending]
                 n_c = r_c.norm(dim=-1)
                 better = n_c < na[pending]
                 rows = pending[better]
