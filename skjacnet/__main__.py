@@ -54,17 +54,38 @@ def _extra(est, Xt: np.ndarray) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m skjacnet", description=__doc__.splitlines()[0])
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="python -m skjacnet",
+        description="skjacnet: JacNet regressors with guaranteed structure (invertible, Lipschitz, monotone) "
+        "for scikit-learn. Runs the paper's toy problems (demo) or its experiments (reproduce).",
+    )
+    parser.add_argument("--version", action="version", version=f"skjacnet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="fit the paper's exp(x) and |x| problems and print the errors")
-    demo.add_argument("--seed", type=int, default=0)
-    rep = sub.add_parser("reproduce", help="the paper's experiments beside the defaults and peers: figures and tables")
+    demo = sub.add_parser(
+        "demo",
+        help="fit the paper's exp(x) and |x| problems on 5 points and print the test errors",
+        description="Fit exp(x) (invertible) and |x| (1-Lipschitz) on 5 points in [-1, 1], each beside the "
+        "unconstrained fit, and print test errors on 100 points in [-2, 2].",
+    )
+    demo.add_argument("--seed", type=int, default=0, help="seed of the data and the networks (default: 0)")
+    rep = sub.add_parser(
+        "reproduce",
+        help="the paper's experiments beside the defaults and peers: figures and tables",
+        description="The paper's experiments (sec. 5) with the defaults and the peers beside them: writes the "
+        "figures (PNG, needs matplotlib) and the tables (markdown) to --out.",
+    )
     rep.add_argument("--out", default="results", help="output folder (default: results)")
     rep.add_argument("--seeds", type=int, default=5, help="number of seeds (default: 5)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return _demo(args.seed)
     if args.command == "reproduce":
+        try:  # checked before any fit: the figures are written last
+            import matplotlib  # noqa: F401
+        except ImportError:
+            parser.exit(2, "reproduce writes figures with matplotlib, which is not installed: pip install matplotlib\n")
         from .experiments.reproduce import main as reproduce
 
         return reproduce(args.seeds, args.out)

@@ -276,6 +276,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 verbose=int(self.verbose),
                 target=target,
                 optimizer=optimizer,
+                label=f"{type(self).__name__}.{'partial_fit' if partial else 'fit'}",
             )
             model.freeze(Xt)
         if partial:  # the caller decides when to stop: only a divergence is worth a warning

@@ -138,8 +138,9 @@ _SHARED_PARAMS_DOC = """
     verbose : bool or int, default=False
         0: silent.  1 (True): print the loss (and the tolerance when
         annealing, the validation score with early stopping) every epoch on
-        stdout, as MLPRegressor.  2 or more: also a progress bar on stderr
-        (with tqdm, if installed)."""
+        stdout, as MLPRegressor.  2 or more: a progress bar on stderr
+        instead, the loss beside it (with tqdm, if installed; else the
+        lines)."""
 
 _SHARED_ATTRS_DOC = """
     model_ : torch.nn.Module

@@ -1,8 +1,10 @@
 """Training progress: MLPRegressor-style lines and an optional tqdm bar.
 
-verbose 0: silent.  verbose >= 1: one line per epoch on stdout (as
-MLPRegressor).  verbose >= 2: also a progress bar on stderr, with tqdm when it
-is installed (an optional dependency: without it the lines alone are shown).
+verbose 0: silent.  verbose 1: one line per epoch on stdout (as MLPRegressor).
+verbose >= 2: a progress bar on stderr instead, with the loss (and validation
+score) beside it and the stopping reason below, drawn by tqdm when it is
+installed (an optional dependency: without it the per-epoch lines are shown).
+Lines and a bar at once interleaved on a terminal, so the bar replaces them.
 """
 
 from __future__ import annotations
@@ -29,15 +31,18 @@ class Progress:
                     UserWarning,
                 )
             else:
-                # stderr, so that stdout carries only the MLPRegressor-style lines
                 self.bar = tqdm(total=total, desc=desc, unit="epoch", file=sys.stderr, dynamic_ncols=True)
 
     def line(self, msg: str) -> None:
-        if not self.lines:
-            return
+        """A per-epoch line (verbose 1, or 2 without tqdm)."""
+        if self.lines and self.bar is None:
+            print(msg)
+
+    def final(self, msg: str) -> None:
+        """The stopping reason: a line at verbose 1, below the bar at 2."""
         if self.bar is not None:
-            self.bar.write(msg, file=sys.stdout)  # printed above the bar, which stays intact
-        else:
+            self.bar.write(msg, file=sys.stderr)
+        elif self.lines:
             print(msg)
 
     def epoch(self, **postfix: float) -> None:

@@ -274,6 +274,7 @@ def train(
     verbose: int,
     target: ValueTarget | None = None,
     optimizer: torch.optim.Optimizer | None = None,
+    label: str = "fit",
 ) -> History:
     """Fit ``model`` to (X, Y) with sample weights w; one iteration = one epoch.
 
@@ -286,7 +287,7 @@ def train(
     With ``stopping.validation`` the weights of the best validation epoch are
     restored at the end.  ``target`` says what Y holds (default: values; :class:`JacobianTarget`: values
     and observed Jacobians).  ``optimizer``: an Adam to continue (``partial_fit`` keeps its moments between
-    calls) instead of a fresh one.
+    calls) instead of a fresh one.  ``label`` names the progress bar (the estimator's fit).
     """
     tolerance = _Tolerance(model.integrators())
     if tol_annealing:
@@ -300,7 +301,7 @@ def train(
         epoch_fn = _adam_epochs(model, X, Y, w, objective, learning_rate, batch_size, gen, optimizer)
     monitor = _Monitor(stopping)
     hist = History(validation_scores=[] if monitor.early else None)
-    progress = Progress(verbose, max_iter, desc=f"{type(model).__name__} ({solver})")
+    progress = Progress(verbose, max_iter, desc=f"{label} ({solver})")
     model.train()
     try:
         for epoch in range(max_iter):
@@ -314,7 +315,7 @@ def train(
             if tol_annealing and epoch_loss < tolerance.current:
                 tolerance.halve()
             if monitor.should_stop or solver_converged:
-                progress.line(
+                progress.final(
                     ("L-BFGS found a vanishing gradient." if solver_converged else monitor.reason()) + " Stopping."
                 )
                 hist.converged = True

@@ -27,9 +27,30 @@ _INTERNAL = tuple(
 )
 
 
+_OWN = _INTERNAL[0]  # skjacnet itself
+_EXPERIMENTS = os.path.join(_OWN, "experiments") + os.sep  # skjacnet's own callers of the estimators
+
+
+def _launcher(filename: str) -> bool:
+    """The interpreter's own entry frames (``python -m``: runpy), where no user code is."""
+    return filename.startswith("<frozen") or os.path.basename(filename) == "runpy.py"
+
+
 def warn(message: str, category: type[Warning]) -> None:
-    """``warnings.warn`` at the first frame outside skjacnet and the libraries above."""
+    """``warnings.warn`` at the first frame outside skjacnet and the libraries above.
+
+    When that frame is the interpreter's launcher (``python -m skjacnet reproduce`` calls fit from skjacnet's
+    own command line), the experiment's line that called the estimator is named instead of ``<frozen runpy>``.
+    """
     frame, level = sys._getframe(1), 1  # level 1: the caller of this function
+    own = None  # the experiment line that called in (else the outermost skjacnet frame)
     while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL):
+        name = frame.f_code.co_filename
+        if name.startswith(_EXPERIMENTS) and (own is None or not own[1]):
+            own = (level, True)
+        elif name.startswith(_OWN) and (own is None or not own[1]):
+            own = (level, False)
         frame, level = frame.f_back, level + 1
+    if frame is not None and own is not None and _launcher(frame.f_code.co_filename):
+        level = own[0]
     warnings.warn(message, category, stacklevel=level + 1)  # + 1: this function's own frame

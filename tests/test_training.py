@@ -232,7 +232,8 @@ def test_verbose_levels(data_1d, capsys, monkeypatch):
         assert out.out.count("Iteration ") == 4 and out.err == ""
         JacobianRegressor(verbose=2, **fit).fit(X, y)
         out = capsys.readouterr()
-        assert out.out.count("Iteration ") == 4 and "4/4" in out.err and "epoch" in out.err  # the bar
+        assert out.out == "" and "4/4" in out.err and "epoch" in out.err  # the bar alone: no interleaved lines
+        assert "JacobianRegressor.fit (" in out.err and "loss=" in out.err
         JacobianRegressor(verbose=1, early_stopping=True, n_iter_no_change=1, max_iter=50, random_state=0).fit(X, y)
         out = capsys.readouterr().out
         assert "Validation score: " in out and "Validation score did not improve more than tol" in out

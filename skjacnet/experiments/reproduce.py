@@ -85,17 +85,22 @@ class UMNNPeer:
         import torch
         from UMNN import MonotonicNN
 
+        from .._runtime import torch_threads
+
         with torch.random.fork_rng():  # UMNN initialises from torch's global generator
             torch.manual_seed(self.seed)
             self.net_ = MonotonicNN(2, [64], nb_steps=50, dev="cpu")
         x = torch.as_tensor(X, dtype=torch.float32)
         t = torch.as_tensor(y, dtype=torch.float32).reshape(-1, 1)
         opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
-        for _ in range(self.steps):
-            opt.zero_grad()
-            loss = (self.net_(x, torch.zeros_like(x)) - t).abs().mean()
-            loss.backward()
-            opt.step()
+        # one thread, as the table's timings: torch's default (every core) took 12-22 s per seed against
+        # 0.8 s on this project's 2-core machine (the 5-point problems are far too small to split)
+        with torch_threads(1):
+            for _ in range(self.steps):
+                opt.zero_grad()
+                loss = (self.net_(x, torch.zeros_like(x)) - t).abs().mean()
+                loss.backward()
+                opt.step()
         return self
 
     def predict(self, X):
