@@ -54,3 +54,16 @@ def test_the_command_line_has_a_version_and_plain_help():
     assert "--seed SEED  seed" in subprocess.run(
         [sys.executable, "-m", "skjacnet", "demo", "--help"], capture_output=True, text=True
     ).stdout.replace("\n", " ")
+
+
+def test_reproduce_without_matplotlib_stops_before_any_fit(monkeypatch, capsys, tmp_path):
+    import pytest
+
+    from skjacnet import __main__ as cli
+    from skjacnet.experiments import reproduce
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # not installed
+    monkeypatch.setattr(reproduce, "main", lambda *a: pytest.fail("fits started"))
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["reproduce", "--out", str(tmp_path)])
+    assert exit_.value.code == 2 and "pip install matplotlib" in capsys.readouterr().err
