@@ -54,8 +54,13 @@ def muller_brown(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return terms.sum(1), grad
 
 
-# the defaults (Adam, 200 epochs: one step an epoch below 200 rows) and full-batch L-BFGS run longer
-SKJACNET = {"": {}, " (L-BFGS, max_iter=500)": {"solver": "lbfgs", "max_iter": 500}}
+# the defaults (Adam, 200 epochs: one step an epoch below 200 rows), full-batch L-BFGS run longer, and the stack
+SKJACNET = {
+    "": {},
+    " (L-BFGS, max_iter=500)": {"solver": "lbfgs", "max_iter": 500},
+    # the conservative stack: its Jacobian is the gradient of what it predicts (the one-layer n-D model's is not)
+    " (n_layers=3, L-BFGS, max_iter=500)": {"n_layers": 3, "solver": "lbfgs", "max_iter": 500},
+}
 
 
 def sample(n: int, rng: np.random.RandomState) -> np.ndarray:

@@ -73,17 +73,21 @@ def plot_derivative(est, *, xlim=(-2.0, 2.0), bounds: Sequence[float] = (), titl
 
 
 def plot_training(curves: Sequence[tuple[str, object]], *, title="", ax=None):
-    """Training loss per iteration, with the integration tolerance on a second axis."""
+    """Training loss per iteration, with the integration tolerance (annealed fits) on a second axis."""
     plt = _plt()
     fig = ax.figure if ax is not None else plt.figure(figsize=(5, 3.6))
     ax = ax if ax is not None else fig.add_subplot()
     tol_ax = None
+    handles = []
     for label, est in curves:
-        (line,) = ax.semilogy(np.arange(1, len(est.loss_curve_) + 1), est.loss_curve_, label=f"loss: {label}")
+        (line,) = ax.semilogy(np.arange(1, len(est.loss_curve_) + 1), est.loss_curve_, label=f"training loss: {label}")
+        handles.append(line)
         if len(set(est.tol_curve_)) > 1:
             tol_ax = tol_ax or ax.twinx()
-            tol_ax.semilogy(np.arange(1, len(est.tol_curve_) + 1), est.tol_curve_, ls=":", color=line.get_color())
-            tol_ax.set_ylabel("tolerance (dotted)")
+            steps = np.arange(1, len(est.tol_curve_) + 1)
+            label_tol = f"integration tolerance (annealed): {label}"
+            handles += tol_ax.semilogy(steps, est.tol_curve_, ls=":", color=line.get_color(), label=label_tol)
+            tol_ax.set_ylabel("integration tolerance")
     ax.set(xlabel="iteration", ylabel="training loss", title=title)
-    ax.legend(fontsize=7)
+    ax.legend(handles=handles, fontsize=7)  # both axes' curves in one legend
     return fig

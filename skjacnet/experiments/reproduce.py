@@ -391,12 +391,10 @@ def make_figures(keep: dict, out: pathlib.Path) -> list[str]:
     fig.savefig(out / "fig3_training.png", dpi=110)
     plt.close(fig)
     names.append("fig3_training.png")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, task in zip(axes, TASKS):
-        models = [(label, m) for (k, label), m in keep.items() if k == task.key and label != "paper, unconstrained"]
-        plot_fit(
-            task.f, X, [(lbl, _Ravel(m)) for lbl, m in models[:4]], title=f"{task.title}: defaults and peers", ax=ax
-        )
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    for ax, task in zip(axes, TASKS):  # every configuration of the table
+        models = [(label, _Ravel(m)) for (k, label), m in keep.items() if k == task.key]
+        plot_fit(task.f, X, models, title=f"{task.title}: every configuration of the table", ax=ax)
     fig.tight_layout()
     fig.savefig(out / "fig4_peers.png", dpi=110)
     plt.close(fig)
