@@ -57,13 +57,30 @@ def plot_inverse(
     return fig
 
 
+def _slope(est, xs: np.ndarray) -> np.ndarray:
+    """dy/dx of ``est.predict`` at 1-D points xs (n, 1): the estimator's exact ``jacobian``; for a Pipeline, the
+    last step's times the derivative of the steps before it (central differences: exact for affine scalers)."""
+    if hasattr(est, "jacobian"):
+        return np.asarray(est.jacobian(xs)).reshape(len(xs), -1)[:, 0]
+    steps = getattr(est, "steps", None)
+    if steps and hasattr(steps[-1][1], "jacobian"):
+        head = est[:-1]
+        h = 1e-6 * (1.0 + np.abs(xs))
+        inner = (head.transform(xs + h) - head.transform(xs - h)) / (2 * h)  # (n, 1)
+        return np.asarray(steps[-1][1].jacobian(head.transform(xs))).reshape(len(xs), -1)[:, 0] * inner[:, 0]
+    raise TypeError(
+        f"plot_derivative needs a skjacnet estimator or a Pipeline ending in one, got {type(est).__name__}."
+    )
+
+
 def plot_derivative(est, *, xlim=(-2.0, 2.0), bounds: Sequence[float] = (), title="", ax=None):
-    """The derivative of what ``predict`` computes (``est.jacobian``, exact), with bounds (1-D inputs)."""
+    """The derivative of what ``predict`` computes (the exact ``jacobian``; through a Pipeline's steps by the
+    chain rule), with bounds (1-D inputs)."""
     plt = _plt()
     fig = ax.figure if ax is not None else plt.figure(figsize=(5, 3.6))
     ax = ax if ax is not None else fig.add_subplot()
     xs = np.linspace(*xlim, 2001)
-    slope = np.asarray(est.jacobian(xs.reshape(-1, 1))).reshape(len(xs), -1)[:, 0]
+    slope = _slope(est, xs.reshape(-1, 1))
     ax.plot(xs, slope, label="dy/dx of predict")
     for b in bounds:
         ax.axhline(b, color="red", lw=0.8, ls="--")

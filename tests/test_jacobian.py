@@ -88,3 +88,22 @@ def test_inside_a_pipeline_the_chain_rule_gives_the_pipeline_jacobian():
     pipe.fit(X, Y)
     J = pipe[-1].jacobian(pipe[:-1].transform(X[:5])) / pipe[0].scale_[None, None, :]
     np.testing.assert_allclose(J, _central(pipe, X[:5], 1e-6), rtol=1e-6, atol=1e-8)
+
+
+def test_plot_derivative_draws_the_jacobian_also_through_a_pipeline():
+    pytest.importorskip("matplotlib")
+    from sklearn.preprocessing import StandardScaler
+
+    from skjacnet.plotting import plot_derivative
+
+    X = np.random.RandomState(0).uniform(-2, 2, (50, 1))
+    y = np.exp(X).ravel()
+    est = InvertibleJacobianRegressor(max_iter=20, random_state=0).fit(X, y)
+    pipe = make_pipeline(StandardScaler(), InvertibleJacobianRegressor(max_iter=20, random_state=0)).fit(X, y)
+    for model in (est, pipe):
+        line = plot_derivative(model, xlim=(-3, 3)).axes[0].lines[0]
+        xs, slope = line.get_xdata(), line.get_ydata()
+        fd = _central(model, xs[::100].reshape(-1, 1), 1e-6)[:, 0, 0]
+        np.testing.assert_allclose(slope[::100], fd, rtol=1e-6, atol=1e-8)
+    with pytest.raises(TypeError, match="skjacnet estimator"):
+        plot_derivative(StandardScaler().fit(X))
