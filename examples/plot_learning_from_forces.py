@@ -12,7 +12,7 @@ whose Jacobian is exactly the gradient of what it predicts.  (The one-layer n-D 
 learned field along straight paths; where that field is not curl-free, forces alone do not pin the
 energy down: 81 RMSE from forces and one energy here, against 2.8 for the stack.)
 ``benchmarks/derivatives.py`` measures this against a double-backprop MLP and a
-derivative Gaussian process (docs/benchmarks.md).
+derivative Gaussian process (docs/benchmarks_derivatives.md).
 """
 
 # %%
