@@ -519,6 +519,12 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 out.append(fn(chunk).cpu().numpy().astype(np.float64, copy=False))
         return np.concatenate(out) if out else np.empty((0, *(row_shape or (self.n_targets_,))))
 
+    def _standardized_inputs(self, X) -> np.ndarray:
+        """X validated against the fit (feature count and names) and standardised as the network sees it."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return (X - self._x_mean) / self._x_scale
+
     def _predict_std(self, Xs: torch.Tensor) -> torch.Tensor:
         return self.model_(self._pad(Xs))
 
@@ -535,9 +541,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predictions; 1-D when ``y`` was 1-D in ``fit``.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        Ys = self._transform_rows((X - self._x_mean) / self._x_scale, self._predict_std)
+        Ys = self._transform_rows(self._standardized_inputs(X), self._predict_std)
         Y = self._y_mean + self._y_scale * Ys
         if not np.all(np.isfinite(Y)):
             raise NonFiniteError("The prediction is not finite; inputs may be too extreme for this model.")
@@ -564,8 +568,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             ``J[i, t, j] = d predict(X)[i, t] / d X[i, j]``; when ``y`` was 1-D in ``fit`` (as ``predict``
             returns 1-D), the gradient of each prediction, of shape (n_samples, n_features).
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        Xs = self._standardized_inputs(X)
         d, m = self.n_features_in_, self.n_targets_
         model = self.model_
         exact = model.jacobian_is_exact()
@@ -579,7 +582,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 rows = [torch.autograd.grad(ys[:, t].sum(), xs, retain_graph=t < m - 1)[0] for t in range(m)]
             return torch.stack(rows, dim=1)
 
-        Js = self._transform_rows((X - self._x_mean) / self._x_scale, fn, row_shape=(m, d))
+        Js = self._transform_rows(Xs, fn, row_shape=(m, d))
         J = self._y_scale[None, :, None] * Js / self._x_scale[None, None, :]
         if not np.all(np.isfinite(J)):
             raise NonFiniteError("The Jacobian is not finite; inputs may be too extreme for this model.")
