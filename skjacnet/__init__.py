@@ -1,8 +1,17 @@
 """skjacnet: JacNet (learning functions through structured Jacobians) for scikit-learn."""
 
 from ._pipeline import pipeline_guarantee
+from .classifier import JacobianCalibrator, JacobianClassifier
 from .exceptions import NonFiniteError
 from .regressor import InvertibleJacobianRegressor, JacobianRegressor
 
-__all__ = ["JacobianRegressor", "InvertibleJacobianRegressor", "NonFiniteError", "pipeline_guarantee", "__version__"]
+__all__ = [
+    "JacobianRegressor",
+    "InvertibleJacobianRegressor",
+    "JacobianClassifier",
+    "JacobianCalibrator",
+    "NonFiniteError",
+    "pipeline_guarantee",
+    "__version__",
+]
 __version__ = "0.1.0"

@@ -8,23 +8,22 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, check_scalar
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _warn, integrate
 from ._build import DTYPES, ModelSpec, build_model
 from ._certificate import check_guarantee, guarantee
-from ._checks import check_jacobian_data, check_ode_tolerances, check_path_options, check_shapes, explain_infinite_y
-from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
+from ._checks import check_ode_tolerances, check_path_options, check_shapes
+from ._compat import Interval, StrOptions
 from ._persist import from_state, restore_device, to_state
 from ._plan import Scaling, plan_fit
 from ._runtime import resolve_device, thread_policy, torch_threads
-from ._training import LOSSES, SOLVERS, JacobianTarget, Stopping, train
+from ._training import LOSSES, SOLVERS, Stopping, ValueTarget, train
 from .constraints.complex import HolomorphicJacobianNet
 from .constraints.full import FullJacobianNet, UserPath, check_path
 from .constraints.mlp import ACTIVATIONS
@@ -48,16 +47,6 @@ def _pad(model: torch.nn.Module, Xs: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.pad(Xs, (0, extra)) if extra > 0 else Xs
 
 
-def _stochastic_solver(est) -> bool:
-    """partial_fit exists unless solver='lbfgs' (MLPRegressor's rule: a full-batch method has no epochs of chunks)."""
-    if est.solver == "lbfgs":
-        raise AttributeError(
-            "partial_fit takes one Adam epoch per call, but solver='lbfgs' is a full-batch method; use "
-            "solver='auto' or 'adam' for partial_fit, or fit on all the data."
-        )
-    return True
-
-
 @dataclass
 class _PartialState:
     """What partial_fit carries between calls: the network it trains, its Adam and its shuffling generator."""
@@ -67,8 +56,14 @@ class _PartialState:
     gen: torch.Generator
 
 
-class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
-    """Fit/predict skeleton shared by the JacNet estimators (not public)."""
+class BaseJacobianEstimator(BaseEstimator):
+    """Fit/predict skeleton shared by the JacNet estimators (not public): regressors and the classifier.
+
+    Subclasses say what the network is trained on (``_validate_fit_data``, ``_training_target``) and
+    whether its outputs are standardised (``_standardize_targets``); everything else is shared.
+    """
+
+    _standardize_targets = True  # False: the network's outputs are used as they are (a classifier's logits)
 
     _parameter_constraints: dict = {
         "epsilon": [Interval(Real, 0, None, closed="neither")],
@@ -114,85 +109,31 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
     def _resolved_activation(self) -> str:
         return self._auto_activation() if self.activation == "auto" else self.activation
 
-    # --- fit ------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, jacobian=None):
-        """Fit the Jacobian network to data, and to observed Jacobians if given.
+    def _validate_fit_data(self, X, y, sample_weight, jacobian=None, continuing=None):
+        """Validated X, Y (2-D, what the network is fitted to), weights, Jacobians (rows of weight 0 dropped),
+        whether y was 1-D, and whether to continue the previous network (``continuing``: partial_fit's
+        answer, else warm_start's)."""
+        raise NotImplementedError
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs.
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Targets.  With ``jacobian``, NaN marks an unobserved value (each
-            target needs one observed value: derivatives fix the function up
-            to a constant).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; samples with weight 0 are ignored.
-        jacobian : array-like of shape (n_samples, n_targets, n_features), default=None
-            Observed Jacobians dy/dX at the rows of X, in the units of X and y
-            ((n_samples, n_features) gradients when y is 1-D); NaN marks an
-            unobserved entry.  They enter the loss with weight
-            ``jacobian_weight`` (Sobolev training); for JacNet the Jacobian is
-            the network's own output, so no double backpropagation.  Every
-            constraint keeps its guarantee.  Routed by metadata routing
-            (``set_fit_request(jacobian=True)``); a scaler in front of this
-            step would change X's units but not the Jacobian's, so fit on raw
-            X (the estimator standardises inside).
+    def _training_target(self, Ys: np.ndarray, J: np.ndarray | None, sc: Scaling) -> tuple[np.ndarray, ValueTarget]:
+        """What train() fits (the standardised targets, packed as the target reads them) and its loss."""
+        return Ys, ValueTarget()
 
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
+    def _stratify(self, Y: np.ndarray) -> np.ndarray | None:
+        """Labels the validation split is stratified by (None: a shuffled split, as MLPRegressor)."""
+        return None
+
+    def _finish_fit(self, model: torch.nn.Module, Xt: torch.Tensor, Yt: torch.Tensor, wt: torch.Tensor) -> None:
+        """Fitted state that needs the trained network and the training rows (after ``_publish``)."""
+
+    def _guarded(self, fit, *args, partial: bool = False):
+        """Run a (re)fit; a failed one leaves the estimator exactly as it was, never half-updated."""
         before = dict(self.__dict__)
-        if self.warm_start and "model_" in before:  # a warm fit trains the network in place
-            before["model_"] = copy.deepcopy(self.model_)
-        try:
-            return self._fit(X, y, sample_weight, jacobian)
-        except BaseException:
-            # a failed (re)fit leaves the estimator exactly as it was, never half-updated
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
-
-    @available_if(_stochastic_solver)
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, *, jacobian=None):
-        """One epoch of Adam over (X, y): MLPRegressor's ``partial_fit``, for data that arrives in chunks.
-
-        The first call (on an unfitted estimator) builds the network, and fixes the standardisation (means
-        and scales of X and y) and the orientation from that first chunk: make it representative (shuffle
-        the rows, or fit a first chunk of a few hundred rows).  Every later call continues the same network
-        and the same Adam moments (kept until pickling: a loaded estimator continues with fresh moments);
-        after ``fit`` it continues the fitted network.  Mini-batches of ``batch_size``; ``max_iter``,
-        ``early_stopping`` and the stopping rule do not apply (the caller decides when to stop, e.g.
-        dask-ml's ``Incremental``); ``n_iter_`` counts the calls.  Not available with ``solver='lbfgs'``
-        (a full-batch method), as in MLPRegressor.  Parameters that shape the network must
-        not change between calls (an error names them; ``fit`` starts afresh).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs of this chunk.
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Targets of this chunk.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights.
-        jacobian : array-like of shape (n_samples, n_targets, n_features), default=None
-            Observed Jacobians of this chunk, as in :meth:`fit`.
-
-        Returns
-        -------
-        self : object
-            The updated estimator.
-        """
-        before = dict(self.__dict__)
-        if "model_" in before:
+        if "model_" in before and (partial or self.warm_start):  # such fits train the network in place
             before["model_"] = copy.deepcopy(self.model_)
             before.pop("_partial", None)  # its optimiser holds the network trained in place
         try:
-            return self._fit(X, y, sample_weight, jacobian, partial=True)
+            return fit(*args)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
@@ -234,11 +175,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
             )
         sc = plan.scaling
         Xs, Ys = (X - sc.x_mean) / sc.x_scale, (Y - sc.y_mean) / sc.y_scale
-        target = None
-        if J is not None:  # observed Jacobians packed beside the values, in standardised units
-            Js = J * sc.x_scale[None, None, :] / sc.y_scale[None, :, None]
-            Ys = np.concatenate([Ys, Js.reshape(len(Ys), -1)], axis=1)
-            target = JacobianTarget(Y.shape[1], X.shape[1], float(self.jacobian_weight))
+        Ys, target = self._training_target(Ys, J, sc)
         with torch_threads(thread_policy(X.shape[0])):
             if plan.warm:  # trained in place: fit() restores a copy if anything fails
                 model = self.model_.to(device)
@@ -259,17 +196,18 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 optimizer = state.optimizer if keep else torch.optim.Adam(model.parameters())
                 for group in optimizer.param_groups:
                     group["lr"] = self.learning_rate_init
+            Yt, wt = torch.as_tensor(Ys, **to), torch.as_tensor(w, **to)
             hist = train(
                 model,
                 Xt,
-                torch.as_tensor(Ys, **to),
-                torch.as_tensor(w, **to),
+                Yt,
+                wt,
                 solver=plan.solver,
                 max_iter=1 if partial else self.max_iter,
                 learning_rate=self.learning_rate_init,
                 batch_size=batch,
                 alpha=self.alpha,
-                loss=self.loss,
+                loss=getattr(self, "loss", "squared_error"),
                 gen=gen,
                 tol_annealing=self.tol_annealing and not partial,
                 stopping=stopping,
@@ -285,6 +223,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         else:
             self._report_training(hist, model)
         self._publish(plan, model, hist, y_1d)
+        with torch_threads(thread_policy(X.shape[0])), torch.no_grad():
+            self._finish_fit(model, Xt, Yt, wt)
         self._partial = _PartialState(model, optimizer, gen) if partial else None
         self.path_dependence_ = self._path_dependence(Xt[:PATH_CHECK_ROWS])
         if self.path_dependence_ > PATH_WARN and not partial:
@@ -309,35 +249,6 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
                 torch.as_tensor(wv, **to),
             )
         return stopping
-
-    def _validate_fit_data(self, X, y, sample_weight, jacobian=None, continuing=None):
-        """Validated X, Y (2-D), weights, Jacobians (rows of weight 0 dropped), whether y was 1-D, and whether
-        to continue the previous network (``continuing``: partial_fit's answer, else warm_start's)."""
-        warm = bool(self.warm_start) and hasattr(self, "model_") if continuing is None else continuing
-        missing = None
-        if jacobian is not None:  # NaN marks an unobserved value: validated as 0, restored below
-            y = check_array(y, ensure_2d=False, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y")
-            missing = np.isnan(y)
-            y = np.where(missing, 0.0, y)
-        # reset=False on a warm start: the feature count (and names) must match the previous fit
-        try:
-            X, y = validate_data(self, X, y, reset=not warm, multi_output=True, y_numeric=True, dtype=np.float64)
-        except ValueError as exc:
-            raise explain_infinite_y(exc, y) from None
-        if missing is not None:
-            y = np.where(missing, np.nan, y)
-        w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        if Y.shape[1] == 0:
-            raise ValueError("y has 0 targets; at least one target is required.")
-        if warm and Y.shape[1] != self.n_targets_:
-            how = "partial_fit" if continuing else "warm_start=True"
-            raise ValueError(
-                f"{how} needs the same number of targets as the previous fit ({self.n_targets_}), got {Y.shape[1]}."
-            )
-        J = None if jacobian is None else check_jacobian_data(jacobian, Y, X.shape[1], y.ndim == 1)
-        keep = w > 0
-        return X[keep], Y[keep], w[keep], None if J is None else J[keep], y.ndim == 1, warm
 
     def _report_training(self, hist, model: torch.nn.Module) -> None:
         """One warning for what went wrong in training: divergence, integration caps, or max_iter."""
@@ -407,7 +318,9 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
 
         The held-out rows are scored by R^2 on their observed values (their Jacobians are not used).
         """
-        rows, val = train_test_split(np.arange(X.shape[0]), test_size=self.validation_fraction, random_state=rng)
+        rows, val = train_test_split(
+            np.arange(X.shape[0]), test_size=self.validation_fraction, random_state=rng, stratify=self._stratify(Y)
+        )
         if val.size < 2:
             raise ValueError(
                 f"The validation set is too small ({val.size} rows of {X.shape[0]} with early_stopping=True). "
@@ -528,27 +441,18 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
     def _predict_std(self, Xs: torch.Tensor) -> torch.Tensor:
         return self.model_(self._pad(Xs))
 
-    def predict(self, X):
-        """Predict with the fitted line integral.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            Predictions; 1-D when ``y`` was 1-D in ``fit``.
-        """
+    def _predict_values(self, X) -> np.ndarray:
+        """The fitted function at X, (n_samples, n_targets), in the units of y: what the guarantees are about."""
         Ys = self._transform_rows(self._standardized_inputs(X), self._predict_std)
         Y = self._y_mean + self._y_scale * Ys
         if not np.all(np.isfinite(Y)):
             raise NonFiniteError("The prediction is not finite; inputs may be too extreme for this model.")
-        return Y.ravel() if self._y_1d else Y
+        return Y
 
     def jacobian(self, X):
         """The exact Jacobian of the function ``predict`` computes, dy/dX, in the units of X and y.
+
+        For JacobianClassifier, the Jacobian of ``decision_function`` (the logits).
 
         Closed form where the network's derivative is exact for its integration rule (every conservative
         structure with ``method='quadrature'``: the derivative of the frozen mesh's interpolant, the one
@@ -611,9 +515,3 @@ class BaseJacobianRegressor(RegressorMixin, BaseEstimator):
         super().__setstate__(state)
         if "model_" in state:  # the fitted path (_path), not the parameter set_params may have changed since
             self._attach_path(self.model_, self._scaling, state.get("_path", state.get("path", "linear")))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags

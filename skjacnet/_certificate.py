@@ -95,7 +95,7 @@ def _check_cauchy_riemann(est, X: np.ndarray, n_points: int, rng: np.random.Rand
     for j in range(d):
         step = np.zeros(d)
         step[j] = h
-        grads[:, :, j] = (est.predict(A + step).reshape(n, -1) - est.predict(A - step).reshape(n, -1)) / (2 * h)
+        grads[:, :, j] = (est._predict_values(A + step) - est._predict_values(A - step)) / (2 * h)
     G = grads.reshape(n, -1, 2, d // 2, 2)  # (n, q, re/im output, p, re/im input)
     residual = np.abs(G[:, :, 0, :, 0] - G[:, :, 1, :, 1]) + np.abs(G[:, :, 0, :, 1] + G[:, :, 1, :, 0])
     worst = float((residual.max(axis=(1, 2)) / (np.abs(grads).max(axis=(1, 2)) + 1e-300)).max())
@@ -133,7 +133,7 @@ def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
     B = np.vstack([X[j[: n_pairs // 2]], A[n_pairs // 2 :] + near])
     keep = np.linalg.norm(A - B, axis=1) > 0
     A, B = A[keep], B[keep]  # the near pairs (relative steps of 1e-3) are always kept
-    fa, fb = est.predict(A).reshape(len(A), -1), est.predict(B).reshape(len(B), -1)
+    fa, fb = est._predict_values(A), est._predict_values(B)
     ratio = np.linalg.norm(fa - fb, axis=1) / np.linalg.norm(A - B, axis=1)
     eps = _rounding(est)
     rel = max(1e-9, 16 * eps)  # the bound itself is computed in the model's precision
@@ -157,7 +157,7 @@ def _check_monotone(est, X: np.ndarray, cst: np.ndarray, n_pairs: int, rng: np.r
     step = 10.0 ** rng.uniform(-6, 3, n_pairs)
     B = A.copy()
     B[np.arange(n_pairs), j] += step
-    fa, fb = est.predict(A).reshape(n_pairs, -1), est.predict(B).reshape(n_pairs, -1)
+    fa, fb = est._predict_values(A), est._predict_values(B)
     change = cst[j][:, None] * (fb - fa)  # must be >= 0 for every target
     slack = 8 * _rounding(est) * (np.abs(fa) + np.abs(fb) + 1)
     worst = float((change / step[:, None]).min())

@@ -184,3 +184,23 @@ _SHARED_ATTRS_DOC = """
         Mean change of the (standardised) training predictions when the
         integration path is bent: 0 for conservative models, a curl
         diagnostic for the unconstrained n-D model (warning above 0.1)."""
+
+
+def params_doc(doc: str, drop: tuple[str, ...] = (), replace: dict[str, str] | None = None) -> str:
+    """A numpydoc parameter section without the entries ``drop`` and with ``replace``'s entries swapped in.
+
+    An entry is its ``name : type`` line (4-space indent) and the lines indented deeper that follow it.
+    """
+    entries: list[list[str]] = []
+    for line in doc.split("\n"):
+        if line.startswith("    ") and not line.startswith("     ") or not entries:
+            entries.append([line])
+        else:
+            entries[-1].append(line)
+    out = []
+    for entry in entries:
+        name = entry[0].strip().split(" :")[0]
+        if name in drop:
+            continue
+        out.append((replace or {}).get(name, "\n".join(entry)))
+    return "\n".join(out)

@@ -90,7 +90,10 @@ def plan_scaling(est, X: np.ndarray, Y: np.ndarray, w: np.ndarray, J: np.ndarray
     isotropic = REGISTRY[est._structure()].isotropic
     x_mean, x_scale = _weighted_moments(X, w, isotropic=isotropic)
     fallback = None if J is None else _jacobian_spread(J, w, x_scale)
-    y_mean, y_scale = _weighted_moments(Y, w, isotropic=isotropic, fallback=fallback)
+    if est._standardize_targets:
+        y_mean, y_scale = _weighted_moments(Y, w, isotropic=isotropic, fallback=fallback)
+    else:  # logits: the network's outputs are the model's, unshifted and unscaled
+        y_mean, y_scale = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
     if not isinstance(est.initial_point, str):  # the shift of X is the initial point x0
         x_mean = check_initial_point(est, X.shape[1])
     if not est.standardize:

@@ -81,6 +81,10 @@ class ValueTarget:
         values = self.values(Y)
         return float(_loss(centre.expand_as(values), values, w, kind))
 
+    def score(self, pred: Tensor, Y: Tensor, w: Tensor) -> float:
+        """The validation score of early stopping (higher is better): weighted R^2, as MLPRegressor."""
+        return weighted_r2(pred, self.values(Y), w)
+
 
 @dataclass(frozen=True)
 class JacobianTarget(ValueTarget):
@@ -116,6 +120,41 @@ class JacobianTarget(ValueTarget):
         return super().constant_loss(Y, w, kind, centre) + self.weight * float(
             self._jacobian_loss(torch.zeros_like(J), J, w, kind)
         )
+
+
+@dataclass(frozen=True)
+class LogLossTarget(ValueTarget):
+    """Classification: Y holds the labels (0/1 in one column for two classes, else one-hot rows) and the
+    network's outputs are logits; the loss is the weighted log-loss (cross-entropy), as MLPClassifier."""
+
+    def _per_sample(self, logits: Tensor, Y: Tensor) -> Tensor:
+        if Y.shape[1] == 1:
+            return nn.functional.binary_cross_entropy_with_logits(logits, Y, reduction="none")[:, 0]
+        return -(Y * torch.log_softmax(logits, dim=-1)).sum(-1)
+
+    curvature: float = 0.0  # one input only: a penalty on the logit's second derivative (JacobianCalibrator)
+
+    def loss(self, model, xb, yb, wb, kind):
+        loss = (wb * self._per_sample(model(xb), yb)).sum() / wb.sum()
+        if self.curvature == 0:
+            return loss
+        # f'' by autograd through the network's own derivative f' (model.jacobian): a smoothing spline's
+        # penalty, which keeps the logit from running off where a tail holds one class only
+        x = xb.detach().requires_grad_(True)
+        slope = model.jacobian(x)[:, 0, 0]
+        bend = torch.autograd.grad(slope.sum(), x, create_graph=True)[0][:, 0]
+        return loss + self.curvature * (wb * bend * bend).sum() / wb.sum()
+
+    def constant_loss(self, Y, w, kind, centre):
+        """The log-loss of the class frequencies ``centre`` (the prior): the scale of a bad fit."""
+        p = centre.clamp(1e-12, 1 - 1e-12)
+        logits = torch.log(p / (1 - p)) if Y.shape[1] == 1 else torch.log(p)
+        return float((w * self._per_sample(logits.expand_as(Y), Y)).sum() / w.sum())
+
+    def score(self, pred, Y, w):
+        """Weighted accuracy, as MLPClassifier's early stopping."""
+        hit = (pred[:, 0] > 0) == (Y[:, 0] > 0.5) if Y.shape[1] == 1 else pred.argmax(-1) == Y.argmax(-1)
+        return float((w * hit).sum() / w.sum())
 
 
 def weighted_r2(pred: Tensor, y: Tensor, w: Tensor) -> float:
@@ -159,10 +198,11 @@ class _Tolerance:
 class _Monitor:
     """MLPRegressor's bookkeeping: the best value, the epochs since a ``tol`` improvement, the best weights."""
 
-    def __init__(self, stopping: Stopping) -> None:
+    def __init__(self, stopping: Stopping, target: ValueTarget) -> None:
         self.stopping = stopping
+        self.target = target
         self.early = stopping.validation is not None
-        self.best = -math.inf if self.early else math.inf  # validation R^2, or training loss
+        self.best = -math.inf if self.early else math.inf  # validation score, or training loss
         self.best_state: dict[str, Tensor] | None = None
         self.stall = 0
 
@@ -180,7 +220,7 @@ class _Monitor:
         saved = [it.snapshot() for it in integrators]
         with torch.no_grad():
             pred = torch.cat([model(Xv[i : i + VALIDATION_CHUNK]) for i in range(0, Xv.shape[0], VALIDATION_CHUNK)])
-            score = weighted_r2(pred, Yv, wv)
+            score = self.target.score(pred, Yv, wv)
         for it, snap in zip(integrators, saved):
             it.restore(snap)
         self.stall = self.stall + 1 if score < self.best + tol else 0
@@ -299,7 +339,7 @@ def train(
         epoch_fn = _lbfgs_epochs(model, X, Y, w, objective)
     else:
         epoch_fn = _adam_epochs(model, X, Y, w, objective, learning_rate, batch_size, gen, optimizer)
-    monitor = _Monitor(stopping)
+    monitor = _Monitor(stopping, target)
     hist = History(validation_scores=[] if monitor.early else None)
     progress = Progress(verbose, max_iter, desc=f"{label} ({solver})")
     model.train()
@@ -391,7 +431,7 @@ def _record(
     if score is not None:
         hist.validation_scores.append(score)
         progress.line(f"Validation score: {score:f}")
-    progress.epoch(loss=loss, **({} if score is None else {"val_r2": score}))
+    progress.epoch(loss=loss, **({} if score is None else {"val_score": score}))
 
 
 def _divergence_message(loss: float, epoch: int, guard: _Guard, solver: str, learning_rate: float) -> str:

@@ -12,9 +12,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from . import _warn
-from ._base import BaseJacobianRegressor
 from ._compat import Interval, StrOptions
 from ._docs import _NETWORK_DOC, _SHARED_ATTRS_DOC, _SHARED_PARAMS_DOC
+from ._regressor_base import BaseJacobianRegressor
 from .constraints import INVERTIBLE, NAMES, REGISTRY
 from .integrate import ODE_METHODS, newton_polish
 
@@ -417,20 +417,25 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
             raise ValueError(
                 f"Y has {Y.shape[1] if Y.ndim == 2 else Y.shape} columns but the model has {self.n_targets_} targets."
             )
-        Ys = (Y - self._y_mean) / self._y_scale
-        model = self.model_
-        converged = [True]
+        return invert_outputs(self, Y, self.inverse_method, "inverse_transform")
 
-        solve = getattr(model, "solve_jacobian", None)  # structured J^-1 r where the model has one
-        independent = all(it.rows_independent for it in model.integrators())
 
-        def invert(y: torch.Tensor) -> torch.Tensor:
-            x = model.inverse(y, self.inverse_method)
-            x, ok = newton_polish(model, model.jacobian, x, y, solve=solve, rows_independent=independent)
-            converged[0] &= ok
-            return x
+def invert_outputs(est, Y: np.ndarray, inverse_method: str, name: str) -> np.ndarray:
+    """The X with ``est._predict_values(X) == Y`` for a fitted bijection: a first guess, then Newton polish."""
+    Ys = (Y - est._y_mean) / est._y_scale
+    model = est.model_
+    converged = [True]
 
-        Xs = self._transform_rows(Ys, invert)
-        if not converged[0]:
-            _warn.warn("Newton polish of inverse_transform did not reach full precision.", ConvergenceWarning)
-        return self._x_mean + self._x_scale * Xs
+    solve = getattr(model, "solve_jacobian", None)  # structured J^-1 r where the model has one
+    independent = all(it.rows_independent for it in model.integrators())
+
+    def invert(y: torch.Tensor) -> torch.Tensor:
+        x = model.inverse(y, inverse_method)
+        x, ok = newton_polish(model, model.jacobian, x, y, solve=solve, rows_independent=independent)
+        converged[0] &= ok
+        return x
+
+    Xs = est._transform_rows(Ys, invert)
+    if not converged[0]:
+        _warn.warn(f"Newton polish of {name} did not reach full precision.", ConvergenceWarning)
+    return est._x_mean + est._x_scale * Xs
