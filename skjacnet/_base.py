@@ -119,6 +119,10 @@ class BaseJacobianEstimator(BaseEstimator):
         """What train() fits (the standardised targets, packed as the target reads them) and its loss."""
         return Ys, ValueTarget()
 
+    def _early_stopping_on(self, n_rows: int) -> bool:
+        """Whether this fit holds out a validation split (``early_stopping``, resolved for these rows)."""
+        return bool(self.early_stopping)
+
     def _stratify(self, Y: np.ndarray) -> np.ndarray | None:
         """Labels the validation split is stratified by (None: a shuffled split, as MLPRegressor)."""
         return None
@@ -150,7 +154,7 @@ class BaseJacobianEstimator(BaseEstimator):
         # drawn first: fits without early stopping do not depend on the split's draws
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         held_out = None
-        if self.early_stopping and not partial:
+        if not partial and self._early_stopping_on(X.shape[0]):
             X, Y, w, J, held_out = self._validation_split(X, Y, w, J, rng)
         check_shapes(self, X.shape[1], Y.shape[1])
         check_ode_tolerances(self)
@@ -265,7 +269,7 @@ class BaseJacobianEstimator(BaseEstimator):
                 ConvergenceWarning,
             )
         if not hist.converged:
-            what = "validation score" if self.early_stopping else "training loss"
+            what = "validation score" if hist.validation_scores is not None else "training loss"
             _warn.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet: "
                 f"the {what} had not stopped improving by tol={self.tol} (n_iter_no_change="

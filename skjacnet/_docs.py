@@ -72,7 +72,9 @@ _SHARED_PARAMS_DOC = """
         extrapolates far better on a few points (the reproduction's exp
         task 0.04 instead of 0.6), with the same or better R² and 3-20x
         faster fits up to 1e5 samples.  Always 'adam' when ``batch_size``
-        is set, and for the unconstrained network on several features
+        is set, for deep stacks (``n_layers > 1``, where L-BFGS stalled:
+        R² 0.83 against Adam's 0.998 on a 1-Lipschitz ||x||, d = 5, four
+        layers), and for the unconstrained network on several features
         (``constraint='none'``, n_features > 1), which L-BFGS drives to
         interpolate noise (held-out R² -1.5 on ``load_diabetes``, 0.16
         with Adam).  ``solver_`` is the one used.

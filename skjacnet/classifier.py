@@ -29,11 +29,22 @@ from .constraints import REGISTRY
 
 CLASSIFIER_CONSTRAINTS = ("none", "lipschitz")  # what a map to logits can use (monotone: monotonic_cst)
 
-_EARLY_STOPPING = """    early_stopping : bool, default=False
+# early_stopping='auto': on for fits of up to this many rows whose validation split holds this many
+AUTO_EARLY_STOPPING_ROWS = 10_000
+AUTO_EARLY_STOPPING_MIN_VALIDATION = 10
+
+_EARLY_STOPPING = """    early_stopping : bool or 'auto', default='auto'
         Hold out ``validation_fraction`` of the training data (a split
         stratified by class and seeded by ``random_state``; samples keep
         their weights), stop when its weighted accuracy stops improving, and
-        keep the weights of the best validation epoch (MLPClassifier's rule)."""
+        keep the weights of the best validation epoch (MLPClassifier's rule).
+        'auto': on for up to 10,000 training rows (when the split holds at
+        least 10), off above.  A fit to convergence drives the logits of
+        separable training rows towards infinity: with early stopping off,
+        the monotone default's test log-loss was 1.13 on breast cancer and
+        1.69 on a binarised diabetes (HistGradientBoostingClassifier: 0.16,
+        0.65); on, 0.12 and 0.54 (benchmarks/classification.py; a larger
+        ``alpha`` instead reached only 0.20 and 0.91 at alpha=1)."""
 
 _CLASSIFIER_PARAMS_DOC = params_doc(
     _SHARED_PARAMS_DOC, drop=("loss", "jacobian_weight"), replace={"early_stopping": _EARLY_STOPPING}
@@ -147,6 +158,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         "lipschitz_constant": [Interval(Real, 0, None, closed="neither")],
         "monotonic_cst": ["array-like", dict, None],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
     }
 
     def __init__(
@@ -169,7 +181,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=50,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         learning_rate_init=0.01,
         batch_size="auto",
@@ -275,6 +287,12 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
 
     def _training_target(self, Ys, J, sc):
         return Ys, LogLossTarget()
+
+    def _early_stopping_on(self, n_rows: int) -> bool:
+        if self.early_stopping != "auto":
+            return bool(self.early_stopping)
+        enough = n_rows * self.validation_fraction >= AUTO_EARLY_STOPPING_MIN_VALIDATION
+        return enough and n_rows <= AUTO_EARLY_STOPPING_ROWS
 
     def _stratify(self, Y: np.ndarray) -> np.ndarray:
         labels = Y[:, 0] if Y.shape[1] == 1 else Y.argmax(1)
