@@ -95,7 +95,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
     - ``constraint='lipschitz'``: ``||f(a) - f(b)||_2 <= k ||a - b||_2``
       for the vector of logits, so no perturbation of X smaller than
       :meth:`certified_radius` (margin / (sqrt(2) k) between the top two
-      logits; |logit| / k with two classes) changes the predicted class.
+      logits; ``|logit| / k`` with two classes) changes the predicted class.
 
     Probabilities are the softmax of the logits (the sigmoid with two
     classes).  For a Lipschitz map, k is therefore also the sharpness of
@@ -385,9 +385,10 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         """The l2 radius around each point within which the predicted class provably cannot change.
 
         For a k-Lipschitz logit map f (``guarantee_['lipschitz_upper']``, Euclidean norms): with two
-        classes the logit moves by at most k ||delta||, so the class holds for ||delta|| < |f(x)| / k;
-        with more, every difference f_i - f_j of two logits is sqrt(2) k-Lipschitz (||e_i - e_j|| =
-        sqrt(2)), so the top class holds for ||delta|| < (f_top - f_second) / (sqrt(2) k).  The margin is
+        classes the logit moves by at most ``k ||delta||``, so the class holds for
+        ``||delta|| < |f(x)| / k``; with more, every difference ``f_i - f_j`` of two logits is
+        ``sqrt(2) k``-Lipschitz (``||e_i - e_j|| = sqrt(2)``), so the top class holds for
+        ``||delta|| < (f_top - f_second) / (sqrt(2) k)``.  The margin is
         first reduced by a bound on the rounding error of the computed logits, so the radius is safe for
         the function ``predict`` computes.
 
@@ -508,7 +509,7 @@ class JacobianCalibrator(JacobianClassifier):
         The orientation used (1 increasing, -1 decreasing).
     guarantee_ : dict
         ``property`` (strictly increasing or decreasing logit) and
-        ``expansion_lower``: the smallest |slope| of the logit per unit of
+        ``expansion_lower``: the smallest ``|slope|`` of the logit per unit of
         score.
     model_ : torch.nn.Module
         The fitted network (standardised units).
