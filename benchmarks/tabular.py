@@ -1,0 +1,578 @@
+"""skjacnet's regressors at their defaults on real tabular data, against the peers at theirs.
+
+    OMP_NUM_THREADS=1 python benchmarks/tabular.py [--quick] [--datasets diabetes cars ...]
+        [--md docs/benchmarks_tabular.md] [--json docs/deep_results/tabular.json]
+
+Every model is trained and timed in this process, one thread each (torch through skjacnet's own
+``torch_threads(thread_policy(n))`` and ``torch.set_num_threads(1)``, scikit-learn's OpenMP and BLAS
+through threadpoolctl), on the same 5-fold ``KFold(shuffle=True, random_state=0)`` splits.
+
+Datasets (all install offline): scikit-learn's ``load_diabetes``; vega_datasets' ``cars`` (rows with a
+missing value dropped); two of statsmodels' bundled sets, ``star98`` (share of a district's 9th graders
+above the national maths median) and ``fair`` (time spent in extramarital affairs, a 1,000-row random
+subsample: at 6,366 rows skjacnet's unconstrained default takes 40-80 s a fold); Friedman #1
+(``make_friedman1``, noise 1); and a 1-D saturating curve, ``tanh(3x)`` plus N(0, 0.1^2) noise on
+x ~ U[-1, 1], n = 2000, scored on the held-out fold and against the noiseless curve on [-1, 1] and on
+[-2, 2] (extrapolation).  Each dataset has monotone directions (stated in ``DATASETS`` with the reason).
+
+Models, all at their defaults (``random_state=0`` where there is one):
+
+- peers: HistGradientBoostingRegressor without and with ``monotonic_cst``; ``make_pipeline(
+  StandardScaler(), MLPRegressor())``; pyGAM's ``LinearGAM()`` and the same spline terms with pyGAM's
+  monotone constraints (skipped with a note if pygam does not import); LMN (monotonenorm: a Lipschitz
+  GroupSort network inside SigmaNet, trained here by MSE with Adam on standardised X and y, its lambda and
+  learning rate chosen on an inner 80/20 split, as benchmarks/classification.py does); for the 1-D task
+  ``IsotonicRegression(out_of_bounds='clip')`` (its default, 'nan', predicts NaN outside the training range).
+- skjacnet: ``JacobianRegressor()``, ``JacobianRegressor(monotonic_cst=...)``, ``JacobianRegressor(
+  n_layers=2)`` (a variant), and on the 1-D task ``InvertibleJacobianRegressor()``.
+
+Reported: R^2 on each held-out fold (mean, std), fit seconds per fold, for the 1-D task MAE, and the
+warnings each fit emits (recorded with ``warnings.catch_warnings(record=True)``, counted by category).
+Prints the tables; ``--md`` writes the page, ``--json`` the raw rows.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy / torch load their thread pools
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import datetime  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import pathlib  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections import Counter  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # this checkout's skjacnet
+from skjacnet import InvertibleJacobianRegressor, JacobianRegressor  # noqa: E402
+from skjacnet._runtime import thread_policy, torch_threads  # noqa: E402
+
+torch.set_num_threads(1)
+N_FOLDS = 5
+PEER, OURS = "peer", "skjacnet"
+
+
+# ============================================================================================ datasets
+def _diabetes(quick):
+    from sklearn.datasets import load_diabetes
+
+    d = load_diabetes()
+    cst = {"bmi": 1, "bp": 1}
+    return dict(
+        X=d.data, y=d.target, names=list(d.feature_names), cst=[cst.get(f, 0) for f in d.feature_names],
+        source="sklearn.datasets.load_diabetes (disease progression after one year)",
+        why="bmi and bp increasing: higher body-mass index and blood pressure, faster progression",
+    )  # fmt: skip
+
+
+def _cars(quick):
+    from vega_datasets import local_data
+
+    df = local_data.cars().dropna()
+    df = df.assign(Year=df["Year"].dt.year)
+    for origin in ("USA", "Europe", "Japan"):
+        df[f"Origin_{origin}"] = (df["Origin"] == origin).astype(float)
+    names = ["Cylinders", "Displacement", "Horsepower", "Weight_in_lbs", "Acceleration", "Year",
+             "Origin_USA", "Origin_Europe", "Origin_Japan"]  # fmt: skip
+    cst = {"Displacement": -1, "Horsepower": -1, "Weight_in_lbs": -1}
+    return dict(
+        X=df[names].to_numpy(float), y=df["Miles_per_Gallon"].to_numpy(float), names=names,
+        cst=[cst.get(f, 0) for f in names],
+        source="vega_datasets.local_data.cars(), rows with NaN dropped; target Miles_per_Gallon; Origin one-hot",
+        why="MPG decreasing in Displacement, Horsepower and Weight_in_lbs (bigger, heavier engines burn more)",
+    )  # fmt: skip
+
+
+def _star98(quick):
+    import statsmodels.datasets as smd
+
+    df = smd.star98.load_pandas().data
+    names = ["LOWINC", "PERASIAN", "PERBLACK", "PERHISP", "PERMINTE", "AVYRSEXP", "AVSALK", "PERSPENK",
+             "PTRATIO", "PCTAF", "PCTCHRT", "PCTYRRND"]  # fmt: skip
+    cst = {"LOWINC": -1, "PCTAF": 1}
+    return dict(
+        X=df[names].to_numpy(float), y=(df["NABOVE"] / (df["NABOVE"] + df["NBELOW"])).to_numpy(float),
+        names=names, cst=[cst.get(f, 0) for f in names],
+        source="statsmodels.datasets.star98 (303 California districts): target NABOVE / (NABOVE + NBELOW), "
+        "the 12 base variables (the 8 interaction columns are products of them, left out)",
+        why="decreasing in LOWINC (share of low-income pupils: the largest effect in statsmodels' binomial GLM "
+        "example, and the well-documented income-attainment gradient), increasing in PCTAF (share taking the "
+        "UC/CSU college-prep courses)",
+    )  # fmt: skip
+
+
+def _fair(quick):
+    import statsmodels.datasets as smd
+
+    df = smd.fair.load_pandas().data
+    n = 400 if quick else 1000
+    df = df.iloc[np.random.RandomState(0).choice(len(df), n, replace=False)]
+    names = ["rate_marriage", "age", "yrs_married", "children", "religious", "educ", "occupation",
+             "occupation_husb"]  # fmt: skip
+    cst = {"rate_marriage": -1, "religious": -1}
+    return dict(
+        X=df[names].to_numpy(float), y=df["affairs"].to_numpy(float), names=names,
+        cst=[cst.get(f, 0) for f in names],
+        source=f"statsmodels.datasets.fair, a random subsample of {n} of its 6,366 rows (seed 0): target affairs "
+        "(time spent in extramarital affairs; 68% zeros, heavy right tail)",
+        why="decreasing in rate_marriage (self-rated marriage, 1 very poor .. 5 very good) and religious "
+        "(1 not .. 4 strongly): the two effects Fair (1978) reports as the strongest negative ones",
+    )  # fmt: skip
+
+
+def _friedman1(quick):
+    from sklearn.datasets import make_friedman1
+
+    n = 200 if quick else 500
+    X, y = make_friedman1(n_samples=n, n_features=10, noise=1.0, random_state=0)
+    return dict(
+        X=X, y=y, names=[f"x{j}" for j in range(10)], cst=[0, 0, 0, 1, 1, 0, 0, 0, 0, 0],
+        source=f"sklearn.datasets.make_friedman1(n_samples={n}, n_features=10, noise=1.0, random_state=0)",
+        why="increasing in x3 and x4: the formula 10 sin(pi x0 x1) + 20 (x2 - 0.5)^2 + 10 x3 + 5 x4 + noise",
+    )  # fmt: skip
+
+
+def tanh_truth(x):
+    return np.tanh(3 * x)
+
+
+def _tanh1d(quick):
+    n = 300 if quick else 2000
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, n)
+    return dict(
+        X=x[:, None], y=tanh_truth(x) + 0.1 * rng.normal(size=n), names=["x"], cst=[1],
+        source=f"tanh(3x) + N(0, 0.1^2), x ~ U[-1, 1], n = {n} (seed 0)",
+        why="increasing by construction",
+        truth=tanh_truth,
+    )  # fmt: skip
+
+
+DATASETS = {"diabetes": _diabetes, "cars": _cars, "star98": _star98, "fair": _fair, "friedman1": _friedman1,
+            "tanh1d": _tanh1d}  # fmt: skip
+
+
+# ============================================================================================ peers
+def _train_mse(net, X, y, lr, steps, batch=256, seed=0):
+    """Adam on the mean squared error of net(X), the learning rate cut at 1/2 and 3/4 of the steps."""
+    gen = torch.Generator().manual_seed(seed)
+    Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [steps // 2, 3 * steps // 4], 0.3)
+    for _ in range(steps):
+        idx = torch.randint(0, len(Xt), (min(batch, len(Xt)),), generator=gen)
+        opt.zero_grad()
+        torch.mean((net(Xt[idx])[:, 0] - yt[idx]) ** 2).backward()
+        opt.step()
+        sched.step()
+    return net
+
+
+class LMNRegressor:
+    """LMN (Kitouni et al.): SigmaNet(lam, monotone) around a lam-Lipschitz GroupSort MLP (monotonenorm's
+    direct_norm: |W|_{1,inf} on the first layer, |W|_inf after), on standardised X and y, MSE with Adam;
+    lam (and the learning rate, if several are given) chosen on an inner 80/20 split by validation MSE, then
+    refitted on the whole training fold."""
+
+    def __init__(self, monotonic_cst, lams=(1.0, 4.0), lrs=(1e-2,), steps=500, width=64, seed=0):
+        self.cst, self.lams, self.lrs, self.steps, self.width, self.seed = monotonic_cst, lams, lrs, steps, width, seed
+
+    def _build(self, d, lam, depth=3):
+        from monotonenorm import GroupSort, SigmaNet, direct_norm
+
+        w = self.width
+        norm = lambda layer, kind: direct_norm(layer, kind=kind, max_norm=lam ** (1 / depth))  # noqa: E731
+        inner = torch.nn.Sequential(
+            norm(torch.nn.Linear(d, w), "one-inf"), GroupSort(w // 2),
+            norm(torch.nn.Linear(w, w), "inf"), GroupSort(w // 2),
+            norm(torch.nn.Linear(w, 1), "inf"),
+        )  # fmt: skip
+        return SigmaNet(inner, sigma=lam, monotone_constraints=[float(c) for c in self.cst])
+
+    def fit(self, X, y):
+        from sklearn.model_selection import train_test_split
+
+        self.mean_, self.scale_ = X.mean(0), X.std(0) + 1e-12  # positive scales keep every direction
+        self.ymean_, self.yscale_ = y.mean(), y.std() + 1e-12
+        Xs, ys = (X - self.mean_) / self.scale_, (y - self.ymean_) / self.yscale_
+        with torch_threads(thread_policy(len(X))):
+            grid = [(lam, lr) for lam in self.lams for lr in self.lrs]
+            if len(grid) > 1:
+                a, b = train_test_split(np.arange(len(X)), test_size=0.2, random_state=self.seed)
+                scores = []
+                for lam, lr in grid:
+                    torch.manual_seed(self.seed)
+                    net = _train_mse(self._build(X.shape[1], lam), Xs[a], ys[a], lr, self.steps, seed=self.seed)
+                    with torch.no_grad():
+                        p = net(torch.as_tensor(Xs[b], dtype=torch.float32))[:, 0].numpy()
+                    scores.append(float(np.mean((p - ys[b]) ** 2)))
+                self.lam_, self.lr_ = grid[int(np.argmin(scores))]
+            else:
+                self.lam_, self.lr_ = grid[0]
+            torch.manual_seed(self.seed)
+            net = _train_mse(self._build(X.shape[1], self.lam_), Xs, ys, self.lr_, self.steps, seed=self.seed)
+        self.net_ = net.double().eval()
+        return self
+
+    def predict(self, X):
+        with torch.no_grad(), torch_threads(thread_policy(len(X))):
+            z = self.net_(torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float64))[:, 0].numpy()
+        return self.ymean_ + self.yscale_ * z
+
+
+def _pygam():
+    try:
+        import pygam  # noqa: F401
+
+        return None
+    except Exception as exc:  # pragma: no cover - depends on the environment
+        return f"pygam not importable ({type(exc).__name__}: {exc}); its rows are skipped"
+
+
+def gam_monotone(cst):
+    """pyGAM's LinearGAM with LinearGAM()'s own terms (a spline s(j) per feature, its default 20 splines and lam),
+    the constrained features' splines given pyGAM's monotonic_inc / monotonic_dec constraint."""
+    from functools import reduce
+
+    from pygam import LinearGAM, s
+
+    terms = [s(j, constraints={1: "monotonic_inc", -1: "monotonic_dec"}[c]) if c else s(j) for j, c in enumerate(cst)]
+    return LinearGAM(reduce(lambda a, b: a + b, terms))
+
+
+def models_for(ds, quick):
+    """(label, kind, factory) for every model run on a dataset."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    cst = ds["cst"]
+    q = {"max_iter": 20} if quick else {}  # --quick only checks that everything runs
+    out = [
+        ("HistGradientBoosting", PEER, lambda: HistGradientBoostingRegressor(random_state=0)),
+        ("HistGradientBoosting (monotonic_cst)", PEER,
+         lambda: HistGradientBoostingRegressor(monotonic_cst=cst, random_state=0)),
+        ("MLPRegressor (StandardScaler pipeline)", PEER,
+         lambda: make_pipeline(StandardScaler(), MLPRegressor(random_state=0, **({"max_iter": 50} if quick else {})))),
+    ]  # fmt: skip
+    if _pygam() is None:
+        from pygam import LinearGAM
+
+        g = {"max_iter": 10} if quick else {}
+        out += [("LinearGAM (pyGAM)", PEER, lambda: LinearGAM(**g)),
+                ("LinearGAM (pyGAM, monotone terms)", PEER, lambda: gam_monotone(cst).set_params(**g))]  # fmt: skip
+    lmn = {"steps": 100, "lams": (1.0,), "lrs": (1e-2,)} if quick else {}
+    out.append(("LMN (monotonenorm, monotone)", PEER, lambda: LMNRegressor(cst, **lmn)))
+    if ds["X"].shape[1] == 1:
+        from sklearn.isotonic import IsotonicRegression
+
+        iso = lambda: IsotonicRegression(out_of_bounds="clip")  # noqa: E731
+        out.append(("IsotonicRegression (out_of_bounds='clip')", PEER, iso))
+    out += [
+        ("JacobianRegressor()", OURS, lambda: JacobianRegressor(random_state=0, **q)),
+        ("JacobianRegressor(monotonic_cst)", OURS, lambda: JacobianRegressor(monotonic_cst=cst, random_state=0, **q)),
+        ("JacobianRegressor(n_layers=2)", OURS, lambda: JacobianRegressor(n_layers=2, random_state=0, **q)),
+    ]  # fmt: skip
+    if ds["X"].shape[1] == 1:
+        out.append(("InvertibleJacobianRegressor()", OURS, lambda: InvertibleJacobianRegressor(random_state=0, **q)))
+    return out
+
+
+DEFAULTS = ("JacobianRegressor()", "JacobianRegressor(monotonic_cst)", "InvertibleJacobianRegressor()")
+
+
+# ============================================================================================ run
+def _r2(y, p):
+    return float(1 - np.sum((y - p) ** 2) / np.sum((y - y.mean()) ** 2))
+
+
+def run_dataset(name, quick):
+    from sklearn.model_selection import KFold
+
+    ds = DATASETS[name](quick)
+    X, y, cst = ds["X"], ds["y"], ds["cst"]
+    if quick and len(X) > 200:
+        keep = np.random.RandomState(0).choice(len(X), 200, replace=False)
+        X, y = X[keep], y[keep]
+    constrained = ", ".join(f"{ds['names'][j]} ({'+' if c > 0 else '-'})" for j, c in enumerate(cst) if c)
+    print(f"{name}: n={len(X)}, d={X.shape[1]}, constrained {constrained}", flush=True)
+    folds = list(KFold(2 if quick else N_FOLDS, shuffle=True, random_state=0).split(X))
+    grids = {}
+    if "truth" in ds:
+        grids = {"[-1, 1]": np.linspace(-1, 1, 2001)[:, None], "[-2, 2]": np.linspace(-2, 2, 4001)[:, None]}
+    rows = []
+    for label, kind, make in models_for(ds, quick):
+        r2, fit_s, mae, grid_mae, caught, extra = [], [], [], {g: [] for g in grids}, Counter(), {}
+        messages = Counter()
+        for tr, te in folds:
+            model = make()
+            printed = io.StringIO()
+            with warnings.catch_warnings(record=True) as w, contextlib.redirect_stdout(printed):
+                warnings.simplefilter("always")
+                t = time.perf_counter()
+                model.fit(X[tr], y[tr])
+                fit_s.append(time.perf_counter() - t)
+                p = np.asarray(model.predict(X[te]), dtype=float).ravel()
+                preds = {g: np.asarray(model.predict(G), dtype=float).ravel() for g, G in grids.items()}
+            for line in filter(None, (s.strip() for s in printed.getvalue().splitlines())):
+                caught["printed line"] += 1
+                messages[f"printed: {line[:150]}"] += 1
+            for wi in w:
+                caught[wi.category.__name__] += 1
+                messages[f"{wi.category.__name__}: {str(wi.message)[:150]}"] += 1
+            r2.append(_r2(y[te], p))
+            mae.append(float(np.mean(np.abs(y[te] - p))))
+            for g, G in grids.items():
+                grid_mae[g].append(float(np.mean(np.abs(ds["truth"](G[:, 0]) - preds[g]))))
+            if hasattr(model, "solver_"):
+                extra.setdefault("solver", []).append(model.solver_)
+                extra.setdefault("n_iter", []).append(int(model.n_iter_))
+            if isinstance(model, LMNRegressor):
+                extra.setdefault("lmn_lambda_lr", []).append([model.lam_, model.lr_])
+        row = {
+            "part": "tabular", "dataset": name, "model": label, "kind": kind, "n": len(X), "d": X.shape[1],
+            "n_folds": len(folds),
+            "r2": r2, "r2_mean": float(np.mean(r2)), "r2_std": float(np.std(r2)), "fit_s": [round(v, 3) for v in fit_s],
+            "fit_s_mean": float(np.mean(fit_s)), "mae": mae, "mae_mean": float(np.mean(mae)),
+            "warnings": dict(caught), "n_warnings": int(sum(caught.values())),
+            "warning_messages": dict(messages.most_common(8)), "constrained": constrained,
+            "source": ds["source"], "why": ds["why"], **extra,
+        }  # fmt: skip
+        for g in grids:
+            row[f"mae_truth_{g}"] = float(np.mean(grid_mae[g]))
+        rows.append(row)
+        grid_txt = "".join(f"  MAE{g} {row[f'mae_truth_{g}']:.4f}" for g in grids)
+        print(f"  {label:44s} R2 {row['r2_mean']:7.4f} ± {row['r2_std']:.3f}  fit {row['fit_s_mean']:6.2f}s"
+              f"{grid_txt}  warnings {dict(caught) or 0}", flush=True)  # fmt: skip
+    return rows
+
+
+# ============================================================================================ page
+def _cell(r):
+    return f"{r['r2_mean']:.3f} ± {r['r2_std']:.3f} ({r['fit_s_mean']:.2f} s)"
+
+
+def _warn_txt(r):
+    return ", ".join(f"{k} {v}" for k, v in sorted(r["warnings"].items())) or "0"
+
+
+def tables(rows):
+    rows = [r for r in rows if r["part"] == "tabular"]
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    by = {(r["dataset"], r["model"]): r for r in rows}
+    k = rows[0]["n_folds"]
+    out = ["## Datasets", "", "| dataset | n | d | source | monotone directions | why |", "|---|---|---|---|---|---|"]
+    for d in datasets:
+        r = next(r for r in rows if r["dataset"] == d)
+        out.append(f"| {d} | {r['n']} | {r['d']} | {r['source']} | {r['constrained']} | {r['why']} |")
+    out += ["", "## R² on the held-out folds", "",
+            f"{k}-fold `KFold(shuffle=True, random_state=0)`; mean ± std over the folds, the mean fit seconds "
+            "per fold in brackets. Bold: the best mean R² of the row's dataset.", "",
+            "| model | " + " | ".join(datasets) + " |", "|---|" + "---|" * len(datasets)]  # fmt: skip
+    best = {d: max((r for r in rows if r["dataset"] == d), key=lambda r: r["r2_mean"])["model"] for d in datasets}
+    for m in models:
+        cells = []
+        for d in datasets:
+            r = by.get((d, m))
+            cells.append("—" if r is None else (f"**{_cell(r)}**" if best[d] == m else _cell(r)))
+        out.append(f"| {m} | " + " | ".join(cells) + " |")
+    oned = [r for r in rows if "mae_truth_[-2, 2]" in r]
+    if oned:
+        out += ["", "## The 1-D saturating curve: MAE in range and beyond it", "",
+                "Held-out fold R² and MAE (noisy targets, x in [-1, 1]); MAE against the noiseless tanh(3x) on "
+                "2001 equally spaced points of [-1, 1] and 4001 of [-2, 2] (the outer half is extrapolation: "
+                f"the training x lie in [-1, 1]), means over the {k} fold models.", "",
+                "| model | R² | MAE (held-out) | MAE vs truth [-1, 1] | MAE vs truth [-2, 2] | fit s |",
+                "|---|---|---|---|---|---|"]  # fmt: skip
+        bx = min(oned, key=lambda r: r["mae_truth_[-2, 2]"])["model"]
+        for r in oned:
+            ext = f"{r['mae_truth_[-2, 2]']:.4f}"
+            out.append(f"| {r['model']} | {r['r2_mean']:.4f} | {r['mae_mean']:.4f} | {r['mae_truth_[-1, 1]']:.4f} | "
+                       f"{f'**{ext}**' if r['model'] == bx else ext} | {r['fit_s_mean']:.2f} |")  # fmt: skip
+        key = "mae_truth_[-2, 2]"
+        bp = min((r for r in oned if r["kind"] == PEER), key=lambda r: r[key])
+        out += ["", f"- Extrapolation to [-2, 2]: best peer {bp['model']} MAE {bp[key]:.4f}; "
+                + "; ".join(f"{r['model']} {r[key]:.4f} ({r[key] / bp[key]:.1f}×)" for r in oned if r["kind"] == OURS)
+                + "."]  # fmt: skip
+    out += ["", f"## Warnings per {k} fits (by category)", "",
+            "Every warning raised inside `fit` and `predict`, recorded with `warnings.catch_warnings(record=True)` "
+            f"and `simplefilter('always')`, summed over the {k} folds; `printed line`: lines a model printed on "
+            "stdout instead (pyGAM's `did not converge`).", "",
+            "| model | " + " | ".join(datasets) + " |", "|---|" + "---|" * len(datasets)]  # fmt: skip
+    for m in models:
+        cells = [_warn_txt(by[(d, m)]) if (d, m) in by else "—" for d in datasets]
+        out.append(f"| {m} | " + " | ".join(cells) + " |")
+    msgs = Counter()
+    for r in rows:
+        if r["kind"] == OURS:
+            for msg, count in r["warning_messages"].items():
+                head = msg.split(" (relative")[0].split(": the training loss")[0][:120]
+                msgs[re.sub(r"\d+(\.\d+)?", "#", head) if "conservative" in head else head] += count
+    if msgs:
+        out += ["", "skjacnet's warnings, by message (start of the text, all datasets and models):", ""]
+        out += [f"- {count} × `{m}`" for m, count in msgs.most_common()]
+    # summary
+    out += ["", "## skjacnet's defaults against the best peer", "",
+            "Per dataset: the best peer by mean R² (every peer row above), skjacnet's best default row "
+            "(`JacobianRegressor()`, `JacobianRegressor(monotonic_cst)`, and on the 1-D task "
+            "`InvertibleJacobianRegressor()`; not the n_layers=2 variant) and each default's difference to the "
+            "best peer; fit-time ratios to HistGradientBoosting (unconstrained) per fold.", "",
+            "| dataset | best peer | R² | JacobianRegressor() | Δ | JacobianRegressor(monotonic_cst) | Δ | "
+            "n_layers=2 Δ | fit time / HGB: default, monotone, n_layers=2 |",
+            "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    variants = ("JacobianRegressor()", "JacobianRegressor(monotonic_cst)", "JacobianRegressor(n_layers=2)")
+    deltas = {m: [] for m in (*variants, "best default")}
+    ratios = {m: [] for m in deltas if m != "best default"}
+    for d in datasets:
+        peers = [r for r in rows if r["dataset"] == d and r["kind"] == PEER]
+        bp = max(peers, key=lambda r: r["r2_mean"])
+        hgb = by[(d, "HistGradientBoosting")]["fit_s_mean"]
+        cells = []
+        for m in ratios:
+            r = by.get((d, m))
+            deltas[m].append(r["r2_mean"] - bp["r2_mean"])
+            ratios[m].append(r["fit_s_mean"] / hgb)
+        defaults = [by[(d, m)] for m in DEFAULTS if (d, m) in by]
+        bd = max(defaults, key=lambda r: r["r2_mean"])
+        deltas["best default"].append(bd["r2_mean"] - bp["r2_mean"])
+        j0, jm = by[(d, "JacobianRegressor()")], by[(d, "JacobianRegressor(monotonic_cst)")]
+        dv = [f"{deltas[m][-1]:+.3f}" for m in variants]
+        cells = [bp["model"], f"{bp['r2_mean']:.3f}", f"{j0['r2_mean']:.3f}", dv[0], f"{jm['r2_mean']:.3f}", dv[1],
+                 dv[2], ", ".join(f"{ratios[m][-1]:.0f}×" for m in ratios)]  # fmt: skip
+        out.append(f"| {d} | " + " | ".join(cells) + " |")
+        if (d, "InvertibleJacobianRegressor()") in by:
+            ij = by[(d, "InvertibleJacobianRegressor()")]
+            out.append(f"| ↳ {d}: InvertibleJacobianRegressor() | | | | | | | | R² {ij['r2_mean']:.3f} "
+                       f"(Δ {ij['r2_mean'] - bp['r2_mean']:+.3f}), {ij['fit_s_mean'] / hgb:.0f}× |")  # fmt: skip
+    mean = {m: float(np.mean(v)) for m, v in deltas.items()}
+    gm = {m: float(np.exp(np.mean(np.log(v)))) for m, v in ratios.items()}
+    out += [f"| **mean over {len(datasets)} datasets** | | | | {mean['JacobianRegressor()']:+.3f} | | "
+            f"{mean['JacobianRegressor(monotonic_cst)']:+.3f} | {mean['JacobianRegressor(n_layers=2)']:+.3f} | "
+            "geometric mean " + ", ".join(f"{v:.0f}×" for v in gm.values()) + " |"]  # fmt: skip
+    med = {m: float(np.median(v)) for m, v in deltas.items()}
+    out += [f"| median over {len(datasets)} datasets | | | | {med['JacobianRegressor()']:+.3f} | | "
+            f"{med['JacobianRegressor(monotonic_cst)']:+.3f} | {med['JacobianRegressor(n_layers=2)']:+.3f} | |",
+            ""]  # fmt: skip
+    for d in datasets:
+        drows = [r for r in rows if r["dataset"] == d]
+        if max(r["r2_mean"] for r in drows) < 0.05:
+            out.append(f"- {d}: no model explains 5% of the held-out variance on average; its ranking is mostly noise.")
+        for i in range(k):
+            neg = [r for r in drows if r["r2"][i] < 0]
+            if 2 * len(neg) >= len(drows):
+                top = max(drows, key=lambda r: r["r2"][i])
+                out.append(f"- {d}, fold {i + 1}: {len(neg)} of {len(drows)} models score R² < 0 (lowest "
+                           f"{min(r['r2'][i] for r in drows):.2f}, {min(drows, key=lambda r: r['r2'][i])['model']}; "
+                           f"highest {top['r2'][i]:.2f}, {top['model']}).")  # fmt: skip
+    wins = sum(v >= 0 for v in deltas["best default"])
+    out.append(f"- skjacnet's best default row matches or beats the best peer on {wins} of {len(datasets)} datasets; "
+               f"R² difference of that row: mean {mean['best default']:+.3f}, "
+               f"median {med['best default']:+.3f}.")  # fmt: skip
+    for d, v in zip(datasets, deltas["best default"]):
+        if v < 0:
+            peers = sorted((r for r in rows if r["dataset"] == d and r["kind"] == PEER), key=lambda r: -r["r2_mean"])
+            defaults = [by[(d, m)] for m in DEFAULTS if (d, m) in by]
+            bd = max(defaults, key=lambda r: r["r2_mean"])
+            rank = 1 + sum(p["r2_mean"] > bd["r2_mean"] for p in peers)
+            out.append(f"- {d}: loses by {-v:.3f} R² ({bd['model']} {bd['r2_mean']:.3f} against "
+                       f"{peers[0]['model']} {peers[0]['r2_mean']:.3f}); it ranks {rank} of {len(peers) + 1} "
+                       "among the peers and itself.")  # fmt: skip
+    return out + [""]
+
+
+def page(rows, args, wall_s):
+    meta = next((r for r in rows if r["part"] == "meta"), {})
+    versions = {}
+    from importlib.metadata import version
+
+    for mod in ("scikit-learn", "torch", "numpy", "pygam", "statsmodels", "vega_datasets", "monotonenorm"):
+        try:
+            versions[mod] = version(mod)
+        except Exception:
+            pass
+    import skjacnet
+
+    notes = meta.get("notes", [])
+    head = [
+        "# Tabular regression: skjacnet's defaults against the peers' defaults",
+        "",
+        f"Generated by `OMP_NUM_THREADS=1 python benchmarks/tabular.py{' --quick' if args.quick else ''} --md "
+        "docs/benchmarks_tabular.md --json docs/deep_results/tabular.json` on "
+        f"{meta.get('date', datetime.date.today().isoformat())}, {platform.machine()} with {os.cpu_count()} CPU "
+        "cores (another benchmark running on the other core), no GPU; every model in the same process, one "
+        "thread each (torch through skjacnet's `torch_threads(thread_policy(n))` and `torch.set_num_threads(1)`, "
+        f"scikit-learn's OpenMP and BLAS through threadpoolctl); whole run {wall_s:.0f} s wall-clock. Versions: "
+        f"skjacnet {skjacnet.__version__} (this checkout), "
+        + ", ".join(f"{k} {v}" for k, v in versions.items())
+        + ". Raw rows (per-fold scores and fit times, warning texts): `docs/deep_results/tabular.json`.",
+        "",
+        "Every model runs at its defaults, `random_state=0` where it has one, nothing tuned on the data: "
+        "HistGradientBoostingRegressor (with and without `monotonic_cst`), `make_pipeline(StandardScaler(), "
+        "MLPRegressor())`, pyGAM's `LinearGAM()` and the same terms with pyGAM's monotone constraints, and "
+        "skjacnet's `JacobianRegressor()`, `JacobianRegressor(monotonic_cst=...)`, `JacobianRegressor(n_layers=2)`, "
+        "`InvertibleJacobianRegressor()` (1-D). Exceptions: LMN has no defaults of its own (its lambda is chosen "
+        "on an inner 80/20 split of each training fold from {1, 4}; Adam at learning rate 1e-2, cut to 0.3× at 1/2 "
+        "and 3/4 of the run, 500 steps of batches of 256, X and y standardised); IsotonicRegression gets "
+        "`out_of_bounds='clip'` (the default 'nan' predicts NaN beyond the training range).",
+        "",
+    ]
+    if notes:
+        head += [f"Note: {n}" for n in notes] + [""]
+    if args.quick:
+        head += ["**--quick run**: small subsamples, 20 epochs for skjacnet, fewer LMN and MLP steps: it checks that "
+                 "the script runs; its numbers are not the benchmark.", ""]  # fmt: skip
+    return "\n".join(head + tables(rows))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small version (under a minute): checks that it runs")
+    parser.add_argument("--datasets", nargs="*", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument("--md", default=None, help="write the markdown page here")
+    parser.add_argument("--json", default=None, help="write the raw rows here")
+    parser.add_argument("--merge", nargs="*", default=None, help="print the page of saved JSON files (no runs)")
+    args = parser.parse_args(argv)
+    if args.merge:
+        rows = [row for f in args.merge for row in json.loads(pathlib.Path(f).read_text())]
+        meta = [r for r in rows if r["part"] == "meta"]
+        args.quick = any(r["quick"] for r in meta)
+        print(page(rows, args, sum(r["wall_s"] for r in meta) if meta else float("nan")), end="")
+        return 0
+    t0 = time.perf_counter()
+    rows, notes = [], []
+    if _pygam() is not None:
+        notes.append(_pygam())
+    with threadpool_limits(1):
+        for name in args.datasets:
+            rows += run_dataset(name, args.quick)
+    wall = time.perf_counter() - t0
+    rows.append({"part": "meta", "wall_s": round(wall, 1), "date": datetime.date.today().isoformat(),
+                 "quick": bool(args.quick), "datasets": args.datasets, "notes": notes,
+                 "omp_num_threads": os.environ.get("OMP_NUM_THREADS")})  # fmt: skip
+    text = page(rows, args, wall)
+    print(text)
+    print(f"wall-clock {wall:.1f} s")
+    if args.md:
+        pathlib.Path(args.md).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(args.md).write_text(text)
+    if args.json:
+        pathlib.Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
