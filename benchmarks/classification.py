@@ -46,6 +46,8 @@ import torch
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # this checkout's skjacnet
+from _lmn import lmn_net  # noqa: E402  (benchmarks/ is the script's directory: on sys.path)
+
 from skjacnet import JacobianCalibrator, JacobianClassifier  # noqa: E402
 from skjacnet._runtime import thread_policy, torch_threads  # noqa: E402
 
@@ -186,17 +188,8 @@ class LMNClassifier:
     def __init__(self, monotonic_cst, lams=(1.0, 4.0), lrs=(1e-3, 1e-2), steps=1000, width=64, seed=0):
         self.cst, self.lams, self.lrs, self.steps, self.width, self.seed = monotonic_cst, lams, lrs, steps, width, seed
 
-    def _build(self, d, lam, depth=3):
-        from monotonenorm import GroupSort, SigmaNet, direct_norm
-
-        w = self.width
-        norm = lambda layer, kind: direct_norm(layer, kind=kind, max_norm=lam ** (1 / depth))  # noqa: E731
-        inner = torch.nn.Sequential(
-            norm(torch.nn.Linear(d, w), "one-inf"), GroupSort(w // 2),
-            norm(torch.nn.Linear(w, w), "inf"), GroupSort(w // 2),
-            norm(torch.nn.Linear(w, 1), "inf"),
-        )  # fmt: skip
-        return SigmaNet(inner, sigma=lam, monotone_constraints=[float(c) for c in self.cst])
+    def _build(self, d, lam):
+        return lmn_net(d, self.cst, lam, self.width)
 
     def fit(self, X, y):
         from sklearn.metrics import log_loss
