@@ -11,9 +11,11 @@ Datasets (all install offline): scikit-learn's ``load_diabetes``; vega_datasets'
 missing value dropped); two of statsmodels' bundled sets, ``star98`` (share of a district's 9th graders
 above the national maths median) and ``fair`` (time spent in extramarital affairs, a 1,000-row random
 subsample: at 6,366 rows skjacnet's unconstrained default takes 40-80 s a fold); Friedman #1
-(``make_friedman1``, noise 1); and a 1-D saturating curve, ``tanh(3x)`` plus N(0, 0.1^2) noise on
-x ~ U[-1, 1], n = 2000, scored on the held-out fold and against the noiseless curve on [-1, 1] and on
-[-2, 2] (extrapolation).  Each dataset has monotone directions (stated in ``DATASETS`` with the reason).
+(``make_friedman1``, noise 1); and four 1-D increasing curves (``CURVES``): ``tanh1d`` tanh(3x),
+``exp1d`` exp(x), ``logistic1d`` 1 / (1 + exp(-4x)), ``log1d`` log(x + 2.5), each plus N(0, 0.1^2) noise on
+x ~ U[-1, 1], n = 2000 (seeds 0, 1, 2, 3), scored on the held-out fold and against the noiseless curve on
+[-1, 1] and on [-2, 2] (extrapolation).  Each dataset has monotone directions (stated in ``DATASETS`` with
+the reason).
 
 Models, all at their defaults (``random_state=0`` where there is one):
 
@@ -21,13 +23,18 @@ Models, all at their defaults (``random_state=0`` where there is one):
   StandardScaler(), MLPRegressor())``; pyGAM's ``LinearGAM()`` and the same spline terms with pyGAM's
   monotone constraints (skipped with a note if pygam does not import); LMN (monotonenorm: a Lipschitz
   GroupSort network inside SigmaNet, trained here by MSE with Adam on standardised X and y, its lambda and
-  learning rate chosen on an inner 80/20 split, as benchmarks/classification.py does); for the 1-D task
-  ``IsotonicRegression(out_of_bounds='clip')`` (its default, 'nan', predicts NaN outside the training range).
+  learning rate chosen on an inner 80/20 split, as benchmarks/classification.py does); for the 1-D tasks
+  ``IsotonicRegression(out_of_bounds='clip')`` (its default, 'nan', predicts NaN outside the training range)
+  and UMNN's ``MonotonicNN(2, [64], nb_steps=50)`` (500 full-batch Adam steps on the MSE, learning rate
+  0.01; skipped with a note if UMNN does not import).
 - skjacnet: ``JacobianRegressor()``, ``JacobianRegressor(monotonic_cst=...)``, ``JacobianRegressor(
-  n_layers=2)`` (a variant), and on the 1-D task ``InvertibleJacobianRegressor()``.
+  n_layers=2)`` (a variant), on the n-D tasks ``JacobianRegressor(constraint='nonconservative')`` (the
+  paper's full-Jacobian field, a variant: in 1-D it is JacobianRegressor()'s own model), and on the 1-D
+  tasks ``InvertibleJacobianRegressor()``.
 
-Reported: R^2 on each held-out fold (mean, std), fit seconds per fold, for the 1-D task MAE, and the
-warnings each fit emits (recorded with ``warnings.catch_warnings(record=True)``, counted by category).
+Reported: R^2 on each held-out fold (mean, std), fit seconds per fold, for the 1-D tasks MAE against the
+truth and each skjacnet default's ratio to the best of UMNN, IsotonicRegression and pyGAM's monotone
+spline, and the warnings each fit emits (recorded with ``warnings.catch_warnings(record=True)``, counted by category).
 Prints the tables; ``--md`` writes the page, ``--json`` the raw rows.
 """
 
@@ -149,20 +156,32 @@ def tanh_truth(x):
     return np.tanh(3 * x)
 
 
-def _tanh1d(quick):
-    n = 300 if quick else 2000
-    rng = np.random.RandomState(0)
-    x = rng.uniform(-1, 1, n)
-    return dict(
-        X=x[:, None], y=tanh_truth(x) + 0.1 * rng.normal(size=n), names=["x"], cst=[1],
-        source=f"tanh(3x) + N(0, 0.1^2), x ~ U[-1, 1], n = {n} (seed 0)",
-        why="increasing by construction",
-        truth=tanh_truth,
-    )  # fmt: skip
+def _curve1d(truth, formula, seed, why="increasing by construction"):
+    """A 1-D monotone curve dataset: truth(x) + N(0, 0.1^2), x ~ U[-1, 1], n = 2000 (300 with --quick)."""
+
+    def make(quick):
+        n = 300 if quick else 2000
+        rng = np.random.RandomState(seed)
+        x = rng.uniform(-1, 1, n)
+        return dict(
+            X=x[:, None], y=truth(x) + 0.1 * rng.normal(size=n), names=["x"], cst=[1],
+            source=f"{formula} + N(0, 0.1^2), x ~ U[-1, 1], n = {n} (seed {seed})", why=why, truth=truth,
+            formula=formula,
+        )  # fmt: skip
+
+    return make
 
 
+CURVES = {
+    "tanh1d": _curve1d(tanh_truth, "tanh(3x)", 0, "increasing by construction (saturates: flat beyond |x| = 1)"),
+    "exp1d": _curve1d(np.exp, "exp(x)", 1, "increasing by construction (convex: the slope keeps growing)"),
+    "logistic1d": _curve1d(lambda x: 1 / (1 + np.exp(-4 * x)), "1 / (1 + exp(-4x))", 2,
+                           "increasing by construction (saturates at 0 and 1)"),
+    "log1d": _curve1d(lambda x: np.log(x + 2.5), "log(x + 2.5)", 3,
+                      "increasing by construction (concave: the slope keeps shrinking)"),
+}  # fmt: skip
 DATASETS = {"diabetes": _diabetes, "cars": _cars, "star98": _star98, "fair": _fair, "friedman1": _friedman1,
-            "tanh1d": _tanh1d}  # fmt: skip
+            **CURVES}  # fmt: skip
 
 
 # ============================================================================================ peers
@@ -224,6 +243,46 @@ class LMNRegressor:
         return self.ymean_ + self.yscale_ * z
 
 
+class UMNNRegressor:
+    """UMNN's MonotonicNN (Wehenkel & Louppe, 2019) on 1-D data: MonotonicNN(2, [64], nb_steps=50) called as
+    net(x, 0), made inside torch.random.fork_rng() after torch.manual_seed(seed) (UMNN initialises from torch's
+    global generator), trained by full-batch Adam on the MSE in float32 (as skjacnet/experiments/reproduce.py's
+    UMNNPeer, which uses an L1 loss)."""
+
+    def __init__(self, steps=500, lr=0.01, seed=0):
+        self.steps, self.lr, self.seed = steps, lr, seed
+
+    def fit(self, X, y):
+        from UMNN import MonotonicNN
+
+        with torch.random.fork_rng():
+            torch.manual_seed(self.seed)
+            self.net_ = MonotonicNN(2, [64], nb_steps=50, dev="cpu")
+        x = torch.as_tensor(X, dtype=torch.float32).reshape(-1, 1)
+        t = torch.as_tensor(y, dtype=torch.float32).reshape(-1, 1)
+        opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
+        with torch_threads(thread_policy(len(X))):
+            for _ in range(self.steps):
+                opt.zero_grad()
+                torch.mean((self.net_(x, torch.zeros_like(x)) - t) ** 2).backward()
+                opt.step()
+        return self
+
+    def predict(self, X):
+        x = torch.as_tensor(X, dtype=torch.float32).reshape(-1, 1)
+        with torch.no_grad(), torch_threads(thread_policy(len(X))):
+            return self.net_(x, torch.zeros_like(x)).numpy().ravel().astype(np.float64)
+
+
+def _umnn():
+    try:
+        import UMNN  # noqa: F401
+
+        return None
+    except Exception as exc:  # pragma: no cover - depends on the environment
+        return f"UMNN not importable ({type(exc).__name__}: {exc}); its rows (1-D datasets) are skipped"
+
+
 def _pygam():
     try:
         import pygam  # noqa: F401
@@ -273,6 +332,8 @@ def models_for(ds, quick):
 
         iso = lambda: IsotonicRegression(out_of_bounds="clip")  # noqa: E731
         out.append(("IsotonicRegression (out_of_bounds='clip')", PEER, iso))
+        if _umnn() is None:
+            out.append((UMNN_LABEL, PEER, lambda: UMNNRegressor(**({"steps": 50} if quick else {}))))
     out += [
         ("JacobianRegressor()", OURS, lambda: JacobianRegressor(random_state=0, **q)),
         ("JacobianRegressor(monotonic_cst)", OURS, lambda: JacobianRegressor(monotonic_cst=cst, random_state=0, **q)),
@@ -280,10 +341,16 @@ def models_for(ds, quick):
     ]  # fmt: skip
     if ds["X"].shape[1] == 1:
         out.append(("InvertibleJacobianRegressor()", OURS, lambda: InvertibleJacobianRegressor(random_state=0, **q)))
+    else:  # in 1-D the full-Jacobian field is JacobianRegressor()'s own model
+        out.append((NONCONS, OURS, lambda: JacobianRegressor(constraint="nonconservative", random_state=0, **q)))
     return out
 
 
+UMNN_LABEL = "UMNN (MonotonicNN, 500 Adam steps)"
+NONCONS = "JacobianRegressor(constraint='nonconservative')"
 DEFAULTS = ("JacobianRegressor()", "JacobianRegressor(monotonic_cst)", "InvertibleJacobianRegressor()")
+# the 1-D section's yardstick: the monotone peers built for one input
+REFERENCE = (UMNN_LABEL, "IsotonicRegression (out_of_bounds='clip')", "LinearGAM (pyGAM, monotone terms)")
 
 
 # ============================================================================================ run
@@ -345,9 +412,12 @@ def run_dataset(name, quick):
         }  # fmt: skip
         for g in grids:
             row[f"mae_truth_{g}"] = float(np.mean(grid_mae[g]))
+            row[f"mae_truth_{g}_folds"] = grid_mae[g]
+        if "formula" in ds:
+            row["formula"] = ds["formula"]
         rows.append(row)
         grid_txt = "".join(f"  MAE{g} {row[f'mae_truth_{g}']:.4f}" for g in grids)
-        print(f"  {label:44s} R2 {row['r2_mean']:7.4f} ± {row['r2_std']:.3f}  fit {row['fit_s_mean']:6.2f}s"
+        print(f"  {label:48s} R2 {row['r2_mean']:7.4f} ± {row['r2_std']:.3f}  fit {row['fit_s_mean']:6.2f}s"
               f"{grid_txt}  warnings {dict(caught) or 0}", flush=True)  # fmt: skip
     return rows
 
@@ -359,6 +429,81 @@ def _cell(r):
 
 def _warn_txt(r):
     return ", ".join(f"{k} {v}" for k, v in sorted(r["warnings"].items())) or "0"
+
+
+def _mae_table(oned, targets, key):
+    """A model x target table of one MAE column, the best of each target bold."""
+    by = {(r["dataset"], r["model"]): r for r in oned}
+    best = {t: min((r for r in oned if r["dataset"] == t), key=lambda r: r[key])["model"] for t in targets}
+    out = ["| model | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
+    for m in dict.fromkeys(r["model"] for r in oned):
+        cells = []
+        for t in targets:
+            r = by.get((t, m))
+            v = "—" if r is None else f"{r[key]:.4f}"
+            cells.append(f"**{v}**" if r is not None and best[t] == m else v)
+        out.append(f"| {m} | " + " | ".join(cells) + " |")
+    return out
+
+
+def curves_section(rows, k):
+    """The 1-D datasets: MAE against the noiseless curve in range and beyond, and skjacnet's defaults against
+    the best reference peer (UMNN, IsotonicRegression, pyGAM's monotone spline)."""
+    oned = [r for r in rows if "mae_truth_[-2, 2]" in r]
+    if not oned:
+        return []
+    targets = list(dict.fromkeys(r["dataset"] for r in oned))
+    by = {(r["dataset"], r["model"]): r for r in oned}
+    fm = {r["dataset"]: r["formula"] for r in oned if "formula" in r}
+    formulas = ", ".join(f"{t}: {fm[t]}" for t in targets if t in fm)
+    out = ["", "## The 1-D curves: MAE in range and beyond it", "",
+           f"Targets ({formulas or 'see Datasets'}), each plus N(0, 0.1^2) noise, x ~ U[-1, 1]. MAE against the "
+           "noiseless curve on 4001 equally spaced points of [-2, 2] (the outer half is extrapolation: the training "
+           f"x lie in [-1, 1]), mean over the {k} fold models. Bold: the best of the target.", ""]  # fmt: skip
+    out += _mae_table(oned, targets, "mae_truth_[-2, 2]")
+    out += ["", "In range: MAE against the noiseless curve on 2001 equally spaced points of [-1, 1] (held-out R² "
+            "in the R² table above).", ""]  # fmt: skip
+    out += _mae_table(oned, targets, "mae_truth_[-1, 1]")
+    key = "mae_truth_[-2, 2]"
+    ours = [m for m in DEFAULTS if any((t, m) in by for t in targets)]
+    out += ["", "### skjacnet's defaults against the best reference peer, on [-2, 2]", "",
+            "Reference peers: the monotone models made for one input, "
+            + ", ".join(f"{m}" for m in REFERENCE) + " (those that ran). Each cell: the default's MAE on [-2, 2] "
+            "divided by the best reference peer's, then by the best of all peers.", "",
+            "| target | best reference peer (MAE) | best peer (MAE) | " + " | ".join(ours) + " |",
+            "|---|---|---|" + "---|" * len(ours)]  # fmt: skip
+    ratio = {m: {} for m in ours}
+    for t in targets:
+        refs = [by[(t, m)] for m in REFERENCE if (t, m) in by]
+        bp = min((r for r in oned if r["dataset"] == t and r["kind"] == PEER), key=lambda r: r[key])
+        if not refs:
+            out.append(f"| {t} | — (no reference peer ran) | {bp['model']} ({bp[key]:.4f}) |" + " — |" * len(ours))
+            continue
+        br = min(refs, key=lambda r: r[key])
+        cells = []
+        for m in ours:
+            r = by.get((t, m))
+            if r is None:
+                cells.append("—")
+                continue
+            ratio[m][t] = r[key] / br[key]
+            cells.append(f"{r[key]:.4f}: {ratio[m][t]:.1f}× ref, {r[key] / bp[key]:.1f}× best")
+        head = f"| {t} | {br['model']} ({br[key]:.4f}) | {bp['model']} ({bp[key]:.4f}) | "
+        out.append(head + " | ".join(cells) + " |")
+    out.append("")
+    scored = [t for t in targets if any(t in ratio[m] for m in ours)]
+    within = [m for m in ours if scored and all(ratio[m].get(t, np.inf) <= 2 for t in scored)]
+    beyond = [m for m in ours if m not in within]
+    if within:
+        out.append(f"- Within 2× of the best reference peer on every 1-D target ({', '.join(scored)}): "
+                   + ", ".join(f"{m} (worst {max(ratio[m].values()):.1f}×)" for m in within) + ".")  # fmt: skip
+    else:
+        out.append("- No skjacnet default is within 2× of the best reference peer on every 1-D target.")
+    for m in beyond:
+        over = [f"{t} {ratio[m][t]:.1f}×" for t in scored if ratio[m].get(t, 0) > 2]
+        miss = [t for t in scored if t not in ratio[m]]
+        out.append(f"- Not within 2×: {m}, on " + ", ".join(over + [f"{t} (not run)" for t in miss]) + ".")
+    return out
 
 
 def tables(rows):
@@ -382,24 +527,7 @@ def tables(rows):
             r = by.get((d, m))
             cells.append("—" if r is None else (f"**{_cell(r)}**" if best[d] == m else _cell(r)))
         out.append(f"| {m} | " + " | ".join(cells) + " |")
-    oned = [r for r in rows if "mae_truth_[-2, 2]" in r]
-    if oned:
-        out += ["", "## The 1-D saturating curve: MAE in range and beyond it", "",
-                "Held-out fold R² and MAE (noisy targets, x in [-1, 1]); MAE against the noiseless tanh(3x) on "
-                "2001 equally spaced points of [-1, 1] and 4001 of [-2, 2] (the outer half is extrapolation: "
-                f"the training x lie in [-1, 1]), means over the {k} fold models.", "",
-                "| model | R² | MAE (held-out) | MAE vs truth [-1, 1] | MAE vs truth [-2, 2] | fit s |",
-                "|---|---|---|---|---|---|"]  # fmt: skip
-        bx = min(oned, key=lambda r: r["mae_truth_[-2, 2]"])["model"]
-        for r in oned:
-            ext = f"{r['mae_truth_[-2, 2]']:.4f}"
-            out.append(f"| {r['model']} | {r['r2_mean']:.4f} | {r['mae_mean']:.4f} | {r['mae_truth_[-1, 1]']:.4f} | "
-                       f"{f'**{ext}**' if r['model'] == bx else ext} | {r['fit_s_mean']:.2f} |")  # fmt: skip
-        key = "mae_truth_[-2, 2]"
-        bp = min((r for r in oned if r["kind"] == PEER), key=lambda r: r[key])
-        out += ["", f"- Extrapolation to [-2, 2]: best peer {bp['model']} MAE {bp[key]:.4f}; "
-                + "; ".join(f"{r['model']} {r[key]:.4f} ({r[key] / bp[key]:.1f}×)" for r in oned if r["kind"] == OURS)
-                + "."]  # fmt: skip
+    out += curves_section(rows, k)
     out += ["", f"## Warnings per {k} fits (by category)", "",
             "Every warning raised inside `fit` and `predict`, recorded with `warnings.catch_warnings(record=True)` "
             f"and `simplefilter('always')`, summed over the {k} folds; `printed line`: lines a model printed on "
@@ -420,45 +548,58 @@ def tables(rows):
     # summary
     out += ["", "## skjacnet's defaults against the best peer", "",
             "Per dataset: the best peer by mean R² (every peer row above), skjacnet's best default row "
-            "(`JacobianRegressor()`, `JacobianRegressor(monotonic_cst)`, and on the 1-D task "
-            "`InvertibleJacobianRegressor()`; not the n_layers=2 variant) and each default's difference to the "
-            "best peer; fit-time ratios to HistGradientBoosting (unconstrained) per fold.", "",
+            "(`JacobianRegressor()`, `JacobianRegressor(monotonic_cst)`, and on the 1-D tasks "
+            "`InvertibleJacobianRegressor()`; not the n_layers=2 or nonconservative variants) and each default's "
+            "difference to the best peer; the variants' differences beside them (the nonconservative one on the n-D "
+            "datasets only); fit-time ratios to HistGradientBoosting (unconstrained) per fold.", "",
             "| dataset | best peer | R² | JacobianRegressor() | Δ | JacobianRegressor(monotonic_cst) | Δ | "
-            "n_layers=2 Δ | fit time / HGB: default, monotone, n_layers=2 |",
-            "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    variants = ("JacobianRegressor()", "JacobianRegressor(monotonic_cst)", "JacobianRegressor(n_layers=2)")
-    deltas = {m: [] for m in (*variants, "best default")}
-    ratios = {m: [] for m in deltas if m != "best default"}
+            "n_layers=2 Δ | nonconservative Δ | fit time / HGB: default, monotone, n_layers=2, nonconservative |",
+            "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    variants = ("JacobianRegressor()", "JacobianRegressor(monotonic_cst)", "JacobianRegressor(n_layers=2)", NONCONS)
+    deltas = {m: {} for m in (*variants, "best default")}  # dataset -> R² difference to the best peer
+    ratios = {m: {} for m in variants}  # dataset -> fit seconds / HGB's
     for d in datasets:
         peers = [r for r in rows if r["dataset"] == d and r["kind"] == PEER]
         bp = max(peers, key=lambda r: r["r2_mean"])
         hgb = by[(d, "HistGradientBoosting")]["fit_s_mean"]
-        cells = []
-        for m in ratios:
-            r = by.get((d, m))
-            deltas[m].append(r["r2_mean"] - bp["r2_mean"])
-            ratios[m].append(r["fit_s_mean"] / hgb)
+        for m in variants:
+            if (d, m) in by:
+                deltas[m][d] = by[(d, m)]["r2_mean"] - bp["r2_mean"]
+                ratios[m][d] = by[(d, m)]["fit_s_mean"] / hgb
         defaults = [by[(d, m)] for m in DEFAULTS if (d, m) in by]
         bd = max(defaults, key=lambda r: r["r2_mean"])
-        deltas["best default"].append(bd["r2_mean"] - bp["r2_mean"])
+        deltas["best default"][d] = bd["r2_mean"] - bp["r2_mean"]
         j0, jm = by[(d, "JacobianRegressor()")], by[(d, "JacobianRegressor(monotonic_cst)")]
-        dv = [f"{deltas[m][-1]:+.3f}" for m in variants]
+        dv = [f"{deltas[m][d]:+.3f}" if d in deltas[m] else "—" for m in variants]
+        times = ", ".join(f"{ratios[m][d]:.0f}×" if d in ratios[m] else "—" for m in variants)
         cells = [bp["model"], f"{bp['r2_mean']:.3f}", f"{j0['r2_mean']:.3f}", dv[0], f"{jm['r2_mean']:.3f}", dv[1],
-                 dv[2], ", ".join(f"{ratios[m][-1]:.0f}×" for m in ratios)]  # fmt: skip
+                 dv[2], dv[3], times]  # fmt: skip
         out.append(f"| {d} | " + " | ".join(cells) + " |")
         if (d, "InvertibleJacobianRegressor()") in by:
             ij = by[(d, "InvertibleJacobianRegressor()")]
-            out.append(f"| ↳ {d}: InvertibleJacobianRegressor() | | | | | | | | R² {ij['r2_mean']:.3f} "
+            out.append(f"| ↳ {d}: InvertibleJacobianRegressor() | | | | | | | | | R² {ij['r2_mean']:.3f} "
                        f"(Δ {ij['r2_mean'] - bp['r2_mean']:+.3f}), {ij['fit_s_mean'] / hgb:.0f}× |")  # fmt: skip
-    mean = {m: float(np.mean(v)) for m, v in deltas.items()}
-    gm = {m: float(np.exp(np.mean(np.log(v)))) for m, v in ratios.items()}
-    out += [f"| **mean over {len(datasets)} datasets** | | | | {mean['JacobianRegressor()']:+.3f} | | "
-            f"{mean['JacobianRegressor(monotonic_cst)']:+.3f} | {mean['JacobianRegressor(n_layers=2)']:+.3f} | "
-            "geometric mean " + ", ".join(f"{v:.0f}×" for v in gm.values()) + " |"]  # fmt: skip
-    med = {m: float(np.median(v)) for m, v in deltas.items()}
-    out += [f"| median over {len(datasets)} datasets | | | | {med['JacobianRegressor()']:+.3f} | | "
-            f"{med['JacobianRegressor(monotonic_cst)']:+.3f} | {med['JacobianRegressor(n_layers=2)']:+.3f} | |",
-            ""]  # fmt: skip
+    nd = [d for d in datasets if next(r for r in rows if r["dataset"] == d)["d"] > 1]
+
+    def agg(f, m, over):
+        v = [deltas[m][d] for d in over if d in deltas[m]]
+        return f"{f(v):+.3f}" if v else "—"
+
+    def gmean(m, over):
+        v = [ratios[m][d] for d in over if d in ratios[m]]
+        return f"{float(np.exp(np.mean(np.log(v)))):.0f}×" if v else "—"
+
+    summaries = [(f"**mean over {len(datasets)} datasets**", np.mean, datasets, True),
+                 (f"median over {len(datasets)} datasets", np.median, datasets, False)]  # fmt: skip
+    if 0 < len(nd) < len(datasets):
+        summaries.append((f"mean over the {len(nd)} n-D datasets", np.mean, nd, True))
+    for title, f, over, with_time in summaries:
+        dv = [agg(f, m, over) for m in variants]
+        tail = ("geometric mean " + ", ".join(gmean(m, over) for m in variants)) if with_time else ""
+        out.append(f"| {title} | | | | {dv[0]} | | {dv[1]} | {dv[2]} | {dv[3]} | {tail} |")
+    out.append("")
+    mean = {m: float(np.mean(list(v.values()))) for m, v in deltas.items() if v}
+    med = {m: float(np.median(list(v.values()))) for m, v in deltas.items() if v}
     for d in datasets:
         drows = [r for r in rows if r["dataset"] == d]
         if max(r["r2_mean"] for r in drows) < 0.05:
@@ -470,11 +611,18 @@ def tables(rows):
                 out.append(f"- {d}, fold {i + 1}: {len(neg)} of {len(drows)} models score R² < 0 (lowest "
                            f"{min(r['r2'][i] for r in drows):.2f}, {min(drows, key=lambda r: r['r2'][i])['model']}; "
                            f"highest {top['r2'][i]:.2f}, {top['model']}).")  # fmt: skip
-    wins = sum(v >= 0 for v in deltas["best default"])
+    wins = sum(v >= 0 for v in deltas["best default"].values())
     out.append(f"- skjacnet's best default row matches or beats the best peer on {wins} of {len(datasets)} datasets; "
                f"R² difference of that row: mean {mean['best default']:+.3f}, "
                f"median {med['best default']:+.3f}.")  # fmt: skip
-    for d, v in zip(datasets, deltas["best default"]):
+    nc = {d: by[(d, NONCONS)]["r2_mean"] - by[(d, "JacobianRegressor()")]["r2_mean"] for d in deltas[NONCONS]}
+    if nc:
+        out.append(
+            f"- {NONCONS} (variant, n-D only) against JacobianRegressor(): higher R² on "
+            f"{sum(v > 0 for v in nc.values())} of {len(nc)} datasets, difference mean "
+            f"{np.mean(list(nc.values())):+.3f} (" + ", ".join(f"{d} {v:+.3f}" for d, v in nc.items()) + ")."
+        )
+    for d, v in deltas["best default"].items():
         if v < 0:
             peers = sorted((r for r in rows if r["dataset"] == d and r["kind"] == PEER), key=lambda r: -r["r2_mean"])
             defaults = [by[(d, m)] for m in DEFAULTS if (d, m) in by]
@@ -491,7 +639,7 @@ def page(rows, args, wall_s):
     versions = {}
     from importlib.metadata import version
 
-    for mod in ("scikit-learn", "torch", "numpy", "pygam", "statsmodels", "vega_datasets", "monotonenorm"):
+    for mod in ("scikit-learn", "torch", "numpy", "pygam", "statsmodels", "vega_datasets", "monotonenorm", "umnn"):
         try:
             versions[mod] = version(mod)
         except Exception:
@@ -515,18 +663,24 @@ def page(rows, args, wall_s):
         "Every model runs at its defaults, `random_state=0` where it has one, nothing tuned on the data: "
         "HistGradientBoostingRegressor (with and without `monotonic_cst`), `make_pipeline(StandardScaler(), "
         "MLPRegressor())`, pyGAM's `LinearGAM()` and the same terms with pyGAM's monotone constraints, and "
-        "skjacnet's `JacobianRegressor()`, `JacobianRegressor(monotonic_cst=...)`, `JacobianRegressor(n_layers=2)`, "
-        "`InvertibleJacobianRegressor()` (1-D). Exceptions: LMN has no defaults of its own (its lambda is chosen "
-        "on an inner 80/20 split of each training fold from {1, 4}; Adam at learning rate 1e-2, cut to 0.3× at 1/2 "
-        "and 3/4 of the run, 500 steps of batches of 256, X and y standardised); IsotonicRegression gets "
-        "`out_of_bounds='clip'` (the default 'nan' predicts NaN beyond the training range).",
+        "skjacnet's `JacobianRegressor()`, `JacobianRegressor(monotonic_cst=...)`, `JacobianRegressor(n_layers=2)` "
+        "(a variant), `JacobianRegressor(constraint='nonconservative')` (the paper's n-D full-Jacobian field, the "
+        "former default, a variant; n-D datasets only: in 1-D it is the same model as `JacobianRegressor()`) and "
+        "`InvertibleJacobianRegressor()` (1-D). Datasets: five n-D ones and four 1-D increasing curves (tanh(3x), "
+        "exp(x), 1 / (1 + exp(-4x)), log(x + 2.5), noise N(0, 0.1^2), x ~ U[-1, 1], n = 2000). Exceptions: LMN "
+        "has no defaults of its own (its lambda is chosen on an inner 80/20 split of each training fold from "
+        "{1, 4}; Adam at learning rate 1e-2, cut to 0.3× at 1/2 and 3/4 of the run, 500 steps of batches of 256, "
+        "X and y standardised); IsotonicRegression gets `out_of_bounds='clip'` (the default 'nan' predicts NaN "
+        "beyond the training range); UMNN (1-D only) has no training loop of its own: `MonotonicNN(2, [64], "
+        "nb_steps=50)` called as `net(x, 0)`, seeded by `torch.manual_seed(0)` inside `torch.random.fork_rng()`, "
+        "500 full-batch Adam steps on the MSE at learning rate 0.01, float32.",
         "",
     ]
     if notes:
         head += [f"Note: {n}" for n in notes] + [""]
     if args.quick:
-        head += ["**--quick run**: small subsamples, 20 epochs for skjacnet, fewer LMN and MLP steps: it checks that "
-                 "the script runs; its numbers are not the benchmark.", ""]  # fmt: skip
+        head += ["**--quick run**: small subsamples, 20 epochs for skjacnet, fewer LMN, UMNN and MLP steps: it checks "
+                 "that the script runs; its numbers are not the benchmark.", ""]  # fmt: skip
     return "\n".join(head + tables(rows))
 
 
@@ -546,8 +700,7 @@ def main(argv=None):
         return 0
     t0 = time.perf_counter()
     rows, notes = [], []
-    if _pygam() is not None:
-        notes.append(_pygam())
+    notes += [n for n in (_pygam(), _umnn()) if n is not None]
     with threadpool_limits(1):
         for name in args.datasets:
             rows += run_dataset(name, args.quick)

@@ -33,6 +33,9 @@ from .integrate import METHODS
 CHUNK = 1 << 16  # rows per predict/inverse chunk: bounded memory on any input size
 PATH_CHECK_ROWS = 512  # training rows used for path_dependence_
 PATH_WARN = 0.1  # warn when bending the path moves predictions by 10% of y's spread
+# early_stopping='auto': on for fits of up to this many rows whose validation split holds this many
+AUTO_EARLY_STOPPING_ROWS = 10_000
+AUTO_EARLY_STOPPING_MIN_VALIDATION = 10
 
 
 def _best(pick, previous: float | None, new: float | None) -> float | None:
@@ -64,6 +67,7 @@ class BaseJacobianEstimator(BaseEstimator):
     """
 
     _standardize_targets = True  # False: the network's outputs are used as they are (a classifier's logits)
+    _least_squares_start = True  # a fresh network's linear term starts at the least-squares fit of the values
 
     _parameter_constraints: dict = {
         "epsilon": [Interval(Real, 0, None, closed="neither")],
@@ -82,7 +86,7 @@ class BaseJacobianEstimator(BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -119,9 +123,18 @@ class BaseJacobianEstimator(BaseEstimator):
         """What train() fits (the standardised targets, packed as the target reads them) and its loss."""
         return Ys, ValueTarget()
 
-    def _early_stopping_on(self, n_rows: int) -> bool:
-        """Whether this fit holds out a validation split (``early_stopping``, resolved for these rows)."""
-        return bool(self.early_stopping)
+    def _early_stopping_on(self, n_rows: int, observed_jacobian: bool = False) -> bool:
+        """Whether this fit holds out a validation split (``early_stopping``, resolved for these rows).
+
+        'auto': on for up to AUTO_EARLY_STOPPING_ROWS rows whose split holds AUTO_EARLY_STOPPING_MIN_VALIDATION,
+        off for fits to observed Jacobians (the validation score reads the values only).
+        """
+        if self.early_stopping != "auto":
+            return bool(self.early_stopping)
+        if observed_jacobian:
+            return False
+        enough = n_rows * self.validation_fraction >= AUTO_EARLY_STOPPING_MIN_VALIDATION
+        return enough and n_rows <= AUTO_EARLY_STOPPING_ROWS
 
     def _stratify(self, Y: np.ndarray) -> np.ndarray | None:
         """Labels the validation split is stratified by (None: a shuffled split, as MLPRegressor)."""
@@ -154,7 +167,7 @@ class BaseJacobianEstimator(BaseEstimator):
         # drawn first: fits without early stopping do not depend on the split's draws
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         held_out = None
-        if not partial and self._early_stopping_on(X.shape[0]):
+        if not partial and self._early_stopping_on(X.shape[0], J is not None):
             X, Y, w, J, held_out = self._validation_split(X, Y, w, J, rng)
         check_shapes(self, X.shape[1], Y.shape[1])
         check_ode_tolerances(self)
@@ -179,6 +192,7 @@ class BaseJacobianEstimator(BaseEstimator):
             )
         sc = plan.scaling
         Xs, Ys = (X - sc.x_mean) / sc.x_scale, (Y - sc.y_mean) / sc.y_scale
+        values = Ys  # before _training_target packs observed Jacobians beside them
         Ys, target = self._training_target(Ys, J, sc)
         with torch_threads(thread_policy(X.shape[0])):
             if plan.warm:  # trained in place: fit() restores a copy if anything fails
@@ -191,6 +205,9 @@ class BaseJacobianEstimator(BaseEstimator):
             model.use_integrator(self.method, self.rtol, self.atol, adjoint=self.adjoint)
             to = dict(dtype=model.x0.dtype, device=device)
             Xt = _pad(model, torch.as_tensor(Xs, **to))
+            if not plan.warm and self._least_squares_start:
+                values_t, w_t = torch.as_tensor(values, **to), torch.as_tensor(w, **to)
+                plan.spec.constraint.initialise(model, Xt, values_t, w_t)
             stopping = self._stopping(model, sc, held_out, to)
             batch = min(200, X.shape[0]) if self.batch_size == "auto" else min(self.batch_size, X.shape[0])
             optimizer = None
@@ -237,7 +254,8 @@ class BaseJacobianEstimator(BaseEstimator):
                 f"{self.path_dependence_:.2g} (relative to y's spread) when the integration path is bent. "
                 "This model defines its function through its chosen path (straight, or the user's, from x0 or "
                 "the nearest anchor) only; for a function whose Jacobian is the learned one use a conservative "
-                "structure: constraint='lipschitz', 'positive_definite', 'kronecker' or monotonic_cst.",
+                "structure: constraint='none' (the default), 'lipschitz', 'positive_definite', 'kronecker' or "
+                "monotonic_cst.",
                 UserWarning,
             )
         return self

@@ -32,6 +32,7 @@ class ModelSpec:
     initial_point: str | tuple[float, ...] = "mean"
     n_anchors: int = 1
     n_layers: int = 1  # a composition of this many guaranteed layers (1: the single-layer model)
+    positive_map: str | None = None  # 'square' | 'exp': how a positive derivative is made (None: not used)
 
     def to_state(self) -> dict:
         """Plain values only (no torch, no dataclass): pickles and skops files trust nothing else."""

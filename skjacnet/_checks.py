@@ -28,14 +28,14 @@ def check_depth(est, n_features: int, n_targets: int, cst) -> int:
 
 
 def check_path_options(est, n_features: int, n_targets: int) -> None:
-    """path and n_anchors shape only the unconstrained n-D model: the others are path-independent."""
+    """path and n_anchors shape only the nonconservative n-D model: the others are path-independent."""
     custom = getattr(est, "path", "linear") != "linear" or getattr(est, "n_anchors", 1) != 1
     path_dependent = REGISTRY[est._structure()].path_dependent
     if custom and (not path_dependent or n_features < 2 or getattr(est, "monotonic_cst", None) is not None):
         raise ValueError(
-            "path and n_anchors apply to the unconstrained n-D model (constraint='none', several features, "
-            "no monotonic_cst); every other model is an exact, path-independent closed form, so they would "
-            "change nothing (1-D) or break its guarantee (anchors)."
+            "path and n_anchors apply to the paper's full-Jacobian field (constraint='nonconservative', several "
+            "features); every other model, constraint='none' included, is an exact, path-independent closed "
+            "form, so they would change nothing (1-D) or break its guarantee (anchors)."
         )
     if getattr(est, "n_anchors", 1) != 1 and not isinstance(est.initial_point, str):
         raise ValueError("n_anchors > 1 places the initial points itself; leave initial_point='mean'.")

@@ -123,6 +123,7 @@ def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
         n_anchors=int(getattr(est, "n_anchors", 1)),
         n_layers=check_depth(est, n_in, n_out, cst),
     )
+    positive_map = getattr(est, "positive_map", "square")  # the calibrator keeps the paper's h**2 + eps
     # options this structure does not use are blanked, so that changing them never rebuilds a warm start
     c = spec.constraint
     spec = replace(
@@ -130,6 +131,9 @@ def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
         epsilon=spec.epsilon if c.uses_epsilon else None,
         n_ridges=spec.n_ridges if c.uses_ridges(spec) else None,
         n_anchors=spec.n_anchors if c.path_dependent and n_in > 1 and cst is None else 1,
+        positive_map=(c.auto_positive_map(spec) if positive_map == "auto" else positive_map)
+        if c.uses_positive_map
+        else None,
     )
     size = spec.orientation_size
     option = "auto" if size is None else check_orientation(est, size, n_out)

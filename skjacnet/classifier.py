@@ -29,10 +29,6 @@ from .constraints import REGISTRY
 
 CLASSIFIER_CONSTRAINTS = ("none", "lipschitz")  # what a map to logits can use (monotone: monotonic_cst)
 
-# early_stopping='auto': on for fits of up to this many rows whose validation split holds this many
-AUTO_EARLY_STOPPING_ROWS = 10_000
-AUTO_EARLY_STOPPING_MIN_VALIDATION = 10
-
 _EARLY_STOPPING = """    early_stopping : bool or 'auto', default='auto'
         Hold out ``validation_fraction`` of the training data (a split
         stratified by class and seeded by ``random_state``; samples keep
@@ -152,6 +148,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
     """
 
     _standardize_targets = False
+    _least_squares_start = False  # labels are not logits: the linear term starts at 0
 
     _parameter_constraints = {
         **{
@@ -163,7 +160,6 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         "lipschitz_constant": [Interval(Real, 0, None, closed="neither")],
         "monotonic_cst": ["array-like", dict, None],
         "class_weight": [dict, StrOptions({"balanced"}), None],
-        "early_stopping": ["boolean", StrOptions({"auto"})],
     }
 
     def __init__(
@@ -293,13 +289,10 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
     def _training_target(self, Ys, J, sc):
         return Ys, LogLossTarget()
 
-    def _early_stopping_on(self, n_rows: int) -> bool:
-        if self.early_stopping != "auto":
-            return bool(self.early_stopping)
-        if self._lipschitz_k() is not None:  # bounded logits cannot run off; their margins keep growing
-            return False
-        enough = n_rows * self.validation_fraction >= AUTO_EARLY_STOPPING_MIN_VALIDATION
-        return enough and n_rows <= AUTO_EARLY_STOPPING_ROWS
+    def _early_stopping_on(self, n_rows: int, observed_jacobian: bool = False) -> bool:
+        if self.early_stopping == "auto" and self._lipschitz_k() is not None:
+            return False  # bounded logits cannot run off; their margins keep growing
+        return super()._early_stopping_on(n_rows, observed_jacobian)
 
     def _stratify(self, Y: np.ndarray) -> np.ndarray:
         labels = Y[:, 0] if Y.shape[1] == 1 else Y.argmax(1)

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from . import _warn
 from ._compat import Interval, StrOptions
-from ._docs import _NETWORK_DOC, _SHARED_ATTRS_DOC, _SHARED_PARAMS_DOC
+from ._docs import _NETWORK_DOC, _POSITIVE_MAP_DOC, _SHARED_ATTRS_DOC, _SHARED_PARAMS_DOC
 from ._regressor_base import BaseJacobianRegressor
 from .constraints import INVERTIBLE, NAMES, REGISTRY
 from .integrate import ODE_METHODS, newton_polish
@@ -31,11 +31,20 @@ class JacobianRegressor(BaseJacobianRegressor):
 
     Parameters
     ----------
-    constraint : {{'none', 'lipschitz', 'positive_definite', 'complex', 'kronecker'}}, default='none'
+    constraint : {{'none', 'nonconservative', 'lipschitz', 'positive_definite', 'complex', 'kronecker'}}, default='none'
         Structure of the Jacobian and what it guarantees for ``predict``:
 
-        - 'none': unconstrained (1-D: exact line integral; n-D: the paper's
-          full Jacobian field, which need not be conservative);
+        - 'none': unconstrained and conservative (1-D: exact line integral;
+          n-D: ``y0 + A (x - x0) + U (G(V x) - G(V x0))``, a linear term that
+          starts at the least-squares fit plus ``n_ridges`` learned ridges,
+          whose exact Jacobian ``A + U diag(g(V x)) V`` is what ``jacobian``
+          returns); no bound is claimed;
+        - 'nonconservative': the paper's n-D JacNet, a network for the whole
+          Jacobian matrix integrated along a path from x0 (``path``,
+          ``n_anchors``); the field need not be curl-free, so the function
+          depends on the path and its derivative is not the network
+          (``path_dependence_`` measures it; a warning above 0.1).  1-D: the
+          same model as 'none';
         - 'lipschitz': ``||f(a) - f(b)||_2 <= lipschitz_constant * ||a - b||_2``
           for all a, b, any shapes (1-D: the paper's ``k tanh(J)``; n-D: a
           conservative ridge construction with spectrally normalised maps;
@@ -59,7 +68,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         smallest eigenvalue of the symmetric factor ``eps I + V^T diag(J^2) V``
         (the strong monotonicity of grad(phi)); for 'kronecker' the smallest
         derivative of each coordinate map; see ``guarantee_``.
-    monotonic_cst : array-like of int of shape (n_features,), dict or None, default=None
+{_POSITIVE_MAP_DOC}    monotonic_cst : array-like of int of shape (n_features,), dict or None, default=None
         Partial monotonicity, as in HistGradientBoostingRegressor: 1
         increasing, -1 decreasing, 0 free, per feature (a dict maps feature
         names to constraints).  Every target is then guaranteed monotone in
@@ -68,7 +77,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         ``u_r G_r(v_r . x)`` with ``u_r >= 0``, ``G_r' >= 0`` and
         ``c_j v_rj >= 0``.  Requires ``constraint='none'``.
     n_anchors : int, default=1
-        Unconstrained n-D model only: number of initial conditions (k-means
+        'nonconservative' n-D model only: number of initial conditions (k-means
         centres of the training inputs).  Each prediction integrates from its
         nearest anchor, whose value is y0 plus the integral from x0 to it:
         shorter paths, fewer quadrature panels or ODE steps (the paper's
@@ -76,7 +85,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         prediction jump across the anchors' cell boundaries by about its
         ``path_dependence``.
     path : 'linear' or callable, default='linear'
-        Unconstrained n-D model only: the path of the line integrals.
+        'nonconservative' n-D model only: the path of the line integrals.
         A callable ``path(t, a, b)`` takes torch tensors t (T,), a and b
         (n, n_features) in the units of X and returns the points (T, n,
         n_features), differentiable in t, with ``path(0, a, b) = a`` and
@@ -111,6 +120,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         **BaseJacobianRegressor._parameter_constraints,
         "constraint": [StrOptions(NAMES)],  # live: a registered constraint is accepted
         "lipschitz_constant": [Interval(Real, 0, None, closed="neither")],
+        "positive_map": [StrOptions({"auto", "square", "exp"})],
         "monotonic_cst": ["array-like", dict, None],
         "n_anchors": [Interval(Integral, 1, None, closed="left")],
         "path": [StrOptions({"linear"}), callable],
@@ -122,6 +132,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         constraint="none",
         lipschitz_constant=1.0,
         epsilon=1e-4,
+        positive_map="auto",
         monotonic_cst=None,
         n_anchors=1,
         path="linear",
@@ -140,7 +151,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=50,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         learning_rate_init=0.01,
         batch_size="auto",
@@ -156,6 +167,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         self.constraint = constraint
         self.lipschitz_constant = lipschitz_constant
         self.epsilon = epsilon
+        self.positive_map = positive_map
         self.monotonic_cst = monotonic_cst
         self.n_anchors = n_anchors
         self.path = path
@@ -198,11 +210,13 @@ class JacobianRegressor(BaseJacobianRegressor):
 
 
 _WHY_SOFTPLUS = """
-        Softplus units make the learned derivative grow linearly away from
-        the data (the fit is cubic there) instead of freezing at what a
-        saturated tanh gives: on seven monotone targets fitted from 5 points
-        (the reproduction's prior suite) the mean normalised error is 0.13
-        against 0.36 for tanh (64,), at equal R² on larger samples."""
+        Softplus units make the network's output linear away from the data
+        instead of freezing at what a saturated tanh gives: with the 1-D
+        ``exp`` map the derivative then continues its log-linear trend, with
+        ``h**2`` (n-D) it grows quadratically (the fit is cubic there).  On
+        seven monotone targets fitted from 5 points (the reproduction's
+        prior suite) the mean normalised error was 0.13 against 0.36 for
+        tanh (64,) with ``h**2``, at equal R² on larger samples."""
 
 
 class _square_fits_only:
@@ -231,8 +245,9 @@ class _square_fits_only:
 class InvertibleJacobianRegressor(BaseJacobianRegressor):
     __doc__ = f"""JacNet regressor that is invertible by construction, with ``inverse_transform``.
 
-    1-D: the paper's derivative ``J(x)**2 + epsilon`` integrated from x0, so
-    the fit is strictly monotone (slope >= epsilon in standardised units).
+    1-D: the derivative ``exp(J(x)) + epsilon`` integrated from x0 (the
+    paper's ``J(x)**2 + epsilon`` with ``positive_map='square'``), so the fit
+    is strictly monotone (slope >= epsilon in standardised units).
     Square n-D maps: ``f(x) = y0 + S expm(B) grad(phi)(x)`` where ``phi`` is
     the ``epsilon``-strongly convex potential ``epsilon/2 |x|^2 + sum_r
     Phi_r(v_r . x)``, each ``Phi_r'`` the integral of a non-negative learned
@@ -260,7 +275,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         smallest derivative of each G ('kronecker');
         ``guarantee_['expansion_lower']`` gives the resulting bound in the
         units of X and y.
-    increasing : bool, array-like of shape (n_targets,) or 'auto', default='auto'
+{_POSITIVE_MAP_DOC}    increasing : bool, array-like of shape (n_targets,) or 'auto', default='auto'
         Orientation S.  True: increasing (S = I); False: decreasing
         (S = -I); one sign per target (+1 / True, -1 / False) sets each.
         'auto': from the data, like IsotonicRegression's
@@ -302,6 +317,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
     _parameter_constraints = {
         **BaseJacobianRegressor._parameter_constraints,
         "constraint": [StrOptions(INVERTIBLE)],
+        "positive_map": [StrOptions({"auto", "square", "exp"})],
         "increasing": ["boolean", StrOptions({"auto"}), "array-like"],
         "inverse_method": [StrOptions({"auto", *ODE_METHODS})],
     }
@@ -311,6 +327,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         *,
         constraint="positive_definite",
         epsilon=1e-4,
+        positive_map="auto",
         increasing="auto",
         inverse_method="auto",
         hidden_layer_sizes=(32, 32),
@@ -328,7 +345,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=50,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         learning_rate_init=0.01,
         batch_size="auto",
@@ -343,6 +360,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
     ):
         self.constraint = constraint
         self.epsilon = epsilon
+        self.positive_map = positive_map
         self.increasing = increasing
         self.inverse_method = inverse_method
         self.hidden_layer_sizes = hidden_layer_sizes

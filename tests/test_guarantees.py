@@ -173,7 +173,7 @@ def test_path_dependence_is_zero_for_conservative_models(lipschitz_fit):
     assert np.all(est.path_dependence(X) == 0) and est.path_dependence_ == 0
 
 
-def test_path_dependence_measures_the_curl_of_the_unconstrained_field(monkeypatch):
+def test_path_dependence_measures_the_curl_of_the_nonconservative_field(monkeypatch):
     import skjacnet._base as base
 
     rng = np.random.RandomState(10)
@@ -181,7 +181,7 @@ def test_path_dependence_measures_the_curl_of_the_unconstrained_field(monkeypatc
     y = np.sin(X[:, 0] * X[:, 1]) + X[:, 2] ** 2
     monkeypatch.setattr(base, "PATH_WARN", 0.0)
     with pytest.warns(UserWarning, match="far from conservative"):
-        est = JacobianRegressor(random_state=0, max_iter=100).fit(X, y)
+        est = JacobianRegressor(constraint="nonconservative", random_state=0, max_iter=100).fit(X, y)
     assert est.path_dependence_ > 1e-3
     assert est.path_dependence(X).max() > 1e-3
     # a constant field is conservative: the diagnostic vanishes

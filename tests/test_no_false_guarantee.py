@@ -421,7 +421,7 @@ def test_the_fitted_path_travels_with_the_model_not_the_parameter():
     import pickle
 
     X, y = _data(2, 1)
-    est = JacobianRegressor(path=_bent, **SMALL).fit(X, y)
+    est = JacobianRegressor(constraint="nonconservative", path=_bent, **SMALL).fit(X, y)
     before = est.predict(X[:5])
     est.set_params(path="linear")  # takes effect at the next fit, not on unpickling
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict(X[:5]), before)

@@ -88,7 +88,7 @@ def test_estimator_anchors_are_kmeans_centres_and_predictions_start_there():
     X, y = _data()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the path-dependence warning of a short fit
-        est = JacobianRegressor(n_anchors=8, random_state=0, max_iter=20).fit(X, y)
+        est = JacobianRegressor(constraint="nonconservative", n_anchors=8, random_state=0, max_iter=20).fit(X, y)
     assert est.anchors_.shape == (8, 3)
     assert np.all(est.anchors_.min(0) >= X.min(0)) and np.all(est.anchors_.max(0) <= X.max(0))
     # at an anchor the path is empty: predict returns the anchor's value y0 + integral from x0
@@ -109,9 +109,9 @@ def test_custom_path_in_the_estimator():
     kw = dict(random_state=0, max_iter=15)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        lin = JacobianRegressor(**kw).fit(X, y)
-        same = JacobianRegressor(path=straight, **kw).fit(X, y)
-        bent = JacobianRegressor(path=curved, **kw).fit(X, y)
+        lin = JacobianRegressor(constraint="nonconservative", **kw).fit(X, y)
+        same = JacobianRegressor(constraint="nonconservative", path=straight, **kw).fit(X, y)
+        bent = JacobianRegressor(constraint="nonconservative", path=curved, **kw).fit(X, y)
     # the straight line written by a user is the built-in one (velocity from forward-mode autograd)
     np.testing.assert_allclose(same.predict(X), lin.predict(X), rtol=1e-9, atol=1e-9)
     assert not np.allclose(bent.predict(X), lin.predict(X), atol=1e-6)  # a non-conservative field: the path matters
@@ -122,19 +122,19 @@ def test_custom_path_in_the_estimator():
 def test_bad_paths_and_inapplicable_options_are_refused():
     X, y = _data(n=30)
     with pytest.raises(ValueError, match="start at a"):
-        JacobianRegressor(path=lambda t, a, b: a + b * t[:, None, None]).fit(X, y)
+        JacobianRegressor(constraint="nonconservative", path=lambda t, a, b: a + b * t[:, None, None]).fit(X, y)
     with pytest.raises(ValueError, match="must return shape"):
-        JacobianRegressor(path=lambda t, a, b: a).fit(X, y)
+        JacobianRegressor(constraint="nonconservative", path=lambda t, a, b: a).fit(X, y)
     with pytest.raises(ValueError, match="calling it failed"):
-        JacobianRegressor(path=lambda t, a, b: np.zeros(3)).fit(X, y)
+        JacobianRegressor(constraint="nonconservative", path=lambda t, a, b: np.zeros(3)).fit(X, y)
     with pytest.raises(ValueError, match="path-independent"):
         JacobianRegressor(constraint="lipschitz", n_anchors=4).fit(X, y)
     with pytest.raises(ValueError, match="path-independent"):
-        JacobianRegressor(path=curved).fit(X[:, :1], y)
+        JacobianRegressor(constraint="nonconservative", path=curved).fit(X[:, :1], y)
     with pytest.raises(ValueError, match="path-independent"):
         JacobianRegressor(constraint="complex", activation="sin", n_anchors=2).fit(X[:, :2], np.c_[y, y])
     with pytest.raises(ValueError, match="initial_point"):
-        JacobianRegressor(n_anchors=3, initial_point=0.0).fit(X, y)
+        JacobianRegressor(constraint="nonconservative", n_anchors=3, initial_point=0.0).fit(X, y)
     assert "n_anchors" not in InvertibleJacobianRegressor().get_params()
 
 
@@ -143,8 +143,10 @@ def test_custom_path_in_float32_and_far_from_the_origin():
     X, y = _data()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        est = JacobianRegressor(path=straight, dtype="float32", random_state=0, max_iter=5).fit(X, y)
-        far = JacobianRegressor(path=straight, random_state=0, max_iter=5).fit(X + 1e6, y)
+        est = JacobianRegressor(
+            constraint="nonconservative", path=straight, dtype="float32", random_state=0, max_iter=5
+        ).fit(X, y)
+        far = JacobianRegressor(constraint="nonconservative", path=straight, random_state=0, max_iter=5).fit(X + 1e6, y)
     assert np.all(np.isfinite(est.predict(X))) and np.all(np.isfinite(far.predict(X + 1e6)))
 
 
@@ -154,6 +156,6 @@ def test_anchors_shorten_the_frozen_rule():
     kw = dict(random_state=0, max_iter=10, rtol=1e-10, atol=1e-12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        one = JacobianRegressor(**kw).fit(X * 3, y)
-        many = JacobianRegressor(n_anchors=32, **kw).fit(X * 3, y)
+        one = JacobianRegressor(constraint="nonconservative", **kw).fit(X * 3, y)
+        many = JacobianRegressor(constraint="nonconservative", n_anchors=32, **kw).fit(X * 3, y)
     assert many.model_.integrator.panels <= one.model_.integrator.panels

@@ -1,9 +1,9 @@
 """The constraint registry: one object per structure, the only place that knows constraints by name.
 
 Layout: ``base`` (the ``Constraint`` defaults and ``register``), one module per structure
-(``unconstrained``, ``lipschitz``, ``positive_definite``, ``complex``, ``kronecker``, ``monotone``),
-the networks they build (``ridge``, ``full``, ``mlp``, ``activations``) and the layer protocol
-they all satisfy (``layer``: forward, exact Jacobian, inverse, certificate factors, composition).
+(``unconstrained``: 'none' and 'nonconservative'; ``lipschitz``, ``positive_definite``, ``complex``,
+``kronecker``, ``monotone``), the networks they build (``ridge``, ``full``, ``mlp``, ``activations``)
+and the layer protocol they all satisfy (``layer``: forward, exact Jacobian, inverse, certificate factors, composition).
 
 ``monotonic_cst`` is a structure of its own (``Monotone``), selected by the spec whatever the name.
 """

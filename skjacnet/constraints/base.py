@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .mlp import MLP
+from .mlp import MLP, init_matrix
 from .ridge import RidgeJacobianNet
 
 if TYPE_CHECKING:
@@ -53,6 +53,21 @@ def scalar_ridges(spec: ModelSpec, structure: nn.Module, signs: np.ndarray, gen:
     )
 
 
+def learned_ridges(spec: ModelSpec, structure: nn.Module, gen: torch.Generator, **options) -> RidgeJacobianNet:
+    """``U (G(V x) - G(V x0))`` with ``n_ridges`` ('auto': max(8, 2 size)) ridges, U and V learned."""
+    dt, R = spec.dtype, spec.ridges(max(spec.n_in, spec.n_out))
+    return RidgeJacobianNet(
+        MLP((1, *spec.hidden, R), spec.activation, gen, dt),
+        structure,
+        init_matrix((R, spec.n_in), gen, dt),
+        U=init_matrix((spec.n_out, R), gen, dt),
+        learn_V=True,
+        learn_U=True,
+        normalize=False,
+        **options,
+    )
+
+
 class Constraint:
     """Defaults shared by the structures; subclasses override what differs."""
 
@@ -64,6 +79,12 @@ class Constraint:
     path_dependent = False  # the function depends on the integration path (anchors and paths apply)
     takes_lipschitz_constant = False
     uses_epsilon = False
+    uses_positive_map = False  # positive_map shapes its derivatives
+
+    def auto_positive_map(self, spec: ModelSpec) -> str:
+        """positive_map='auto' resolved: exp(h) + eps for the 1-D model, the paper's h**2 + eps otherwise."""
+        return "exp" if self.scalar(spec) else "square"
+
     deep = False  # n_layers > 1 builds a composition of guaranteed layers
 
     def uses_ridges(self, spec: ModelSpec) -> bool:
@@ -92,6 +113,9 @@ class Constraint:
 
     def build(self, spec: ModelSpec, gen: torch.Generator, signs: np.ndarray | None) -> nn.Module:
         raise NotImplementedError
+
+    def initialise(self, model: nn.Module, X: torch.Tensor, Y: torch.Tensor, w: torch.Tensor) -> None:
+        """Data-dependent start of a fresh network (standardised training rows; regression fits only)."""
 
     def certify(self, est, cert: dict) -> dict:
         """``cert`` (the shared fields) completed with this structure's property and bounds."""

@@ -22,11 +22,9 @@ import torch
 from torch import Tensor, nn
 
 from .activations import Positive
-from .base import Constraint
+from .base import Constraint, learned_ridges
 from .layer import Composition, Factors, JacobianLayer, persisted
 from .lipschitz import lipschitz_stack, stack_width
-from .mlp import MLP, init_matrix
-from .ridge import RidgeJacobianNet
 
 
 @persisted("lipschitz_monotone")
@@ -97,17 +95,7 @@ class Monotone(Constraint):
         if spec.n_layers > 1:
             width = stack_width(spec, max(spec.n_in, spec.n_out))
             return LipschitzMonotone(lipschitz_stack(spec, spec.n_in, spec.n_out, 1.0, spec.n_layers, width, gen), cst)
-        R = spec.ridges(max(spec.n_in, spec.n_out))
-        return RidgeJacobianNet(
-            MLP((1, *spec.hidden, R), spec.activation, gen, dt),
-            Positive(0.0),
-            init_matrix((R, spec.n_in), gen, dt),
-            U=init_matrix((spec.n_out, R), gen, dt),
-            learn_V=True,
-            learn_U=True,
-            normalize=False,
-            monotonic_cst=cst,
-        )
+        return learned_ridges(spec, Positive(0.0), gen, monotonic_cst=cst)
 
     def certify(self, est, cert):
         cst = np.asarray(est._spec.monotonic_cst)

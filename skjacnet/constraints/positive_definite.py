@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .activations import Positive
+from .activations import POSITIVE_MAPS
 from .base import Constraint, register, scalar_ridges
 from .layer import Composition
 from .mlp import MLP, init_matrix
@@ -16,6 +16,7 @@ class PositiveDefinite(Constraint):
     name = "positive_definite"
     invertible = True
     uses_epsilon = True
+    uses_positive_map = True
 
     deep = True
 
@@ -40,14 +41,15 @@ class PositiveDefinite(Constraint):
         return self._layer(spec, gen, signs)
 
     def _layer(self, spec, gen, signs):
+        positive = POSITIVE_MAPS[spec.positive_map]
         if self.scalar(spec):
-            return scalar_ridges(spec, Positive(spec.epsilon), signs, gen)
+            return scalar_ridges(spec, positive(spec.epsilon), signs, gen)
         # square of size D (zero-padded when n_in != n_out)
         dt, D = spec.dtype, self.model_in(spec)
         R = spec.ridges(D)
         return RidgeJacobianNet(
             MLP((1, *spec.hidden, R), spec.activation, gen, dt),
-            Positive(0.0),
+            positive(0.0),
             init_matrix((R, D), gen, dt),
             U=None,
             learn_V=True,

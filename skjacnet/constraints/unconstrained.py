@@ -1,4 +1,11 @@
-"""constraint='none': the paper's unconstrained JacNet (n-D: a network for the whole Jacobian, no guarantee)."""
+"""constraint='none' (unconstrained, conservative) and 'nonconservative' (the paper's full Jacobian field).
+
+'none' in n-D is a ridge sum with a linear term, f = y0 + A (x - x0) + U (G(V x) - G(V x0)): the gradient
+of nothing in particular, but a function with an exact Jacobian (A + U diag(g(Vx)) V), so ``predict``,
+``jacobian`` and every path agree.  'nonconservative' is the paper's n-D JacNet: a network for the whole
+matrix J(x), integrated along straight paths (or the user's) from x0 or the nearest anchor; such a field
+need not be curl-free, and the function it defines depends on the path.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import numpy as np
 import torch
 
 from .activations import Unconstrained
-from .base import Constraint, register, scalar_ridges
+from .base import Constraint, learned_ridges, register, scalar_ridges
 from .full import FullJacobianNet
 from .layer import Composition
 from .lipschitz import stack_width
@@ -47,26 +54,51 @@ def unconstrained_stack(spec, depth: int, width: int, gen: torch.Generator) -> C
 class NoConstraint(Constraint):
     name = "none"
     allows_monotonic_cst = True
-    path_dependent = True  # n-D only: the 1-D model is an exact antiderivative
+    deep = True
 
     def scalar(self, spec):
         return spec.n_in == 1  # one output per target, no mixing: exact antiderivatives
 
     def auto_solver(self, spec, n_rows):
-        # the full Jacobian network (d * m outputs, integrated along paths) interpolates noise when optimised
-        # to convergence: L-BFGS scored R^2 -1.5 on load_diabetes (Adam 0.16), -1.5 on a noisy 3-D target (0.30)
+        # n-D: Adam, whose early-stopped path from the least-squares start generalises; L-BFGS runs to the
+        # interpolating end of it (the full field scored R^2 -1.5 on load_diabetes with L-BFGS, 0.16 with Adam)
         return super().auto_solver(spec, n_rows) if spec.n_in == 1 else "adam"
 
-    deep = True
+    def uses_ridges(self, spec):
+        return spec.n_layers > 1 or spec.n_in > 1
+
+    def build(self, spec, gen, signs):
+        n_in, n_out = spec.n_in, spec.n_out
+        if spec.n_layers > 1:
+            return unconstrained_stack(spec, spec.n_layers, stack_width(spec, max(n_in, n_out)), gen)
+        if n_in > 1:
+            # y0 + A (x - x0) + U (G(V x) - G(V x0)): free ridges beside a linear term (see initialise)
+            return learned_ridges(spec, Unconstrained(), gen, linear=True)
+        return scalar_ridges(spec, Unconstrained(), np.ones(n_out), gen)
+
+    def initialise(self, model, X, Y, w):
+        if isinstance(model, RidgeJacobianNet):
+            model.init_linear(X, Y, w)
+
+
+@register
+class NonConservative(NoConstraint):
+    """The paper's n-D JacNet: an MLP for the whole Jacobian (d x m outputs), integrated along paths."""
+
+    name = "nonconservative"
+    allows_monotonic_cst = False
+    deep = False
+    path_dependent = True  # n-D only: the 1-D model is an exact antiderivative
 
     def uses_ridges(self, spec):
-        return spec.n_layers > 1
+        return False
 
     def build(self, spec, gen, signs):
         n_in, n_out, dt = spec.n_in, spec.n_out, spec.dtype
-        if spec.n_layers > 1:
-            return unconstrained_stack(spec, spec.n_layers, stack_width(spec, max(n_in, n_out)), gen)
         if n_in > 1:
             field = MLP((n_in, *spec.hidden, n_out * n_in), spec.activation, gen, dt)
             return FullJacobianNet(field, n_in, n_out, dt)
         return scalar_ridges(spec, Unconstrained(), np.ones(n_out), gen)
+
+    def initialise(self, model, X, Y, w):
+        pass
