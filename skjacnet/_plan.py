@@ -123,6 +123,8 @@ def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
         n_anchors=int(getattr(est, "n_anchors", 1)),
         n_layers=check_depth(est, n_in, n_out, cst),
     )
+    if est.activation == "auto":
+        spec = replace(spec, activation=spec.constraint.activation_for(spec))
     positive_map = getattr(est, "positive_map", "square")  # the calibrator keeps the paper's h**2 + eps
     # options this structure does not use are blanked, so that changing them never rebuilds a warm start
     c = spec.constraint

@@ -18,7 +18,10 @@ from ._regressor_base import BaseJacobianRegressor
 from .constraints import INVERTIBLE, NAMES, REGISTRY
 from .integrate import ODE_METHODS, newton_polish
 
-_AUTO_JACOBIAN = "'tanh', and 'sin' for 'complex' (which needs an entire activation: 'sin' or 'identity')"
+_AUTO_JACOBIAN = (
+    "'tanh', 'sin' for 'complex' (which needs an entire activation: 'sin' or 'identity'), and 'softplus' for a "
+    "one-feature ``monotonic_cst`` fit (see there)"
+)
 _AUTO_INVERTIBLE = "'softplus'"
 
 
@@ -75,7 +78,10 @@ class JacobianRegressor(BaseJacobianRegressor):
         the constrained features, exactly, everywhere, and free in the
         others: the model is a sum of increasing ridge functions
         ``u_r G_r(v_r . x)`` with ``u_r >= 0``, ``G_r' >= 0`` and
-        ``c_j v_rj >= 0``.  Requires ``constraint='none'``.
+        ``c_j v_rj >= 0``.  With one (constrained) feature it is the 1-D
+        JacNet with the derivative ``exp(J)`` and softplus units (as
+        InvertibleJacobianRegressor's), which continues the derivative's
+        log-linear trend beyond the data.  Requires ``constraint='none'``.
     n_anchors : int, default=1
         'nonconservative' n-D model only: number of initial conditions (k-means
         centres of the training inputs).  Each prediction integrates from its

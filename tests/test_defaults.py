@@ -135,8 +135,9 @@ def test_early_stopping_auto_is_off_for_observed_jacobians_and_true_forces_it():
 def test_diabetes_defaults_generalise():
     """load_diabetes, one split: the defaults early-stop near the linear fit instead of interpolating the noise.
 
-    Measured on this split: 0.44 and 0.52 (monotone); the former defaults 0.26 (the full field, no early
-    stopping) and 0.09 (monotone, no early stopping); least squares 0.52.
+    Measured on this split: 0.44 and 0.53 (monotone); the former defaults 0.26 (the full field, no early
+    stopping) and 0.34 (monotone, no early stopping: 0.09 before the training mesh's margin, so chaotic is an
+    interpolating fit); least squares 0.52.
     """
     X, y = load_diabetes(return_X_y=True)
     tr, te = np.arange(442) % 5 != 0, np.arange(442) % 5 == 0
@@ -145,12 +146,8 @@ def test_diabetes_defaults_generalise():
         warnings.simplefilter("error")
         free = JacobianRegressor(random_state=0).fit(X[tr], y[tr])
         mono = JacobianRegressor(monotonic_cst=cst, random_state=0).fit(X[tr], y[tr])
-    before = JacobianRegressor(monotonic_cst=cst, random_state=0, early_stopping=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        before.fit(X[tr], y[tr])
-    assert free.score(X[te], y[te]) > 0.4 and mono.score(X[te], y[te]) > 0.45
-    assert mono.score(X[te], y[te]) > before.score(X[te], y[te]) + 0.2
+    assert free.score(X[te], y[te]) > 0.4 and mono.score(X[te], y[te]) > 0.48
+    assert free.validation_scores_ is not None and free.n_iter_ < free.max_iter
 
 
 def test_the_1d_invertible_default_continues_the_derivatives_trend():
@@ -194,3 +191,19 @@ def test_exp_growth_is_held_linear_far_away_and_positive_map_is_a_structure_para
     from skjacnet import JacobianCalibrator
 
     assert "positive_map" not in JacobianCalibrator().get_params()
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_a_one_feature_monotone_fit_is_the_1d_jacnet_with_an_exp_derivative(sign):
+    rng = np.random.RandomState(2)
+    x = rng.uniform(-1, 1, (400, 1))
+    y = sign * np.tanh(3 * x.ravel()) + 0.1 * rng.normal(size=400)
+    est = JacobianRegressor(monotonic_cst=[sign], random_state=0).fit(x, y)
+    assert est._spec.activation == "softplus" and est.guarantee_["monotonic_cst"] == [sign]
+    grid = np.linspace(-2, 2, 801)[:, None]
+    assert np.abs(est.predict(grid) - sign * np.tanh(3 * grid.ravel())).mean() < 0.05
+    far = np.linspace(-1e4, 1e4, 101)[:, None]
+    assert np.all(sign * np.diff(est.predict(far)) >= 0) and est.check_guarantee(far)["holds"]
+    assert np.all(sign * est.jacobian(far).ravel() >= 0)
+    # an explicit activation is kept; a free single feature is the ridge model
+    assert JacobianRegressor(monotonic_cst=[1], activation="tanh", max_iter=5).fit(x, y)._spec.activation == "tanh"

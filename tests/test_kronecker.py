@@ -35,7 +35,7 @@ def _data(d: int, n: int = 300, seed: int = 0):
 def kron_fit(request):
     d = request.param
     X, Y = _data(d)
-    est = InvertibleJacobianRegressor(constraint="kronecker", random_state=0, max_iter=60)
+    est = InvertibleJacobianRegressor(constraint="kronecker", random_state=0, max_iter=60, early_stopping=False)
     return est.fit(X, Y.ravel() if d == 1 else Y), X, Y
 
 

@@ -49,7 +49,8 @@ def test_training_loss_rule_stops_before_max_iter(data_1d):
     X, y = data_1d
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # converged: no warning
-        est = JacobianRegressor(tol=1e-3, n_iter_no_change=5, max_iter=300, random_state=0).fit(X, y)
+        est = JacobianRegressor(tol=1e-3, n_iter_no_change=5, max_iter=300, random_state=0, early_stopping=False)
+        est.fit(X, y)
     assert est.n_iter_ < 300
     assert est.n_iter_ == _mlp_stop(est.loss_curve_, 1e-3, 5, higher_is_better=False)
     assert est.best_loss_ == min(est.loss_curve_)
@@ -130,7 +131,7 @@ def test_early_stopping_trains_exactly_as_a_fit_on_the_training_rows(solver, rng
     seeds = np.random.RandomState(0)
     seeds.randint(np.iinfo(np.int32).max)  # the network's seed comes first
     train, _ = train_test_split(np.arange(len(y)), test_size=0.3, random_state=seeds)
-    plain = JacobianRegressor(**fit).fit(X[train], y[train])
+    plain = JacobianRegressor(early_stopping=False, **fit).fit(X[train], y[train])
     assert early.loss_curve_ == plain.loss_curve_
 
 

@@ -81,6 +81,10 @@ class Constraint:
     uses_epsilon = False
     uses_positive_map = False  # positive_map shapes its derivatives
 
+    def activation_for(self, spec: ModelSpec) -> str:
+        """activation='auto' for this spec: the estimator's choice (``spec.activation``) unless the shape decides."""
+        return spec.activation
+
     def auto_positive_map(self, spec: ModelSpec) -> str:
         """positive_map='auto' resolved: exp(h) + eps for the 1-D model, the paper's h**2 + eps otherwise."""
         return "exp" if self.scalar(spec) else "square"

@@ -118,6 +118,7 @@ class MeshQuadrature(Integrator):
     name = "quadrature"
     exact = True
     REFINE_EVERY = 10  # training steps between refinements of the knots
+    REFINE_MARGIN = 0.25  # the training knots cover the batch's range widened by this share of it, each side
 
     def __init__(self, rtol: float, atol: float, **kwargs):
         super().__init__(rtol, atol, **kwargs)
@@ -133,10 +134,16 @@ class MeshQuadrature(Integrator):
         return knots, ok
 
     def _training_mesh(self, net, lo: float, hi: float) -> _mesh.Mesh:
-        """g changes little per optimiser step: the knots are reused between refinements, g re-evaluated."""
+        """g changes little per optimiser step: the knots are reused between refinements, g re-evaluated.
+
+        The knots cover the batch's range widened by REFINE_MARGIN of its width on each side: mini-batches,
+        validation rows and a moving V shift the range a little every step, and refining on the exact range
+        re-refined at 136 of 177 steps (load_diabetes, the default n-D model: 2.3 s of a 4.7 s fit).
+        """
         cache = self._cache
         if cache is None or cache[1] > lo or cache[2] < hi or cache[3] >= self.REFINE_EVERY:
-            cache = [self._refine(net, lo, hi)[0], lo, hi, 0]
+            pad = self.REFINE_MARGIN * (hi - lo)
+            cache = [self._refine(net, lo - pad, hi + pad)[0], lo - pad, hi + pad, 0]
         cache[3] += 1
         self._cache = cache
         return _mesh.build_table(cache[0], net.g_table(cache[0]))
