@@ -478,8 +478,8 @@ class BaseJacobianEstimator(BaseEstimator):
 
         Closed form where the network's derivative is exact for its integration rule (every conservative
         structure with ``method='quadrature'``: the derivative of the frozen mesh's interpolant, the one
-        the guarantees are about); otherwise (the path-integrated 'none' and 'complex' n-D models, the ODE
-        methods) automatic differentiation through ``predict``'s own computation, one backward pass per
+        the guarantees are about); otherwise (the path-integrated 'nonconservative' and 'complex' n-D models,
+        the ODE methods) automatic differentiation through ``predict``'s own computation, one backward pass per
         target.  Either way it is the derivative of the computed function, not of the learned field: where
         a path-integrated field is not curl-free the two differ.
 
