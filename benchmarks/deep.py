@@ -29,6 +29,9 @@ from sklearn.metrics import r2_score
 from sklearn.neural_network import MLPRegressor
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # this checkout's skjacnet, not an installed one
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # the shared peers' helpers (_train)
+from _train import train_mse  # noqa: E402
+
 from skjacnet import InvertibleJacobianRegressor, JacobianRegressor  # noqa: E402
 
 warnings.filterwarnings("ignore")
@@ -99,22 +102,6 @@ MONOTONE_CST = [1, 1, 1, 0]
 
 
 # ----------------------------------------------------------------------------------------------- peers
-def _train_torch(net, X, Y, lr, steps, batch=256, seed=0):
-    """Adam on the mean squared error, mini-batches, the learning rate halved at 1/2 and 3/4 of the steps."""
-    gen = torch.Generator().manual_seed(seed)
-    X, Y = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(Y, dtype=torch.float32)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [steps // 2, 3 * steps // 4], 0.3)
-    for _ in range(steps):
-        idx = torch.randint(0, len(X), (min(batch, len(X)),), generator=gen)
-        opt.zero_grad()
-        loss = ((net(X[idx]) - Y[idx]) ** 2).mean()
-        loss.backward()
-        opt.step()
-        sched.step()
-    return net
-
-
 def _tuned(build, X, Y, steps, lrs=(1e-3, 1e-2)):
     """Train with each learning rate on 80% of the rows; refit the best on all of them."""
     n = len(X)
@@ -122,12 +109,12 @@ def _tuned(build, X, Y, steps, lrs=(1e-3, 1e-2)):
     scores = []
     for lr in lrs:
         torch.manual_seed(0)
-        net = _train_torch(build(), X[:cut], Y[:cut], lr, steps)
+        net = train_mse(build(), X[:cut], Y[:cut], lr, steps)
         with torch.no_grad():
             pred = net(torch.as_tensor(X[cut:], dtype=torch.float32)).numpy()
         scores.append(r2_score(Y[cut:], pred))
     torch.manual_seed(0)
-    return _train_torch(build(), X, Y, lrs[int(np.argmax(scores))], steps)
+    return train_mse(build(), X, Y, lrs[int(np.argmax(scores))], steps)
 
 
 def peer_torchlip(X, Y, steps):

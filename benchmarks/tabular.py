@@ -63,6 +63,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # this checkout's skjacnet
 from _lmn import lmn_net  # noqa: E402  (benchmarks/ is the script's directory: on sys.path)
+from _train import train_mse  # noqa: E402
 
 from skjacnet import InvertibleJacobianRegressor, JacobianRegressor  # noqa: E402
 from skjacnet._runtime import thread_policy, torch_threads  # noqa: E402
@@ -185,21 +186,6 @@ DATASETS = {"diabetes": _diabetes, "cars": _cars, "star98": _star98, "fair": _fa
 
 
 # ============================================================================================ peers
-def _train_mse(net, X, y, lr, steps, batch=256, seed=0):
-    """Adam on the mean squared error of net(X), the learning rate cut at 1/2 and 3/4 of the steps."""
-    gen = torch.Generator().manual_seed(seed)
-    Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [steps // 2, 3 * steps // 4], 0.3)
-    for _ in range(steps):
-        idx = torch.randint(0, len(Xt), (min(batch, len(Xt)),), generator=gen)
-        opt.zero_grad()
-        torch.mean((net(Xt[idx])[:, 0] - yt[idx]) ** 2).backward()
-        opt.step()
-        sched.step()
-    return net
-
-
 class LMNRegressor:
     """LMN (Kitouni et al.): SigmaNet(lam, monotone) around a lam-Lipschitz GroupSort MLP (monotonenorm's
     direct_norm: |W|_{1,inf} on the first layer, |W|_inf after), on standardised X and y, MSE with Adam;
@@ -225,7 +211,7 @@ class LMNRegressor:
                 scores = []
                 for lam, lr in grid:
                     torch.manual_seed(self.seed)
-                    net = _train_mse(self._build(X.shape[1], lam), Xs[a], ys[a], lr, self.steps, seed=self.seed)
+                    net = train_mse(self._build(X.shape[1], lam), Xs[a], ys[a, None], lr, self.steps, seed=self.seed)
                     with torch.no_grad():
                         p = net(torch.as_tensor(Xs[b], dtype=torch.float32))[:, 0].numpy()
                     scores.append(float(np.mean((p - ys[b]) ** 2)))
@@ -233,7 +219,7 @@ class LMNRegressor:
             else:
                 self.lam_, self.lr_ = grid[0]
             torch.manual_seed(self.seed)
-            net = _train_mse(self._build(X.shape[1], self.lam_), Xs, ys, self.lr_, self.steps, seed=self.seed)
+            net = train_mse(self._build(X.shape[1], self.lam_), Xs, ys[:, None], self.lr_, self.steps, seed=self.seed)
         self.net_ = net.double().eval()
         return self
 
