@@ -39,8 +39,10 @@ def register(cls: type[Constraint]) -> type[Constraint]:
     return cls
 
 
-def scalar_ridges(spec: ModelSpec, structure: nn.Module, signs: np.ndarray, gen: torch.Generator) -> RidgeJacobianNet:
-    """The paper's 1-D JacNet: one scalar derivative per target, no mixing."""
+def scalar_ridges(
+    spec: ModelSpec, structure: nn.Module, signs: np.ndarray, gen: torch.Generator, **options
+) -> RidgeJacobianNet:
+    """The paper's 1-D JacNet: one scalar derivative per target, no mixing (``options``: RidgeJacobianNet's)."""
     dt = spec.dtype
     return RidgeJacobianNet(
         MLP((1, *spec.hidden, spec.n_out), spec.activation, gen, dt),
@@ -50,6 +52,7 @@ def scalar_ridges(spec: ModelSpec, structure: nn.Module, signs: np.ndarray, gen:
         learn_V=False,
         learn_U=False,
         normalize=False,
+        **options,
     )
 
 

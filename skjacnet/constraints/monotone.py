@@ -22,11 +22,9 @@ import torch
 from torch import Tensor, nn
 
 from .activations import ExpPositive, Positive
-from .base import Constraint, learned_ridges
+from .base import Constraint, learned_ridges, scalar_ridges
 from .layer import Composition, Factors, JacobianLayer, persisted
 from .lipschitz import lipschitz_stack, stack_width
-from .mlp import MLP
-from .ridge import RidgeJacobianNet
 
 
 @persisted("lipschitz_monotone")
@@ -107,10 +105,7 @@ class Monotone(Constraint):
             # f_i = y0_i + G_i(c x) - G_i(c x0), G_i' = exp(h_i): the 8-ridge sum below extrapolated saturating
             # curves poorly (2,000 noisy points on [-1, 1], MAE on [-2, 2], mean of 2 seeds: tanh(3x) 0.050 ->
             # 0.009, a logistic 0.037 -> 0.011, exp(x) 0.17 -> 0.042; UMNN 0.013, 0.018, 0.12)
-            m = spec.n_out
-            field = MLP((1, *spec.hidden, m), spec.activation, gen, dt)
-            return RidgeJacobianNet(field, ExpPositive(0.0), torch.ones(m, 1, dtype=dt), U=torch.eye(m, dtype=dt),
-                                    learn_V=False, learn_U=False, normalize=False, monotonic_cst=cst)  # fmt: skip
+            return scalar_ridges(spec, ExpPositive(0.0), np.ones(spec.n_out), gen, monotonic_cst=cst)
         if spec.n_layers > 1:
             width = stack_width(spec, max(spec.n_in, spec.n_out))
             return LipschitzMonotone(lipschitz_stack(spec, spec.n_in, spec.n_out, 1.0, spec.n_layers, width, gen), cst)
