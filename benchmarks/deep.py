@@ -231,30 +231,23 @@ def run_task(name, spec, depths, quick, seed=0, steps=None):
 
     for depth in depths:
         if kind == "lipschitz":
-            est = JacobianRegressor(constraint="lipschitz", lipschitz_constant=1.0, n_layers=depth, random_state=0)
+            models = {"": JacobianRegressor(constraint="lipschitz", lipschitz_constant=1.0, n_layers=depth)}
         elif kind == "monotone":
-            est = JacobianRegressor(monotonic_cst=MONOTONE_CST, n_layers=depth, random_state=0)
-        else:
-            est = InvertibleJacobianRegressor(n_layers=depth, random_state=0)
-        if quick:
-            est.set_params(max_iter=20)
-        _, fit_s = timed(est.fit, X, Y)
-        pred, pred_s = timed(est.predict, Xt)
-        extra = {}
-        if kind == "bijection":
-            back, inv_s = timed(est.inverse_transform, pred)
-            extra = {"round_trip": f"{np.abs(back - Xt).max():.1e}", "inverse/predict": round(inv_s / pred_s, 1)}
-        add(f"skjacnet n_layers={depth}", r2_score(Yt, pred), fit_s, **extra)
-        if kind == "bijection":
-            kron = InvertibleJacobianRegressor(constraint="kronecker", n_layers=depth, random_state=0)
-            if quick:
-                kron.set_params(max_iter=20)
-            _, fit_s = timed(kron.fit, X, Y)
-            pred, pred_s = timed(kron.predict, Xt)
-            back, inv_s = timed(kron.inverse_transform, pred)
-            ratio = {"inverse/predict": round(inv_s / pred_s, 1)}
-            add(f"skjacnet kronecker n_layers={depth}", r2_score(Yt, pred), fit_s,
-                round_trip=f"{np.abs(back - Xt).max():.1e}", **ratio)  # fmt: skip
+            models = {"": JacobianRegressor(monotonic_cst=MONOTONE_CST, n_layers=depth)}
+        else:  # every invertible structure: positive-definite (the default), Kronecker, coupling
+            models = {
+                label: InvertibleJacobianRegressor(constraint=c, n_layers=depth)
+                for label, c in (("", "positive_definite"), ("kronecker ", "kronecker"), ("coupling ", "coupling"))
+            }
+        for label, est in models.items():
+            est.set_params(random_state=0, **({"max_iter": 20} if quick else {}))
+            _, fit_s = timed(est.fit, X, Y)
+            pred, pred_s = timed(est.predict, Xt)
+            extra = {}
+            if kind == "bijection":
+                back, inv_s = timed(est.inverse_transform, pred)
+                extra = {"round_trip": f"{np.abs(back - Xt).max():.1e}", "inverse/predict": round(inv_s / pred_s, 1)}
+            add(f"skjacnet {label}n_layers={depth}", r2_score(Yt, pred), fit_s, **extra)
 
     # peers, on standardised data (isotropic for Lipschitz: the bound is in the original units)
     iso = kind == "lipschitz"

@@ -29,7 +29,7 @@ _SHARED_PARAMS_DOC = """
         Number of ridge directions of the conservative constructions
         ('auto': ``max(8, 2 * max(n_features, n_targets))``).  Unused by the
         paper's 1-D model (one feature; one target unless 'none') and by the
-        'nonconservative', 'complex' and 'kronecker' models.  With
+        'nonconservative', 'complex', 'kronecker' and 'coupling' models.  With
         ``n_layers > 1`` it is the width of every layer ('auto' for the deep
         'lipschitz' and ``monotonic_cst`` stacks: ``max(32, 2 * max(n_features,
         n_targets))``, wider than one layer: measured better at depth 4).
@@ -42,6 +42,10 @@ _SHARED_PARAMS_DOC = """
         followed by ``n_layers - 1`` bijections ``S e^C G(e^D x)`` with
         strictly increasing ``G`` (their expansion bounds multiply; each
         inverts in closed form).  'kronecker': ``n_layers`` Kronecker layers.
+        'coupling': ``n_layers`` layers of an invertible linear map and two
+        half couplings (every coordinate moved once per layer); expansion
+        bound ``prod(sigma_min(e^C) min(1, eps) / (1 + L))`` (L bounds each
+        coupling's off-diagonal block, from its conditioner's weights).
         ``monotonic_cst``: ``lam (c . x + h(x))`` with ``h`` a deep
         1-Lipschitz network, so every constrained partial derivative is
         ``lam (1 + dh/dx_j) >= 0``.  'none': ridge layers ``G(V z)`` with

@@ -148,10 +148,6 @@ def auto_solver(est, spec: ModelSpec, n_rows: int) -> str:
         return est.solver
     if est.batch_size != "auto":  # mini-batches asked for: L-BFGS would ignore them
         return "adam"
-    if spec.n_layers > 1:
-        # deep stacks: L-BFGS stalls in 60-80 iterations (1-Lipschitz, d = 5, four layers: R^2 0.83 on ||x||
-        # and 0.58 on a max of affine maps, against Adam's 0.998 and 0.990 in the same time)
-        return "adam"
     return spec.constraint.auto_solver(spec, n_rows)
 
 

@@ -18,6 +18,8 @@ KINDS = {
     "kronecker": (InvertibleJacobianRegressor, dict(constraint="kronecker"), 4, 4),
     "monotonic": (JacobianRegressor, dict(monotonic_cst=[1, 0, -1]), 3, 2),
     "complex": (JacobianRegressor, dict(constraint="complex"), 4, 2),
+    "coupling-1d": (InvertibleJacobianRegressor, dict(constraint="coupling"), 1, 1),
+    "coupling": (InvertibleJacobianRegressor, dict(constraint="coupling"), 3, 3),
     # compositions of guaranteed layers (n_layers > 1); 'none': a conservative stack of unconstrained ridge layers
     "none-deep": (JacobianRegressor, dict(n_layers=2), 3, 2),
     "lipschitz-deep": (JacobianRegressor, dict(constraint="lipschitz", n_layers=2), 3, 2),
@@ -26,6 +28,7 @@ KINDS = {
     "positive-rect-deep": (JacobianRegressor, dict(constraint="positive_definite", n_layers=2), 3, 1),
     "kronecker-deep4": (InvertibleJacobianRegressor, dict(constraint="kronecker", n_layers=4), 4, 4),
     "monotonic-deep": (JacobianRegressor, dict(monotonic_cst=[1, 0, -1], n_layers=2), 3, 2),
+    "coupling-deep": (InvertibleJacobianRegressor, dict(constraint="coupling", n_layers=2), 4, 4),
 }
 # kinds whose network defines the function through a path integral of a field (not a closed form)
 PATH_INTEGRATED = {"none-nd", "complex"}

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from .activations import Positive
-from .base import Constraint, register
+from .base import SquareBijection, register
 from .layer import Composition, Factors, persisted, sigma
 from .mlp import MLP
 from .ridge import RidgeJacobianNet
@@ -172,22 +172,8 @@ def mixing_layer(spec, d: int, signs, gen, dense: bool = False, inner: bool = Fa
 
 
 @register
-class Kronecker(Constraint):
+class Kronecker(SquareBijection):
     name = "kronecker"
-    invertible = True
-    uses_epsilon = True
-
-    def check_shapes(self, n_features, n_targets):
-        if n_features != n_targets:
-            raise ValueError(
-                f"constraint='kronecker' fits square maps (a bijection of R^d): got {n_features} feature(s) and "
-                f"{n_targets} target(s)."
-            )
-
-    def orientation_size(self, spec):
-        return spec.n_in
-
-    deep = True
 
     def build(self, spec, gen, signs):
         layers = [

@@ -18,6 +18,10 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "silu": F.silu,
     "sin": torch.sin,
 }
+# a bound on each activation's slope: an MLP's Lipschitz constant is at most their product times the weights' norms
+ACTIVATION_LIPSCHITZ: dict[str, float] = {
+    "identity": 1.0, "logistic": 0.25, "tanh": 1.0, "relu": 1.0, "softplus": 1.0, "silu": 1.1, "sin": 1.0,
+}  # fmt: skip
 
 
 def _uniform(shape: Sequence[int], bound: float, gen: torch.Generator, dtype: torch.dtype) -> nn.Parameter:

@@ -6,12 +6,21 @@ inverse).  Nothing here knows about scikit-learn.
 """
 
 from .gauss_kronrod import TRAIN_MAX_PANELS, gauss_kronrod_integral, gauss_kronrod_panels
-from .integrators import INTEGRATORS, METHODS, GaussKronrod, Integrator, MeshQuadrature, make_integrator, register
+from .integrators import (
+    INTEGRATORS,
+    METHODS,
+    ClosedForm,
+    GaussKronrod,
+    Integrator,
+    MeshQuadrature,
+    make_integrator,
+    register,
+)
 from .newton import newton_polish
 from .ode import FIXED_STEP_METHODS, ODE_METHODS, ode_integral, ode_options, solve_ode
 
 __all__ = [
-    "FIXED_STEP_METHODS", "GaussKronrod", "INTEGRATORS", "Integrator", "METHODS", "MeshQuadrature",
+    "ClosedForm", "FIXED_STEP_METHODS", "GaussKronrod", "INTEGRATORS", "Integrator", "METHODS", "MeshQuadrature",
     "ODE_METHODS", "TRAIN_MAX_PANELS", "gauss_kronrod_integral", "gauss_kronrod_panels", "make_integrator",
     "newton_polish", "ode_integral", "ode_options", "register", "solve_ode",
 ]  # fmt: skip

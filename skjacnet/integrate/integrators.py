@@ -211,6 +211,22 @@ class MeshQuadrature(Integrator):
             self.mesh = _mesh.Mesh(*tensors, m["converged"]).to(device)
 
 
+class ClosedForm(Integrator):
+    """``method='quadrature'`` for networks that integrate their derivative in closed form (piecewise-linear
+    derivatives: skjacnet.constraints.coupling): nothing to integrate numerically, nothing to freeze."""
+
+    name = "quadrature"
+    exact = True
+
+    @property
+    def exact_inverse(self):
+        return True
+
+    @property
+    def exact_derivative(self):
+        return True
+
+
 def _row_chunks(a: Tensor, dx: Tensor, rows: int) -> list[tuple[Tensor, Tensor]]:
     """(a, dx) in chunks of ``rows`` rows; a single start row (broadcast) goes with every chunk."""
     if a.shape[0] == 1:
