@@ -15,13 +15,10 @@ _POSITIVE_MAP_DOC = """    positive_map : {'auto', 'square', 'exp'}, default='au
         (exponential decay where it was falling toward the edge: saturating
         curves stay flat; exponential growth where it was rising, held
         linear above e^30).  'auto': 'exp' for the 1-D model, 'square'
-        otherwise.  Measured on 2,000 noisy points in [-1, 1], tested on
-        [-2, 2] (test MAE, mean of 2 seeds): tanh(3x) 0.40 with 'square'
-        against 0.009 with 'exp', a logistic 0.11 against 0.013, exp(x)
-        0.043 against 0.055 (UMNN: 0.013, 0.018, 0.12; benchmarks/tabular.py
-        compares the default with the peers); on the reproduction's 5-point
-        priors, mean normalised error 0.16 against 0.22 for 'square'
-        (docs/reproduction/results.md; five points barely fix a trend).
+        otherwise: on noisy 1-D data tested beyond it, 'exp' extrapolates
+        saturating curves far better and exponential ones about as well
+        (the user guide's benchmark pages have the figures, against UMNN
+        and IsotonicRegression).
 """
 
 _SHARED_PARAMS_DOC = """
@@ -89,16 +86,14 @@ _SHARED_PARAMS_DOC = """
         n_samples x max(n_features, n_targets) <= 1e6 (about 1.2 GB), or
         n_samples <= 1000 for 'complex' — and 'adam' above.  L-BFGS
         reaches a near-interpolant close to the initial network, which
-        extrapolates far better on a few points (the reproduction's exp
-        task 0.04 instead of 0.6), with the same or better R² and 3-20x
-        faster fits up to 1e5 samples.  Always 'adam' when ``batch_size``
-        is set, for deep stacks (``n_layers > 1``, where L-BFGS stalled:
-        R² 0.83 against Adam's 0.998 on a 1-Lipschitz ||x||, d = 5, four
-        layers), and for the unconstrained models on several features
+        extrapolates far better on a few points, with the same or better R²
+        and faster fits.  Always 'adam' when ``batch_size`` is set, for the
+        deep ridge stacks (``n_layers > 1``: L-BFGS stalled on them), and
+        for the unconstrained models on several features
         (``constraint='none'`` and 'nonconservative', n_features > 1),
-        which L-BFGS drives to interpolate noise (the full field: held-out
-        R² -1.5 on ``load_diabetes``, 0.16 with Adam).  ``solver_`` is the
-        one used.
+        which L-BFGS drives to interpolate noise.  'coupling' takes
+        'lbfgs' up to 2,000 samples at every depth and 'adam' above.
+        ``solver_`` is the one used.
     max_iter : int, default=200
         Maximum number of training epochs (L-BFGS iterations).
     tol : float, default=1e-4
@@ -111,10 +106,9 @@ _SHARED_PARAMS_DOC = """
         Number of epochs without a ``tol`` improvement before stopping.
         MLPRegressor uses 10, but there an epoch holds many optimiser
         steps; here an epoch of up to 200 rows is one Adam step, and 10
-        steps of patience stopped default fits on an early dip of the loss
-        (1-D Lipschitz fit of exp: R² 0.67 instead of 0.998).  Measured on
-        five default fits, 50 keeps the R² of running all epochs within
-        0.001 while stopping the easy ones sooner.
+        steps of patience stopped default fits on an early dip of the loss;
+        50 keeps the R² of running all epochs while stopping the easy fits
+        sooner.
     early_stopping : bool or 'auto', default='auto'
         Hold out ``validation_fraction`` of the training data (a shuffled,
         unstratified split seeded by ``random_state``; samples keep their
@@ -122,13 +116,9 @@ _SHARED_PARAMS_DOC = """
         weights of the best validation epoch.  'auto': on for fits of up to
         10,000 rows whose split holds at least 10 (off for fits to observed
         Jacobians, whose validation score would read the values only), as
-        HistGradientBoosting's 'auto' turns it on by size.  Measured at the
-        defaults (5-fold R², benchmarks/tabular.py): the n-D fits to
-        convergence interpolated small noisy data (``load_diabetes``: the
-        former default, the full field, 0.24, the monotone default 0.24;
-        statsmodels' star98: 0.42, 0.39); early-stopped, 'none' and the
-        monotone default score 0.46 and 0.45 on diabetes, 0.70 and 0.75 on
-        star98, without a warning, in 2-4x less time.
+        HistGradientBoosting's 'auto' turns it on by size: fits to
+        convergence interpolate small noisy data (docs/benchmarks_tabular.md
+        measures both on real datasets).
     validation_fraction : float, default=0.1
         Proportion of the training data held out with ``early_stopping``.
     learning_rate_init : float, default=0.01

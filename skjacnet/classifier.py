@@ -37,15 +37,12 @@ _EARLY_STOPPING = """    early_stopping : bool or 'auto', default='auto'
         'auto': on for logits without a bound (``constraint='none'``,
         ``monotonic_cst``) on up to 10,000 training rows (when the split
         holds at least 10), off otherwise.  A fit to convergence drives such
-        logits towards infinity on separable training rows: with early
-        stopping off, the monotone default's test log-loss was 1.13 on
-        breast cancer and 1.69 on a binarised diabetes
-        (HistGradientBoostingClassifier: 0.16, 0.65); on, 0.12 and 0.54
-        (benchmarks/classification.py; a larger ``alpha`` instead reached
-        only 0.20 and 0.91 at alpha=1).  A Lipschitz map's logits cannot run
-        off, and its margins keep growing after the accuracy has stopped
-        improving (digits, k = 4, two layers: certified accuracy at radius
-        0.25 fell from 0.94 to 0.86 with early stopping), so it is off there."""
+        logits towards infinity on separable training rows, and a larger
+        ``alpha`` does not stop it (docs/benchmarks_classification.md
+        measures both).  A Lipschitz map's logits cannot run off, and its
+        margins keep growing after the accuracy has stopped improving
+        (early stopping cost certified accuracy on digits), so it is off
+        there."""
 
 _CLASSIFIER_PARAMS_DOC = params_doc(
     _SHARED_PARAMS_DOC, drop=("loss", "jacobian_weight"), replace={"early_stopping": _EARLY_STOPPING}
@@ -460,12 +457,10 @@ class JacobianCalibrator(JacobianClassifier):
         Weight of a penalty on the curvature of the logit, the mean of
         ``f''(s)**2`` over the scores (standardised units), added to the
         log-loss as in a smoothing spline.  Without it (0) the logit runs
-        off towards +-inf wherever a tail of the scores holds one class only
-        (logits of +-400 within the data, test log-loss 0.42 against Platt's
-        0.37 on a logistic truth, n = 300); as it grows the fit tends to
-        Platt's sigmoid (a straight logit).  1e-3 was the best of 1e-3 ..
-        1 on three truths (logistic, saturating, oscillating) at n = 300
-        and 2000.
+        off towards +-inf wherever a tail of the scores holds one class only;
+        as it grows the fit tends to Platt's sigmoid (a straight logit).
+        1e-3 was the best of 1e-3 .. 1 on three truths (logistic,
+        saturating, oscillating) at two sample sizes.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes in the log-loss, multiplying ``sample_weight``.
 {_NETWORK_DOC.format(hidden="(32, 32)", auto=_AUTO_CALIBRATOR, why="")}
