@@ -8,9 +8,8 @@ network's own output, so this needs no double backpropagation.  Here the Müller
 is learned from 60 configurations, from energies alone and from energies and forces, and then from
 forces and a single reference energy (``y`` NaN elsewhere: derivatives fix a function up to a
 constant).  The model is ``n_layers=3`` of ``constraint='none'``: a conservative stack of ridge layers,
-whose Jacobian is exactly the gradient of what it predicts.  (The one-layer n-D default integrates a
-learned field along straight paths; where that field is not curl-free, forces alone do not pin the
-energy down: 81 RMSE from forces and one energy here, against 2.8 for the stack.)
+whose Jacobian is exactly the gradient of what it predicts (the one-layer model is conservative too,
+but its few ridges are too narrow a class for four Gaussian wells).
 ``benchmarks/derivatives.py`` measures this against a double-backprop MLP and a
 derivative Gaussian process (docs/benchmarks_derivatives.md).
 """
