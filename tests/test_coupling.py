@@ -182,3 +182,25 @@ def test_grid_search_over_the_invertible_constraints_in_a_pipeline():
     grid = {"invertiblejacobianregressor__constraint": ["positive_definite", "kronecker", "coupling"]}
     search = GridSearchCV(pipe, grid, cv=2, error_score="raise").fit(X, _twist(X))
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+@quiet
+@pytest.mark.parametrize("epsilon", [1e-4, 0.5, 3.0])
+def test_every_epsilon_keeps_the_slope_floor(epsilon):
+    """Heights eps + softplus(...) >= eps for any eps (a (1 - eps) factor once made them fall for eps > 1)."""
+    X = np.linspace(-2, 2, 60).reshape(-1, 1)
+    est = InvertibleJacobianRegressor(constraint="coupling", epsilon=epsilon, random_state=0, max_iter=30)
+    est.fit(X, np.tanh(3 * X).ravel())
+    grid = np.linspace(-50, 50, 20001).reshape(-1, 1)
+    slopes = est.jacobian(grid).ravel()
+    c = est.guarantee_["expansion_lower"]
+    assert c > 0 and slopes.min() >= c * (1 - 1e-9)
+    model = est.model_
+    keep, move, net = model._splits()[0]
+    a = torch.linspace(-100, 100, 401, dtype=torch.float64).reshape(-1, 1)
+    spline, _ = model._spline(net, a[:, :0], move.numel())
+    assert float(spline.H.min()) >= min(1.0, epsilon) * (1 - 1e-12)
+    X2 = np.random.RandomState(9).uniform(-1.5, 1.5, (120, 2))
+    est2 = InvertibleJacobianRegressor(constraint="coupling", epsilon=epsilon, random_state=0, max_iter=20)
+    est2.fit(X2, _twist(X2))
+    assert est2.check_guarantee(X2 * 4, random_state=0)["holds"]

@@ -278,7 +278,12 @@ OPTIONS = {
         "lipschitz_constant": [0.1, 0.5, 3.0],
         "monotonic_cst": [None, "draw"],  # 'draw': one random sign per feature of the next fit
     },
-    "inv": {**COMMON_OPTIONS, "constraint": ["positive_definite", "kronecker"], "increasing": ["auto", True, False]},
+    "inv": {
+        **COMMON_OPTIONS,
+        "constraint": ["positive_definite", "kronecker", "coupling"],
+        "increasing": ["auto", True, False],
+        "epsilon": [1e-4, 0.5, 3.0],  # above 1 too: the coupling's slope floor is min(1, epsilon)
+    },
 }
 
 

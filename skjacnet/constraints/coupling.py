@@ -7,7 +7,7 @@ what a network learns, conditioned on the other half a (a conditioned 1-D JacNet
 
     T_j(s; a) = t_j(a) + integral_0^s g_j(u; a) du,   g_j >= min(1, eps) > 0,
 
-with g_j piecewise linear between knots on [-B, B] (heights eps + (1 - eps) softplus(network(a)), 1 at +-B
+with g_j piecewise linear between knots on [-B, B] (heights eps + softplus(network(a) + c) >= eps, 1 at +-B
 and beyond), so the integral is exact (piecewise quadratic), the inverse is a quadratic root per
 coordinate (no ODE, no Newton), and T_j is linear with slope 1 outside [-B, B].  The Jacobian of a coupling
 is triangular, [[I, 0], [dT/da, diag(g)]]: it is nowhere singular, and since the tails do not depend on a,
@@ -37,7 +37,7 @@ from .mlp import ACTIVATION_LIPSCHITZ, MLP
 BINS = 16  # pieces of each learned derivative on [-BOUND, BOUND] (even: 0 is a knot)
 BOUND = 3.0  # in the layer's (standardised) units: the data of a standardised fit lie well inside
 LBFGS_MAX_ROWS = 2000  # solver='auto': see Coupling.auto_solver
-SHIFT = math.log(math.e - 1.0)  # softplus(SHIFT) = 1: a zero network output is the derivative 1
+MIN_START = 1e-3  # eps >= 1: the heights start at eps + 1e-3 (no smaller slope than eps is reachable)
 
 
 def _pick(T: Tensor, i: Tensor) -> Tensor:
@@ -106,6 +106,8 @@ class CouplingJacobianNet(JacobianLayer):
         self.n_in = self.n_out = d
         self.hidden, self.activation, self.eps = tuple(hidden), activation, float(eps)
         self.bins, self.bound = int(bins or BINS), float(bound or BOUND)
+        # eps + softplus(h + shift) >= eps for any eps, and = 1 at h = 0 when eps < 1 (the identity start)
+        self.shift = math.log(math.expm1(max(1.0 - self.eps, MIN_START)))
         self.x0 = nn.Buffer(torch.zeros(d, dtype=dtype))
         self.C = nn.Parameter(torch.zeros(d, d, dtype=dtype))
         self.b = nn.Parameter(torch.zeros(d, dtype=dtype))
@@ -150,7 +152,7 @@ class CouplingJacobianNet(JacobianLayer):
         if a.shape[1] == 0:
             a = torch.zeros(a.shape[0], 1, dtype=a.dtype, device=a.device)
         raw = net(a).view(a.shape[0], n_move, self.bins)
-        inner = self.eps + (1.0 - self.eps) * F.softplus(raw[..., :-1] + SHIFT)
+        inner = self.eps + F.softplus(raw[..., :-1] + self.shift)
         one = torch.ones_like(raw[..., :1])
         return MonotoneSpline(torch.cat([one, inner, one], -1), self.bound), raw[..., -1]
 
@@ -223,7 +225,7 @@ class CouplingJacobianNet(JacobianLayer):
             for w in net.weights[:-1]:
                 lip *= sigma(w, "max")
             rows = net.weights[-1].detach().double().norm(dim=1).view(n_move, self.bins)
-            per_row = rows[:, -1] + (1.0 - self.eps) * (2 * self.bound / self.bins) * rows[:, :-1].sum(1)
+            per_row = rows[:, -1] + (2 * self.bound / self.bins) * rows[:, :-1].sum(1)  # softplus' slope <= 1
             return float(lip * per_row.norm())
 
     def factors(self, in_scale: Tensor | None = None, out_scale: Tensor | None = None) -> Factors:
