@@ -70,7 +70,7 @@ class BaseJacobianEstimator(BaseEstimator):
     _least_squares_start = True  # a fresh network's linear term starts at the least-squares fit of the values
 
     _parameter_constraints: dict = {
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "epsilon": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"auto", *ACTIVATIONS})],
         "n_ridges": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],

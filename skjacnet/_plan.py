@@ -101,6 +101,11 @@ def plan_scaling(est, X: np.ndarray, Y: np.ndarray, w: np.ndarray, J: np.ndarray
     return Scaling(x_mean, x_scale, y_mean, y_scale)
 
 
+def _epsilon(value, constraint) -> float:
+    """epsilon='auto' resolved: the structure's own floor (``Constraint.auto_epsilon``)."""
+    return float(constraint.auto_epsilon if isinstance(value, str) else value)
+
+
 def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
     """The spec the estimator's current parameters give for these shapes and scales."""
     k = est._lipschitz_k()
@@ -112,7 +117,7 @@ def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
         n_out=n_out,
         hidden=check_hidden(est),
         activation=est._resolved_activation(),
-        epsilon=float(getattr(est, "epsilon", 0.0)),
+        epsilon=None,  # resolved below, by the structure ('auto')
         k_std=None if k is None else k * float(scaling.x_scale[0] / scaling.y_scale[0]),
         n_ridges=est.n_ridges,
         monotonic_cst=None if cst is None else tuple(float(c) for c in cst),
@@ -130,7 +135,7 @@ def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
     c = spec.constraint
     spec = replace(
         spec,
-        epsilon=spec.epsilon if c.uses_epsilon else None,
+        epsilon=_epsilon(getattr(est, "epsilon", "auto"), c) if c.uses_epsilon else None,
         n_ridges=spec.n_ridges if c.uses_ridges(spec) else None,
         n_anchors=spec.n_anchors if c.path_dependent and n_in > 1 and cst is None else 1,
         positive_map=(c.auto_positive_map(spec) if positive_map == "auto" else positive_map)

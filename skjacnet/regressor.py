@@ -71,7 +71,8 @@ class JacobianRegressor(BaseJacobianRegressor):
           exact inverse (see InvertibleJacobianRegressor).
     lipschitz_constant : float, default=1.0
         The bound k for 'lipschitz', in the units of X and y.
-    epsilon : float, default=1e-4
+    epsilon : float or 'auto', default='auto'
+        'auto' is 1e-4, and 1e-2 for 'coupling'.
         The epsilon of ``J J^T + epsilon I`` for 'positive_definite'
         (standardised units): in 1-D the smallest slope; in n-D the
         smallest eigenvalue of the symmetric factor ``eps I + V^T diag(J^2) V``
@@ -143,7 +144,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         *,
         constraint="none",
         lipschitz_constant=1.0,
-        epsilon=1e-4,
+        epsilon="auto",
         positive_map="auto",
         monotonic_cst=None,
         n_anchors=1,
@@ -293,8 +294,10 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         ``method='quadrature'`` and ``inverse_method='auto'`` only, and
         ``solver='auto'`` is L-BFGS up to 2,000 rows, Adam above, at every
         depth.
-    epsilon : float, default=1e-4
-        Standardised units.  1-D: the smallest slope.  n-D: the strong
+    epsilon : float or 'auto', default='auto'
+        'auto' is 1e-4, and 1e-2 for 'coupling' (a floor that keeps its
+        fitted maps well conditioned, so that round trips stay near
+        rounding).  Standardised units.  1-D: the smallest slope.  n-D: the strong
         monotonicity of grad(phi), i.e. the smallest eigenvalue of the
         symmetric factor of the Jacobian ('positive_definite'), the
         smallest derivative of each G ('kronecker') or the smallest learned
@@ -352,7 +355,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         self,
         *,
         constraint="positive_definite",
-        epsilon=1e-4,
+        epsilon="auto",
         positive_map="auto",
         increasing="auto",
         inverse_method="auto",

@@ -204,3 +204,11 @@ def test_every_epsilon_keeps_the_slope_floor(epsilon):
     est2 = InvertibleJacobianRegressor(constraint="coupling", epsilon=epsilon, random_state=0, max_iter=20)
     est2.fit(X2, _twist(X2))
     assert est2.check_guarantee(X2 * 4, random_state=0)["holds"]
+
+
+def test_epsilon_auto_is_the_structures_floor():
+    X = np.random.RandomState(10).standard_normal((40, 2))
+    coupling = InvertibleJacobianRegressor(constraint="coupling", max_iter=2).fit(X, X)
+    assert coupling.get_params()["epsilon"] == "auto" and coupling._spec.epsilon == 1e-2
+    assert InvertibleJacobianRegressor(max_iter=2).fit(X, X)._spec.epsilon == 1e-4
+    assert InvertibleJacobianRegressor(constraint="coupling", epsilon=0.3, max_iter=2).fit(X, X)._spec.epsilon == 0.3

@@ -157,7 +157,7 @@ def test_square_no_two_inputs_share_an_output(square_fit):
         with torch.no_grad():
             M = (est.model_.M() * torch.as_tensor(est._y_scale)[:, None]).numpy()
         # ||f(a) - f(b)|| >= sigma_min(diag(sy) M) * eps * ||a_s - b_s||
-        independent = np.linalg.svd(M, compute_uv=False).min() * est.epsilon / est._x_scale.max()
+        independent = np.linalg.svd(M, compute_uv=False).min() * est._spec.epsilon / est._x_scale.max()
         assert bound == pytest.approx(independent, rel=1e-12)
     rng = np.random.RandomState(8)
     ratio, _ = _ratios(est, *_pairs(rng, d, 2000, 10.0))

@@ -82,6 +82,7 @@ class Constraint:
     path_dependent = False  # the function depends on the integration path (anchors and paths apply)
     takes_lipschitz_constant = False
     uses_epsilon = False
+    auto_epsilon = 1e-4  # epsilon='auto' (standardised units), for the structures that use one
     uses_positive_map = False  # positive_map shapes its derivatives
 
     def activation_for(self, spec: ModelSpec) -> str:
