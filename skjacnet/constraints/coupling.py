@@ -156,10 +156,11 @@ class CouplingJacobianNet(JacobianLayer):
         one = torch.ones_like(raw[..., :1])
         return MonotoneSpline(torch.cat([one, inner, one], -1), self.bound), raw[..., -1]
 
-    def _couple(self, z: Tensor, keep: Tensor, move: Tensor, net: MLP) -> tuple[Tensor, Tensor]:
-        spline, t = self._spline(net, z[:, keep], move.numel())
-        value, slope = spline.value_and_slope(z[:, move])
-        return z.index_copy(1, move, t + value), slope
+    def _moved(self, net: MLP, a: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
+        """T(s; a) and dT/ds for the moved coordinates s given the kept ones a."""
+        spline, t = self._spline(net, a, s.shape[1])
+        value, slope = spline.value_and_slope(s)
+        return t + value, slope
 
     def _outer(self, z: Tensor) -> Tensor:
         return self.y_shift + self.sign * (z @ torch.linalg.matrix_exp(self.E).T)
@@ -167,7 +168,7 @@ class CouplingJacobianNet(JacobianLayer):
     def forward(self, x: Tensor) -> Tensor:
         z = x @ torch.linalg.matrix_exp(self.C).T + self.b
         for keep, move, net in self._splits():
-            z, _ = self._couple(z, keep, move, net)
+            z = z.index_copy(1, move, self._moved(net, z[:, keep], z[:, move])[0])
         return self._outer(z) if self.outer else z
 
     def jacobian(self, x: Tensor) -> Tensor:
@@ -182,15 +183,12 @@ class CouplingJacobianNet(JacobianLayer):
                 a = z[:, keep]
                 if not a.requires_grad:
                     a = a.detach().requires_grad_()
-                spline, t = self._spline(net, a, move.numel())
-                value, slope = spline.value_and_slope(z[:, move])
-                new = t + value
+                new, slope = self._moved(net, a, z[:, move])
                 step = torch.eye(d, dtype=x.dtype, device=x.device).repeat(n, 1, 1)
                 step[:, move, move] = slope
-                for r, j in enumerate(move.tolist()):
-                    if keep.numel():
-                        (da,) = torch.autograd.grad(new[:, r].sum(), a, create_graph=graph, retain_graph=True)
-                        step[:, j, keep] = da
+                for r, j in enumerate(move.tolist() if keep.numel() else []):  # rows are independent: grad of a sum
+                    (da,) = torch.autograd.grad(new[:, r].sum(), a, create_graph=graph, retain_graph=True)
+                    step[:, j, keep] = da
                 J = step @ J
                 z = z.index_copy(1, move, new)
                 if not graph:
