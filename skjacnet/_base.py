@@ -21,9 +21,9 @@ from ._certificate import check_guarantee, guarantee
 from ._checks import check_ode_tolerances, check_path_options, check_shapes
 from ._compat import Interval, StrOptions
 from ._persist import from_state, restore_device, to_state
-from ._plan import Scaling, plan_fit
+from ._plan import Scaling, batch_size, learning_rate, plan_fit
 from ._runtime import resolve_device, thread_policy, torch_threads
-from ._training import LOSSES, SOLVERS, Stopping, ValueTarget, adam, train
+from ._training import LOSSES, SCHEDULES, SOLVERS, Stopping, ValueTarget, adam, train
 from .constraints.complex import HolomorphicJacobianNet
 from .constraints.full import FullJacobianNet, UserPath, check_path
 from .constraints.mlp import ACTIVATIONS
@@ -88,6 +88,7 @@ class BaseJacobianEstimator(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "learning_rate": [StrOptions({"auto", *SCHEDULES})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -209,7 +210,7 @@ class BaseJacobianEstimator(BaseEstimator):
                 values_t, w_t = torch.as_tensor(values, **to), torch.as_tensor(w, **to)
                 plan.spec.constraint.initialise(model, Xt, values_t, w_t)
             stopping = self._stopping(model, sc, held_out, to)
-            batch = min(200, X.shape[0]) if self.batch_size == "auto" else min(self.batch_size, X.shape[0])
+            batch = batch_size(self, plan.spec, X.shape[0])
             optimizer = None
             if partial:
                 state = self.__dict__.get("_partial")
@@ -226,6 +227,7 @@ class BaseJacobianEstimator(BaseEstimator):
                 solver=plan.solver,
                 max_iter=1 if partial else self.max_iter,
                 learning_rate=self.learning_rate_init,
+                schedule=learning_rate(self, plan.spec),
                 batch_size=batch,
                 alpha=self.alpha,
                 loss=getattr(self, "loss", "squared_error"),

@@ -28,14 +28,17 @@ _SHARED_PARAMS_DOC = """
         paper's 1-D model (one feature; one target unless 'none') and by the
         'nonconservative', 'complex', 'kronecker' and 'coupling' models.  With
         ``n_layers > 1`` it is the width of every layer ('auto' for the deep
-        'lipschitz' and ``monotonic_cst`` stacks: ``max(32, 2 * max(n_features,
-        n_targets))``, wider than one layer: measured better at depth 4).
+        ``monotonic_cst`` and 'none' stacks: ``max(32, 2 * max(n_features,
+        n_targets))``, for the deep 'lipschitz' stacks ``max(64, ...)``:
+        wider than one layer, measured better at depth 4).
     n_layers : int, default=1
         Depth: the model is a composition of ``n_layers`` layers, each with
         an exact guarantee, so that the composition keeps it exactly (1 is
         the single-layer model).  'lipschitz': ridge layers
         ``G(V x)`` between orthogonal maps, each ``k ** (1 / n_layers)``-
-        Lipschitz (the bounds multiply).  'positive_definite': today's layer
+        Lipschitz (the bounds multiply), with a GroupSort-2 (MaxMin: each
+        pair of coordinates sorted, a 1-Lipschitz, gradient-norm preserving
+        map) between consecutive layers.  'positive_definite': today's layer
         followed by ``n_layers - 1`` bijections ``S e^C G(e^D x)`` with
         strictly increasing ``G`` (their expansion bounds multiply; each
         inverts in closed form).  'kronecker': ``n_layers`` Kronecker layers.
@@ -121,10 +124,20 @@ _SHARED_PARAMS_DOC = """
         measures both on real datasets).
     validation_fraction : float, default=0.1
         Proportion of the training data held out with ``early_stopping``.
+    learning_rate : {'auto', 'constant', 'adaptive'}, default='auto'
+        Adam's schedule.  'constant': ``learning_rate_init`` throughout.
+        'adaptive': MLPRegressor's rule (for SGD there): each time the
+        stopping rule (``tol``, ``n_iter_no_change``) would stop, the rate
+        is divided by 5 and training goes on, until it is 1e-6 or less.
+        'auto': 'adaptive' for the deep 'lipschitz' stacks (``n_layers >
+        1``), whose kinks need the smaller steps, else 'constant'.  L-BFGS
+        and ``partial_fit`` ignore it.
     learning_rate_init : float, default=0.01
-        Adam's step size.
+        Adam's (initial) step size.
     batch_size : int or 'auto', default='auto'
-        Mini-batch size of Adam; 'auto' is ``min(200, n_samples)``.
+        Mini-batch size of Adam; 'auto' is ``min(200, n_samples)``
+        (MLPRegressor's), and ``min(100, n_samples)`` for the deep
+        'lipschitz' stacks.
     alpha : float, default=1e-4
         L2 penalty on the network weights: ``alpha / (2 * sum(sample_weight))``
         times their squared norm, over the whole training set (so that

@@ -156,6 +156,18 @@ def auto_solver(est, spec: ModelSpec, n_rows: int) -> str:
     return spec.constraint.auto_solver(spec, n_rows)
 
 
+def batch_size(est, spec: ModelSpec, n_train: int) -> int:
+    """Adam's mini-batch on ``n_train`` rows: the user's (at most n_train), else the structure's choice."""
+    if est.batch_size == "auto":
+        return spec.constraint.auto_batch_size(spec, n_train)
+    return min(int(est.batch_size), n_train)
+
+
+def learning_rate(est, spec: ModelSpec) -> str:
+    """Adam's schedule, 'constant' or 'adaptive': the user's, else the structure's (``auto_learning_rate``)."""
+    return spec.constraint.auto_learning_rate(spec) if est.learning_rate == "auto" else est.learning_rate
+
+
 def plan_fit(
     est, X: np.ndarray, Y: np.ndarray, w: np.ndarray, *, warm: bool, n_rows: int, J: np.ndarray | None = None
 ) -> FitPlan:

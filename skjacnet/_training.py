@@ -18,6 +18,8 @@ from .exceptions import NonFiniteError
 
 LOSSES = ("squared_error", "absolute_error")
 SOLVERS = ("adam", "lbfgs")
+SCHEDULES = ("constant", "adaptive")  # learning_rate: Adam's schedule (see train)
+ADAPTIVE_DIVISOR, ADAPTIVE_MIN_LR = 5.0, 1e-6  # MLPRegressor's 'adaptive' rule (for SGD there)
 VALIDATION_CHUNK = 1 << 16  # rows per validation forward pass: bounded memory on any split
 ANNEAL_START = 0.1  # the paper's "loose" starting tolerance (standardised units)
 Objective = Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]  # (X, Y, w) -> (data loss, + penalty)
@@ -310,6 +312,7 @@ def train(
     loss: str,
     gen: torch.Generator,
     tol_annealing: bool,
+    schedule: str = "constant",
     stopping: Stopping,
     verbose: int,
     target: ValueTarget | None = None,
@@ -325,9 +328,11 @@ def train(
     tolerances start at ``ANNEAL_START`` and halve whenever the training loss
     falls below them, down to the requested rtol/atol (the paper's schedule).
     With ``stopping.validation`` the weights of the best validation epoch are
-    restored at the end.  ``target`` says what Y holds (default: values; :class:`JacobianTarget`: values
-    and observed Jacobians).  ``optimizer``: an Adam to continue (``partial_fit`` keeps its moments between
-    calls) instead of a fresh one.  ``label`` names the progress bar (the estimator's fit).
+    restored at the end.  ``schedule`` 'adaptive' (Adam only) is MLPRegressor's rule for SGD: each time the
+    stopping rule would stop, the learning rate is divided by 5 and training goes on, until it is 1e-6 or less.
+    ``target`` says what Y holds (default: values; :class:`JacobianTarget`: values and observed Jacobians).
+    ``optimizer``: an Adam to continue (``partial_fit`` keeps its moments between calls) instead of a fresh one.
+    ``label`` names the progress bar (the estimator's fit).
     """
     tolerance = _Tolerance(model.integrators())
     if tol_annealing:
@@ -338,8 +343,10 @@ def train(
     if solver == "lbfgs":
         epoch_fn = _lbfgs_epochs(model, X, Y, w, objective)
     else:
-        epoch_fn = _adam_epochs(model, X, Y, w, objective, learning_rate, batch_size, gen, optimizer)
+        optimizer = adam(model, learning_rate) if optimizer is None else optimizer
+        epoch_fn = _adam_epochs(model, X, Y, w, objective, batch_size, gen, optimizer)
     monitor = _Monitor(stopping, target)
+    adaptive = schedule == "adaptive" and solver == "adam"
     hist = History(validation_scores=[] if monitor.early else None)
     progress = Progress(verbose, max_iter, desc=f"{label} ({solver})")
     model.train()
@@ -354,6 +361,9 @@ def train(
             _record(hist, progress, monitor, model, epoch + 1, epoch_loss, tol_annealing)
             if tol_annealing and epoch_loss < tolerance.current:
                 tolerance.halve()
+            if monitor.should_stop and adaptive and optimizer.param_groups[0]["lr"] > ADAPTIVE_MIN_LR:
+                _cut_learning_rate(optimizer, progress, monitor)
+                continue
             if monitor.should_stop or solver_converged:
                 progress.final(
                     ("L-BFGS found a vanishing gradient." if solver_converged else monitor.reason()) + " Stopping."
@@ -375,6 +385,14 @@ def train(
         hist.best_loss = monitor.best if math.isfinite(monitor.best) else None
     model.eval()
     return hist
+
+
+def _cut_learning_rate(optimizer: torch.optim.Optimizer, progress: Progress, monitor: _Monitor) -> None:
+    """learning_rate='adaptive': divide the rate by ADAPTIVE_DIVISOR and start the patience count again."""
+    for group in optimizer.param_groups:
+        group["lr"] /= ADAPTIVE_DIVISOR
+    monitor.stall = 0
+    progress.line(f"Setting learning rate to {optimizer.param_groups[0]['lr']:f}")
 
 
 def _objective(
@@ -468,12 +486,10 @@ def _adam_epochs(
     Y: Tensor,
     w: Tensor,
     objective: Objective,
-    learning_rate: float,
     batch_size: int,
     gen: torch.Generator,
-    opt: torch.optim.Optimizer | None = None,
+    opt: torch.optim.Optimizer,
 ) -> EpochFn:
-    opt = adam(model, learning_rate) if opt is None else opt
     n = X.shape[0]
 
     def epoch() -> tuple[float, bool]:

@@ -181,6 +181,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         n_iter_no_change=50,
         early_stopping="auto",
         validation_fraction=0.1,
+        learning_rate="auto",
         learning_rate_init=0.01,
         batch_size="auto",
         alpha=1e-4,
@@ -211,6 +212,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
         self.alpha = alpha
@@ -474,8 +476,10 @@ class JacobianCalibrator(JacobianClassifier):
         Tolerance of the stopping rule (as in MLPClassifier).
     n_iter_no_change : int, default=50
         Epochs without a ``tol`` improvement before stopping.
+    learning_rate : {{'auto', 'constant', 'adaptive'}}, default='auto'
+        Adam's schedule (see JacobianRegressor); 'auto' is 'constant' here.
     learning_rate_init : float, default=0.01
-        Adam's step size.
+        Adam's (initial) step size.
     batch_size : int or 'auto', default='auto'
         Mini-batch size of Adam; 'auto' is ``min(200, n_samples)``.
     alpha : float, default=1e-4
@@ -554,6 +558,7 @@ class JacobianCalibrator(JacobianClassifier):
                 "max_iter",
                 "tol",
                 "n_iter_no_change",
+                "learning_rate",
                 "learning_rate_init",
                 "batch_size",
                 "alpha",
@@ -582,6 +587,7 @@ class JacobianCalibrator(JacobianClassifier):
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=50,
+        learning_rate="auto",
         learning_rate_init=0.01,
         batch_size="auto",
         alpha=1e-4,
@@ -601,6 +607,7 @@ class JacobianCalibrator(JacobianClassifier):
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
         self.alpha = alpha

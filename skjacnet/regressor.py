@@ -166,6 +166,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         n_iter_no_change=50,
         early_stopping="auto",
         validation_fraction=0.1,
+        learning_rate="auto",
         learning_rate_init=0.01,
         batch_size="auto",
         alpha=1e-4,
@@ -201,6 +202,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
         self.alpha = alpha
@@ -376,6 +378,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         n_iter_no_change=50,
         early_stopping="auto",
         validation_fraction=0.1,
+        learning_rate="auto",
         learning_rate_init=0.01,
         batch_size="auto",
         alpha=1e-4,
@@ -409,6 +412,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
         self.alpha = alpha

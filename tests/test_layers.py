@@ -13,7 +13,8 @@ from skjacnet._certificate import scaled_factors
 from skjacnet._persist import from_state, to_state
 from skjacnet.constraints import NAMES, REGISTRY, register
 from skjacnet.constraints.layer import Composition, Factors, sign_product
-from skjacnet.constraints.lipschitz import LipschitzConstraint
+from skjacnet.constraints.lipschitz import LipschitzConstraint, MaxMin
+from skjacnet.constraints.ridge import RidgeJacobianNet
 from skjacnet.integrate import INTEGRATORS, METHODS, Integrator
 from skjacnet.integrate import register as register_integrator
 from skjacnet.integrate.newton import newton_polish
@@ -203,5 +204,55 @@ def test_a_warm_start_with_another_depth_rebuilds():
     est = JacobianRegressor(constraint="lipschitz", warm_start=True, max_iter=3, random_state=0).fit(X, X.sum(1))
     with pytest.warns(UserWarning, match="n_layers changed since the previous fit"):
         est.set_params(n_layers=2).fit(X, X.sum(1))
-    assert isinstance(est.model_, Composition) and len(est.model_.layers) == 2
+    ridges = [layer for layer in est.model_.layers if isinstance(layer, RidgeJacobianNet)]
+    assert isinstance(est.model_, Composition) and len(ridges) == 2  # with a MaxMin between them
     assert est.check_guarantee(X * 10, random_state=0)["holds"]
+
+
+@pytest.mark.parametrize("width", [4, 5])
+def test_maxmin_sorts_pairs_with_a_permutation_jacobian(width):
+    """GroupSort-2: (max, min) of each pair, an odd last coordinate kept; the Jacobian is autograd's, a
+    permutation at every point, so the layer is 1-Lipschitz and preserves gradient norms."""
+    z = torch.randn(50, width, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    layer = MaxMin(width)
+    out = layer(z)
+    p = width // 2
+    pairs = z[:, : 2 * p].reshape(50, p, 2)
+    assert torch.equal(out[:, :p], pairs.max(-1).values) and torch.equal(out[:, p : 2 * p], pairs.min(-1).values)
+    assert torch.equal(out[:, 2 * p :], z[:, 2 * p :])
+    J = layer.jacobian(z)
+    auto = torch.func.vmap(torch.func.jacrev(lambda v: layer(v[None])[0]))(z)
+    assert torch.equal(J, auto)
+    assert torch.equal(J.sum(1), torch.ones(50, width, dtype=J.dtype)) and torch.equal(J.sum(2), J.sum(1))
+    assert layer.factors().lipschitz == 1.0 and layer.factors().expansion is None
+    assert from_state(to_state(layer)).n_in == width
+
+
+def test_deep_lipschitz_stacks_sort_between_ridge_layers():
+    X = np.random.RandomState(0).uniform(-1, 1, (60, 3))
+    est = JacobianRegressor(constraint="lipschitz", n_layers=3, max_iter=2, random_state=0).fit(X, X[:, 0])
+    kinds = [type(layer).__name__ for layer in est.model_.layers]
+    assert kinds == ["RidgeJacobianNet", "MaxMin", "RidgeJacobianNet", "MaxMin", "RidgeJacobianNet"]
+    assert est.model_.layers[0].V().shape[0] == 64  # SORTED_MIN_WIDTH ridges
+    mono = JacobianRegressor(monotonic_cst=[1, 0, 0], n_layers=3, max_iter=2, random_state=0).fit(X, X[:, 0])
+    assert not any(isinstance(layer, MaxMin) for layer in mono.model_.inner.layers)  # measured: no gain there
+
+
+def _n_iter(**params):
+    X = np.random.RandomState(0).uniform(-1, 1, (60, 2))
+    est = JacobianRegressor(
+        solver="adam", early_stopping=False, tol=1e9, n_iter_no_change=1, max_iter=100, random_state=0, **params
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, X.sum(1)).n_iter_
+
+
+def test_adaptive_learning_rate_divides_by_five_where_constant_would_stop():
+    """MLPRegressor's 'adaptive' rule: every stop of the patience rule becomes a division of the rate by 5,
+    until it is 1e-6 or less (0.01 / 5**6 < 1e-6: six cuts, each after 2 more stalled epochs)."""
+    stop = _n_iter(learning_rate="constant")
+    assert stop == 3  # the first epoch sets the best loss, two more exceed n_iter_no_change=1
+    assert _n_iter(learning_rate="adaptive") == stop + 6 * 2
+    assert _n_iter() == stop  # 'auto': constant for a one-layer model
+    assert _n_iter(learning_rate="adaptive", learning_rate_init=1e-6) == stop  # already at the floor

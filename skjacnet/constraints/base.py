@@ -22,6 +22,7 @@ from .ridge import RidgeJacobianNet
 if TYPE_CHECKING:
     from .._build import ModelSpec
 
+AUTO_BATCH_SIZE = 200  # batch_size='auto': MLPRegressor's mini-batch
 # solver='auto': full-batch L-BFGS for the models whose full batch is cheap (see Constraint.auto_solver)
 LBFGS_CELLS = 1_000_000  # ridge/mesh models: rows x max(features, targets); the fit adds ~1.2 KB a cell
 REGISTRY: dict[str, Constraint] = {}
@@ -123,6 +124,14 @@ class Constraint:
         if spec.n_layers > 1:
             return "adam"
         return "lbfgs" if n_rows * max(spec.n_in, spec.n_out) <= LBFGS_CELLS else "adam"
+
+    def auto_batch_size(self, spec: ModelSpec, n_rows: int) -> int:
+        """batch_size='auto' for Adam on ``n_rows`` training rows: MLPRegressor's min(200, n_rows)."""
+        return min(AUTO_BATCH_SIZE, n_rows)
+
+    def auto_learning_rate(self, spec: ModelSpec) -> str:
+        """learning_rate='auto' resolved: 'constant' (MLPRegressor's default)."""
+        return "constant"
 
     def build(self, spec: ModelSpec, gen: torch.Generator, signs: np.ndarray | None) -> nn.Module:
         raise NotImplementedError

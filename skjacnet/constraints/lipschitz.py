@@ -1,13 +1,18 @@
-"""constraint='lipschitz': ridges k tanh(h) between semi-orthogonal maps, a k-Lipschitz map (l2 to l2)."""
+"""constraint='lipschitz': ridges k tanh(h) between semi-orthogonal maps, a k-Lipschitz map (l2 to l2).
+
+Deep stacks (n_layers > 1) put a MaxMin (GroupSort-2) layer between ridge layers: gradient-norm preserving
+by construction, where a ridge preserves norms only where its learned |g| sits at its bound.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from .activations import Lipschitz
 from .base import Constraint, register, scalar_ridges
-from .layer import Composition
+from .layer import Composition, Factors, persisted, scale_norm
 from .mlp import MLP, init_matrix
 from .ridge import RidgeJacobianNet
 
@@ -17,28 +22,97 @@ from .ridge import RidgeJacobianNet
 # 0.9973 / 0.9985 / 0.9980; at d = 10, 20 against 32 split by the seed (seed 0: ||x|| 0.9964 / 0.9941, max-affine
 # 0.9958 / 0.9927; seed 1: 0.9923 / 0.9937, 0.9874 / 0.9891).
 DEEP_MIN_WIDTH = 32
+# constraint='lipschitz' stacks, which sort pairs between layers: measured at depth 4 with MaxMin, batches of 100
+# and the adaptive learning rate (benchmarks/deep.py targets, test R^2, widths 32 / 64): distance to 3 points
+# (d = 2) 0.9994 / 0.9995, max of 5 affine maps (d = 5) 0.9990 / 0.9993
+SORTED_MIN_WIDTH = 64
+DEEP_BATCH_SIZE = 100  # batch_size='auto' of a deep stack (see LipschitzConstraint.auto_batch_size)
 
 
-def stack_width(spec, size: int) -> int:
-    """The width of every layer of a deep stack: ``n_ridges``, or 'auto' ``max(DEEP_MIN_WIDTH, 2 size)``."""
-    return max(DEEP_MIN_WIDTH, 2 * size) if spec.n_ridges == "auto" else int(spec.n_ridges)
+def stack_width(spec, size: int, minimum: int = DEEP_MIN_WIDTH) -> int:
+    """The width of every layer of a deep stack: ``n_ridges``, or 'auto' ``max(minimum, 2 size)``."""
+    return max(minimum, 2 * size) if spec.n_ridges == "auto" else int(spec.n_ridges)
 
 
-def lipschitz_stack(spec, n_in: int, n_out: int, k: float, depth: int, width: int, gen: torch.Generator) -> Composition:
-    """``depth`` ridge layers z -> G(V z) (V with orthonormal columns or rows), the last one mixed by U.
+@persisted("maxmin")
+class MaxMin(torch.nn.Module):
+    """GroupSort-2: coordinate pairs (z_2i, z_2i+1) -> (max, min), maxima first, an odd last coordinate kept.
+
+    Its Jacobian is a permutation matrix at every point off the ties (a set of measure zero), so it is 1-Lipschitz
+    in l2 and preserves gradient norms; it has no parameters and nothing to integrate.
+    """
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.n_in = self.n_out = int(width)
+
+    def _sources(self, z: Tensor) -> Tensor:
+        """Per row, the input coordinate each output copies (n, width)."""
+        p = self.n_in // 2
+        even = torch.arange(0, 2 * p, 2, device=z.device)
+        upper = (z[:, 1 : 2 * p : 2] > z[:, 0 : 2 * p : 2]).long()  # the max is the odd member of the pair
+        rest = torch.arange(2 * p, self.n_in, device=z.device).expand(z.shape[0], -1)
+        return torch.cat([even + upper, even + 1 - upper, rest], 1)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return z.gather(1, self._sources(z))
+
+    def jacobian(self, z: Tensor) -> Tensor:
+        eye = torch.eye(self.n_in, dtype=z.dtype, device=z.device)
+        return eye[self._sources(z)]
+
+    def jacobian_is_exact(self) -> bool:
+        return True
+
+    def inverse_is_exact(self, inverse_method: str) -> bool:
+        return False
+
+    def inverse(self, y: Tensor, inverse_method: str) -> Tensor:
+        raise NotImplementedError("MaxMin is not injective: a stack that holds it is not a bijection.")
+
+    def factors(self, in_scale: Tensor | None = None, out_scale: Tensor | None = None) -> Factors:
+        return Factors(lipschitz=scale_norm(out_scale, "max") * scale_norm(in_scale, "max"))
+
+    def integrators(self) -> list:
+        return []
+
+    def use_integrator(self, method: str, rtol: float, atol: float, **kwargs) -> None:
+        pass
+
+    def freeze(self, X: Tensor | None = None) -> None:
+        pass
+
+    def to_state(self, child_state) -> dict:
+        return {"kind": self.KIND, "width": self.n_in}
+
+    @classmethod
+    def from_state(cls, state: dict, child_model, device) -> MaxMin:
+        return cls(state["width"])
+
+
+def lipschitz_stack(
+    spec, n_in: int, n_out: int, k: float, depth: int, width: int, gen: torch.Generator, *, sort: bool = False
+) -> Composition:
+    """``depth`` ridge layers z -> G(V z) (V with orthonormal columns or rows), the last one mixed by U;
+    with ``sort``, a :class:`MaxMin` between consecutive ridge layers.
 
     Each G acts coordinate-wise with |g| <= k ** (1 / depth), so the bounds multiply to k.  With |g| at its
     bound a layer preserves gradient norms (V is an isometry, U has orthonormal rows), and g = +-k on
     different coordinates gives |z| next to z, so a rotation, (identity, abs) and the inverse rotation is
-    MaxMin: these compositions contain GroupSort-2 networks.
+    MaxMin: these compositions contain GroupSort-2 networks.  ``sort`` puts MaxMin in explicitly, which a
+    smooth g reaches only in the limit: at depth 4 on the benchmark's 1-Lipschitz targets (distance to 3
+    points, d = 2; max of 5 affine maps, d = 5; width 64, batch 100, adaptive learning rate) test R^2
+    0.9995 and 0.9993 with it, 0.9983 and 0.9979 without.
     """
     dt = spec.dtype
     k_layer = k ** (1.0 / depth)
-    layers = []
+    layers: list[torch.nn.Module] = []
     for i in range(depth):
         last = i == depth - 1
         U = init_matrix((n_out, width), gen, dt) if last else torch.eye(width, dtype=dt)
         layer_k = k / k_layer ** (depth - 1) if last else k_layer  # the product is k to rounding
+        if sort and i > 0:
+            layers.append(MaxMin(width))
         layers.append(
             RidgeJacobianNet(
                 MLP((1, *spec.hidden, width), spec.activation, gen, dt),
@@ -64,10 +138,19 @@ class LipschitzConstraint(Constraint):
     def uses_ridges(self, spec):
         return spec.n_layers > 1 or not self.scalar(spec)
 
+    # A deep stack trains on the precision of its kinks: on the benchmark's 1-Lipschitz targets (depth 4,
+    # width 64) the adaptive rule and half MLPRegressor's batch took test R^2 from 0.9992 / 0.9985 (constant
+    # rate, batches of 200) to 0.9995 / 0.9993 (distance to 3 points, d = 2 / max of 5 affine maps, d = 5).
+    def auto_batch_size(self, spec, n_rows):
+        return min(DEEP_BATCH_SIZE, n_rows) if spec.n_layers > 1 else super().auto_batch_size(spec, n_rows)
+
+    def auto_learning_rate(self, spec):
+        return "adaptive" if spec.n_layers > 1 else super().auto_learning_rate(spec)
+
     def build(self, spec, gen, signs):
         if spec.n_layers > 1:
-            width = stack_width(spec, max(spec.n_in, spec.n_out))
-            return lipschitz_stack(spec, spec.n_in, spec.n_out, spec.k_std, spec.n_layers, width, gen)
+            width = stack_width(spec, max(spec.n_in, spec.n_out), SORTED_MIN_WIDTH)
+            return lipschitz_stack(spec, spec.n_in, spec.n_out, spec.k_std, spec.n_layers, width, gen, sort=True)
         if self.scalar(spec):
             return scalar_ridges(spec, Lipschitz(spec.k_std or 1.0), np.ones(spec.n_out), gen)
         dt = spec.dtype
