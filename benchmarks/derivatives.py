@@ -60,6 +60,16 @@ SKJACNET = {
     " (L-BFGS, max_iter=500)": {"solver": "lbfgs", "max_iter": 500},
     # the conservative stack: its Jacobian is the gradient of what it predicts (the one-layer n-D model's is not)
     " (n_layers=3, L-BFGS, max_iter=500)": {"n_layers": 3, "solver": "lbfgs", "max_iter": 500},
+    # the derivative of a learned potential (the Sobolev MLP's network, 2-64-64-1 tanh), its integral closed form;
+    # tol=1e-8: the default 1e-4 stops L-BFGS on this noiseless surface while the loss still falls (n = 400: RMSE
+    # 0.35 at 179 iterations, 0.10 at 500)
+    " (potential, (64, 64), L-BFGS, max_iter=500, tol=1e-8)": {
+        "constraint": "potential",
+        "hidden_layer_sizes": (64, 64),
+        "solver": "lbfgs",
+        "max_iter": 500,
+        "tol": 1e-8,
+    },  # fmt: skip
 }
 
 

@@ -21,8 +21,8 @@ def check_depth(est, n_features: int, n_targets: int, cst) -> int:
     if depth > 1 and not (cst is not None or REGISTRY[structure].deep):
         deep = sorted(name for name, c in REGISTRY.items() if c.deep)
         raise ValueError(
-            f"n_layers={depth} composes guaranteed layers, which constraint={structure!r} does not have (its "
-            f"function is a path integral of one field): use n_layers=1, or one of {deep} or monotonic_cst."
+            f"n_layers={depth} composes guaranteed layers, which constraint={structure!r} does not have "
+            f"({REGISTRY[structure].single_layer}): use n_layers=1, or one of {deep} or monotonic_cst."
         )
     return depth
 

@@ -36,7 +36,7 @@ class JacobianRegressor(BaseJacobianRegressor):
     ----------
     constraint : str, default='none'
         One of 'none', 'nonconservative', 'lipschitz', 'positive_definite',
-        'complex', 'kronecker', 'coupling'.
+        'complex', 'kronecker', 'coupling', 'potential'.
         Structure of the Jacobian and what it guarantees for ``predict``:
 
         - 'none': unconstrained and conservative (1-D: exact line integral;
@@ -68,7 +68,15 @@ class JacobianRegressor(BaseJacobianRegressor):
         - 'coupling': bijection of R^d (square maps) made of invertible
           linear maps and monotone couplings whose learned derivative is
           integrated in closed form: the most expressive invertible structure,
-          exact inverse (see InvertibleJacobianRegressor).
+          exact inverse (see InvertibleJacobianRegressor);
+        - 'potential': unconstrained and conservative, the Jacobian network
+          is the derivative of a learned potential: ``J = D phi`` with
+          ``phi`` an MLP (``hidden_layer_sizes``, ``activation``), so that the
+          line integral is closed form, ``f = y0 + phi(x) - phi(x0)``, with
+          no mesh and no ODE; fits to observed Jacobians
+          (``fit(X, y, jacobian=J)``) differentiate through ``D phi``.  The
+          model for an energy learned from energies and forces; no bound is
+          claimed.
     lipschitz_constant : float, default=1.0
         The bound k for 'lipschitz', in the units of X and y.
     epsilon : float or 'auto', default='auto'

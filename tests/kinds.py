@@ -20,6 +20,7 @@ KINDS = {
     "complex": (JacobianRegressor, dict(constraint="complex"), 4, 2),
     "coupling-1d": (InvertibleJacobianRegressor, dict(constraint="coupling"), 1, 1),
     "coupling": (InvertibleJacobianRegressor, dict(constraint="coupling"), 3, 3),
+    "potential": (JacobianRegressor, dict(constraint="potential"), 3, 2),
     # compositions of guaranteed layers (n_layers > 1); 'none': a conservative stack of unconstrained ridge layers
     "none-deep": (JacobianRegressor, dict(n_layers=2), 3, 2),
     "lipschitz-deep": (JacobianRegressor, dict(constraint="lipschitz", n_layers=2), 3, 2),

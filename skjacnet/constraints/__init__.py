@@ -2,7 +2,8 @@
 
 Layout: ``base`` (the ``Constraint`` defaults and ``register``), one module per structure
 (``unconstrained``: 'none' and 'nonconservative'; ``lipschitz``, ``positive_definite``, ``complex``,
-``kronecker``, ``coupling``, ``monotone``), the networks they build (``ridge``, ``full``, ``mlp``, ``activations``)
+``kronecker``, ``coupling``, ``potential``, ``monotone``), the networks they build (``ridge``, ``full``, ``mlp``,
+``activations``)
 and the layer protocol they all satisfy (``layer``: forward, exact Jacobian, inverse, certificate factors, composition).
 
 ``monotonic_cst`` is a structure of its own (``Monotone``), selected by the spec whatever the name.
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 # one import per structure: each registers itself, in this order (the order of the docs and error messages)
 # isort: off
-from . import unconstrained, lipschitz, positive_definite, complex, kronecker, coupling  # noqa: F401
+from . import unconstrained, lipschitz, positive_definite, complex, kronecker, coupling, potential  # noqa: F401
 
 # isort: on
 from .base import INVERTIBLE, LBFGS_CELLS, NAMES, REGISTRY, Constraint, register

@@ -95,6 +95,7 @@ class Constraint:
         return "exp" if self.scalar(spec) else "square"
 
     deep = False  # n_layers > 1 builds a composition of guaranteed layers
+    single_layer = "its function is a path integral of one field"  # why n_layers > 1 is refused (deep = False)
 
     def uses_ridges(self, spec: ModelSpec) -> bool:
         """Whether n_ridges shapes the network (a warm start ignores it otherwise)."""

@@ -1,0 +1,88 @@
+"""constraint='potential': the Jacobian network is the derivative of a learned potential; its integral is closed form.
+
+The network is an MLP phi: R^d -> R^m and the learned Jacobian is J(x) = D phi(x).  Every line integral of J
+from x0 is phi(x) - phi(x0) (the gradient theorem), whatever the path, so
+
+    f(x) = y0 + phi(x) - phi(x0),   Df = D phi   (exactly, by autograd),
+
+a conservative model with no mesh and no ODE: the cheapest exact JacNet, and the natural one for a scalar
+energy learned from energies and forces (``fit(X, E, jacobian=-F)``), where the loss on observed Jacobians
+differentiates through D phi (double backpropagation, as a Sobolev-trained MLP).  It carries no guarantee.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..integrate import ClosedForm, make_integrator
+from .base import Constraint, register
+from .layer import Factors, JacobianLayer, persisted
+from .mlp import MLP
+
+
+@persisted("potential")
+class PotentialJacobianNet(JacobianLayer):
+    """f(x) = y0 + phi(x) - phi(x0) with phi = ``field`` (n_in -> n_out); its Jacobian D phi."""
+
+    FIELD = MLP
+    QUADRATURE = ClosedForm
+
+    def __init__(self, field: MLP, n_in: int, n_out: int, dtype: torch.dtype):
+        super().__init__()
+        self.field = field
+        self.n_in, self.n_out = n_in, n_out
+        self.x0 = nn.Buffer(torch.zeros(n_in, dtype=dtype))
+        self.y0 = nn.Parameter(torch.zeros(n_out, dtype=dtype))
+        self.integrator = ClosedForm(0.0, 0.0)
+
+    def use_integrator(self, method: str, rtol: float, atol: float, **kwargs) -> None:
+        if method != "quadrature":
+            raise ValueError(
+                "constraint='potential' integrates its Jacobian in closed form (phi(x) - phi(x0)): "
+                f"method={method!r} (a numerical integrator) does not apply. Use method='quadrature' (the default)."
+            )
+        self.integrator = make_integrator(method, rtol, atol, self.QUADRATURE, **kwargs)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.y0 + self.field(x) - self.field(self.x0.unsqueeze(0))
+
+    def jacobian(self, x: Tensor) -> Tensor:
+        """D phi(x) (n, n_out, n_in) by autograd, one backward pass per output (rows are independent)."""
+        graph = torch.is_grad_enabled()  # inside training (Jacobian data): keep the graph to the weights
+        with torch.enable_grad():
+            a = x if x.requires_grad else x.detach().requires_grad_()
+            out = self.field(a)
+            rows = [
+                torch.autograd.grad(out[:, i].sum(), a, create_graph=graph, retain_graph=True)[0]
+                for i in range(self.n_out)
+            ]
+        J = torch.stack(rows, 1)
+        return J if graph else J.detach()
+
+    def inverse_is_exact(self, inverse_method: str) -> bool:
+        return False
+
+    def inverse(self, y: Tensor, inverse_method: str) -> Tensor:
+        raise NotImplementedError("constraint='potential' is not a bijection.")
+
+    def factors(self, in_scale: Tensor | None = None, out_scale: Tensor | None = None) -> Factors:
+        return Factors()  # no structure: nothing proved
+
+    # --- persistence (skjacnet._persist) --------------------------------
+    def state_fields(self) -> dict:
+        return {"n_in": self.n_in, "n_out": self.n_out}
+
+    @classmethod
+    def from_fields(cls, state: dict, tensors: dict, field: MLP, dtype: torch.dtype) -> PotentialJacobianNet:
+        return cls(field, state["n_in"], state["n_out"], dtype)
+
+
+@register
+class Potential(Constraint):
+    name = "potential"
+    single_layer = "its potential is one MLP: make it deeper with hidden_layer_sizes"
+
+    def build(self, spec, gen, signs):
+        field = MLP((spec.n_in, *spec.hidden, spec.n_out), spec.activation, gen, spec.dtype)
+        return PotentialJacobianNet(field, spec.n_in, spec.n_out, spec.dtype)
