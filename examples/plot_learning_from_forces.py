@@ -7,9 +7,10 @@ gradients into the loss beside the energies (Sobolev training).  Here the Mülle
 is learned from 60 configurations, from energies alone and from energies and forces, and then from
 forces and a single reference energy (``y`` NaN elsewhere: derivatives fix a function up to a
 constant).  The model is ``constraint='potential'``: its Jacobian network is the gradient of a learned
-potential phi (an MLP), so the line integral is closed form, f = y0 + phi(x) - phi(x0), and the loss on the
-forces differentiates through that gradient (double backpropagation).  On this figure it is 8x faster and
-2-4x more accurate than the conservative ``n_layers=3`` stack of ridge layers.
+potential phi (an MLP, beside a linear term started at the least-squares fit), so the line integral is
+closed form, f = y0 + A (x - x0) + phi(x) - phi(x0), and the loss on the forces differentiates through that
+gradient (double backpropagation).  On this figure it is 4x faster and 2-5x more accurate than the conservative
+``n_layers=3`` stack of ridge layers.
 ``benchmarks/derivatives.py`` measures both against a double-backprop MLP and a
 derivative Gaussian process (docs/benchmarks_derivatives.md).
 """

@@ -70,10 +70,11 @@ class JacobianRegressor(BaseJacobianRegressor):
           integrated in closed form: the most expressive invertible structure,
           exact inverse (see InvertibleJacobianRegressor);
         - 'potential': unconstrained and conservative, the Jacobian network
-          is the derivative of a learned potential: ``J = D phi`` with
-          ``phi`` an MLP (``hidden_layer_sizes``, ``activation``), so that the
-          line integral is closed form, ``f = y0 + phi(x) - phi(x0)``, with
-          no mesh and no ODE; fits to observed Jacobians
+          is the derivative of a learned potential: ``J = A + D phi`` with
+          ``phi`` an MLP (``hidden_layer_sizes``, ``activation``) and a linear
+          term A started at the least-squares fit, so that the line integral
+          is closed form, ``f = y0 + A (x - x0) + phi(x) - phi(x0)``, with no
+          mesh and no ODE (Adam on several features, as 'none'); fits to observed Jacobians
           (``fit(X, y, jacobian=J)``) differentiate through ``D phi``.  The
           model for an energy learned from energies and forces; no bound is
           claimed.

@@ -21,7 +21,7 @@ def _wells(X):
     return E, G
 
 
-def test_the_model_is_phi_minus_phi_at_x0_and_its_jacobian_is_d_phi():
+def test_the_model_is_a_linear_term_plus_phi_minus_phi_at_x0_and_its_jacobian_is_exact():
     X = np.random.RandomState(0).uniform(-1, 1, (80, 3))
     Y = np.c_[np.sin(X[:, 0]) * X[:, 1], X[:, 2] ** 2]
     est = JacobianRegressor(constraint="potential", max_iter=30, random_state=0).fit(X, Y)
@@ -29,9 +29,10 @@ def test_the_model_is_phi_minus_phi_at_x0_and_its_jacobian_is_d_phi():
     assert isinstance(net, PotentialJacobianNet)
     x = torch.as_tensor(np.random.RandomState(1).standard_normal((20, 3)))
     with torch.no_grad():
-        expected = net.y0 + net.field(x) - net.field(net.x0[None])
+        expected = net.y0 + (x - net.x0) @ net.A.T + net.field(x) - net.field(net.x0[None])
         assert torch.allclose(net(x), expected, rtol=0, atol=1e-14)
-    auto = torch.func.vmap(torch.func.jacrev(lambda v: net.field(v[None])[0]))(x)
+        assert bool((net.A != 0).any())  # started at the least-squares fit, then trained
+    auto = torch.func.vmap(torch.func.jacrev(lambda v: net(v[None])[0]))(x)
     assert torch.allclose(net.jacobian(x), auto, rtol=0, atol=1e-13)
     assert est.guarantee_["property"] == "none" and est.path_dependence_ == 0.0
 
