@@ -329,11 +329,14 @@ def models_for(ds, quick):
         out.append(("InvertibleJacobianRegressor()", OURS, lambda: InvertibleJacobianRegressor(random_state=0, **q)))
     else:  # in 1-D the full-Jacobian field is JacobianRegressor()'s own model
         out.append((NONCONS, OURS, lambda: JacobianRegressor(constraint="nonconservative", random_state=0, **q)))
+        # the derivative of a learned potential beside a least-squares linear term: the candidate n-D default
+        out.append((POTENTIAL, OURS, lambda: JacobianRegressor(constraint="potential", random_state=0, **q)))
     return out
 
 
 UMNN_LABEL = "UMNN (MonotonicNN, 500 Adam steps)"
 NONCONS = "JacobianRegressor(constraint='nonconservative')"
+POTENTIAL = "JacobianRegressor(constraint='potential')"
 DEFAULTS = ("JacobianRegressor()", "JacobianRegressor(monotonic_cst)", "InvertibleJacobianRegressor()")
 # the 1-D section's yardstick: the monotone peers built for one input
 REFERENCE = (UMNN_LABEL, "IsotonicRegression (out_of_bounds='clip')", "LinearGAM (pyGAM, monotone terms)")
@@ -651,7 +654,9 @@ def page(rows, args, wall_s):
         "MLPRegressor())`, pyGAM's `LinearGAM()` and the same terms with pyGAM's monotone constraints, and "
         "skjacnet's `JacobianRegressor()`, `JacobianRegressor(monotonic_cst=...)`, `JacobianRegressor(n_layers=2)` "
         "(a variant), `JacobianRegressor(constraint='nonconservative')` (the paper's n-D full-Jacobian field, the "
-        "former default, a variant; n-D datasets only: in 1-D it is the same model as `JacobianRegressor()`) and "
+        "former default, a variant; n-D datasets only: in 1-D it is the same model as `JacobianRegressor()`), "
+        "`JacobianRegressor(constraint='potential')` (n-D only, a variant: the derivative of a learned MLP "
+        "potential beside a linear term started at least squares, integrated in closed form) and "
         "`InvertibleJacobianRegressor()` (1-D). Datasets: five n-D ones and four 1-D increasing curves (tanh(3x), "
         "exp(x), 1 / (1 + exp(-4x)), log(x + 2.5), noise N(0, 0.1^2), x ~ U[-1, 1], n = 2000). Exceptions: LMN "
         "has no defaults of its own (its lambda is chosen on an inner 80/20 split of each training fold from "
