@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..integrate import ClosedForm, make_integrator
+from ..integrate import ClosedForm
 from .base import SquareBijection, register
 from .layer import Composition, Factors, JacobianLayer, persisted, sigma
 from .mlp import ACTIVATION_LIPSCHITZ, MLP
@@ -141,12 +141,8 @@ class CouplingJacobianNet(JacobianLayer):
         return self.forward(self.x0.unsqueeze(0))[0]
 
     def use_integrator(self, method: str, rtol: float, atol: float, **kwargs) -> None:
-        if method != "quadrature":
-            raise ValueError(
-                f"constraint='coupling' integrates its piecewise-linear derivatives exactly, in closed form: "
-                f"method={method!r} (a numerical integrator) does not apply. Use method='quadrature' (the default)."
-            )
-        self.integrator = make_integrator(method, rtol, atol, self.QUADRATURE, **kwargs)
+        how = "its piecewise-linear derivatives exactly, in closed form"
+        self.closed_form_only("coupling", how, method, rtol, atol, **kwargs)
 
     def _spline(self, net: MLP, a: Tensor, n_move: int) -> tuple[MonotoneSpline, Tensor]:
         if a.shape[1] == 0:

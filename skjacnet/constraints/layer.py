@@ -138,6 +138,15 @@ class JacobianLayer(nn.Module):
         """Fix the integration rule at the end of fit (from the training inputs X where it needs them)."""
         self.integrator.freeze(self, X)
 
+    def closed_form_only(self, structure: str, how: str, method: str, rtol: float, atol: float, **kwargs) -> None:
+        """``use_integrator`` of a network whose integral is a closed form (``how`` says which): only 'quadrature'."""
+        if method != "quadrature":
+            raise ValueError(
+                f"constraint={structure!r} integrates {how}: method={method!r} (a numerical integrator) does not "
+                "apply. Use method='quadrature' (the default)."
+            )
+        self.integrator = make_integrator(method, rtol, atol, self.QUADRATURE, **kwargs)
+
     def train(self, mode: bool = True):
         for it in self.integrators():
             it.reset()  # the weights are about to change (or just did)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..integrate import ClosedForm, make_integrator
+from ..integrate import ClosedForm
 from .base import Constraint, register
 from .layer import Factors, JacobianLayer, persisted
 from .mlp import MLP
@@ -44,12 +44,9 @@ class PotentialJacobianNet(JacobianLayer):
     init_linear = RidgeJacobianNet.init_linear  # A and y0 at the weighted least-squares fit
 
     def use_integrator(self, method: str, rtol: float, atol: float, **kwargs) -> None:
-        if method != "quadrature":
-            raise ValueError(
-                "constraint='potential' integrates its Jacobian in closed form (phi(x) - phi(x0)): "
-                f"method={method!r} (a numerical integrator) does not apply. Use method='quadrature' (the default)."
-            )
-        self.integrator = make_integrator(method, rtol, atol, self.QUADRATURE, **kwargs)
+        self.closed_form_only(
+            "potential", "its Jacobian in closed form (phi(x) - phi(x0))", method, rtol, atol, **kwargs
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.y0 + (x - self.x0) @ self.A.T + self.field(x) - self.field(self.x0.unsqueeze(0))
