@@ -1,11 +1,14 @@
 """Partial monotonicity (monotonic_cst): guaranteed in the constrained features, free elsewhere."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from attack import adam_search
 from conftest import torch_predict
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.exceptions import ConvergenceWarning
 
 from skjacnet import JacobianRegressor
 
@@ -75,3 +78,30 @@ def test_dict_form_and_errors():
             JacobianRegressor(monotonic_cst=bad, max_iter=2).fit(df, y)
     with pytest.raises(ValueError, match="constraint='none'"):
         JacobianRegressor(monotonic_cst=[1, 0], constraint="lipschitz", max_iter=2).fit(df, y)
+
+
+def test_linear_term_starts_at_the_signs_least_squares_and_keeps_them():
+    """Data that falls in a feature constrained increasing (and rises in one constrained decreasing): the
+    one-layer model's linear term starts at the bounded least-squares fit, whose constrained coefficients sit
+    on their bounds, and training (which pulls them the wrong way) cannot cross them."""
+    from scipy.optimize import lsq_linear
+
+    rng = np.random.RandomState(4)
+    X = rng.standard_normal((400, 3))
+    y = -3 * X[:, 0] + np.sin(2 * X[:, 1]) + 2 * X[:, 2] + 0.1 * rng.standard_normal(400)
+    # one Adam step of 1e-12: the start itself, in standardised units
+    start = JacobianRegressor(monotonic_cst=CST, max_iter=1, learning_rate_init=1e-12, early_stopping=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net = start.set_params(random_state=0).fit(X, y).model_
+    A = net.linear().detach().numpy()[0]
+    Xs = (X - X.mean(0)) / X.std(0)
+    ys = (y - y.mean()) / y.std()
+    design = np.column_stack([np.ones(len(Xs)), Xs - net.x0.numpy()])
+    ref = lsq_linear(design, ys, bounds=([-np.inf, 0, -np.inf, -np.inf], [np.inf, np.inf, np.inf, 0])).x
+    np.testing.assert_allclose(A, ref[1:], atol=2e-4)
+    assert A[0] > 0 and A[2] < 0 and abs(A[0]) <= 1e-4 and abs(A[2]) <= 1e-4
+    fitted = JacobianRegressor(monotonic_cst=CST, random_state=0).fit(X, y)
+    A = fitted.model_.linear().detach().numpy()
+    assert (A[:, 0] >= 0).all() and (A[:, 2] <= 0).all()
+    assert fitted.check_guarantee(np.vstack([X, 100 * X]), n_pairs=5000, random_state=0)["holds"]

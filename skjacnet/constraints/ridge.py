@@ -12,9 +12,10 @@ Two families, both in standardised coordinates:
   g >= 0, U = V^T and eps > 0 give the gradient of a strongly convex
   potential (a bijection of R^d), M = S expm(B) keeps it invertible.  With
   one input and one output it is exactly the paper's 1-D JacNet.  The learned
-  linear term A (``linear=True``, unconstrained ridges only) starts at the
-  least-squares fit (:meth:`RidgeJacobianNet.init_linear`), so that on small
-  noisy data early stopping begins from the linear model.
+  linear term A (``linear=True``: unconstrained ridges, and monotone ones with
+  c_j A[:, j] >= 0) starts at the (sign-bounded) least-squares fit
+  (:meth:`RidgeJacobianNet.init_linear`), so that on small noisy data early
+  stopping begins from the linear model.
 
 * :class:`skjacnet.constraints.full.FullJacobianNet`, the paper's unconstrained n-D
   model: a network for the whole matrix J(x), integrated along paths from
@@ -31,6 +32,18 @@ from ..integrate import Integrator, MeshQuadrature, solve_ode
 from . import activations
 from .layer import Factors, JacobianLayer, newton_inverse, persisted, scale_norm, sigma
 from .mlp import MLP
+
+
+def bounded_lstsq(design: Tensor, target: Tensor, signs: Tensor) -> Tensor:
+    """min ||design coef - target|| per target column with signs_j coef_j >= 0 where signs_j != 0 (scipy)."""
+    from scipy.optimize import lsq_linear
+
+    s = signs.numpy()
+    lower = np.where(s > 0, 0.0, -np.inf)
+    upper = np.where(s < 0, 0.0, np.inf)
+    A, b = design.double().numpy(), target.double().numpy()
+    cols = [lsq_linear(A, b[:, i], bounds=(lower, upper), method="bvls").x for i in range(b.shape[1])]
+    return torch.as_tensor(np.stack(cols, 1), dtype=design.dtype)
 
 
 @persisted("ridge")
@@ -78,6 +91,9 @@ class RidgeJacobianNet(JacobianLayer):
         self.monotonic_cst = None if monotonic_cst is None else nn.Buffer(monotonic_cst.to(dtype))
         # a free linear term: no structure proves anything about it (factors() then claims nothing)
         self.A = nn.Parameter(torch.zeros(m, d, dtype=dtype)) if linear else None
+        if linear and monotonic_cst is not None:  # |A| has no gradient at 0: constrained entries start just off it
+            with torch.no_grad():
+                self.A.copy_((1e-4 * self.monotonic_cst).expand(m, d))
         self.integrator: Integrator = MeshQuadrature(1e-6, 1e-8)
 
     QUADRATURE = MeshQuadrature  # method='quadrature': exact integration of the knot mesh
@@ -117,6 +133,13 @@ class RidgeJacobianNet(JacobianLayer):
             return None
         return self.sign.unsqueeze(-1) * torch.linalg.matrix_exp(self.B)
 
+    def linear(self) -> Tensor:
+        """The linear term: free, or with c_j A[:, j] >= 0 in the constrained features (as V)."""
+        if self.monotonic_cst is None:
+            return self.A
+        c = self.monotonic_cst
+        return torch.where(c != 0, c * self.A.abs(), self.A)
+
     def g_table(self, s: Tensor) -> Tensor:
         """Derivatives of every ridge at scalar points s (K,) -> (K, R)."""
         return self.structure(self.field(s.unsqueeze(-1)))
@@ -140,12 +163,20 @@ class RidgeJacobianNet(JacobianLayer):
         if self.A is None or X.shape[0] <= X.shape[1]:
             return
         design = torch.cat([torch.ones_like(X[:, :1]), X - self.x0], 1) * w.sqrt()[:, None]
-        coef = torch.linalg.lstsq(design.cpu(), (Y * w.sqrt()[:, None]).cpu(), driver="gelsd").solution
+        target = (Y * w.sqrt()[:, None]).cpu()
+        cst = getattr(self, "monotonic_cst", None)
+        if cst is None:
+            coef = torch.linalg.lstsq(design.cpu(), target, driver="gelsd").solution
+        else:  # the signs' bounded least squares; the linear term keeps c_j A[:, j] >= 0 (see linear())
+            coef = bounded_lstsq(design.cpu(), target, torch.cat([cst.new_zeros(1), cst]).cpu())
         coef = coef.to(X.device)
         if not bool(torch.isfinite(coef).all()):
             return
         self.y0.copy_(coef[0, : self.n_out])
-        self.A.copy_(coef[1:, : self.n_out].T)
+        A = coef[1:, : self.n_out].T
+        if cst is not None:  # |.| has no gradient at 0: a coefficient on its bound starts just off it
+            A = torch.where((cst != 0) & (A == 0), 1e-4 * cst, A)
+        self.A.copy_(A)
 
     # --- integration ---------------------------------------------------
     @property
@@ -170,7 +201,7 @@ class RidgeJacobianNet(JacobianLayer):
         V = self.V()
         out = self.increments(x @ V.T, self.x0 @ V.T) @ self.U().T
         if self.A is not None:
-            out = out + (x - self.x0) @ self.A.T
+            out = out + (x - self.x0) @ self.linear().T
         if self.eps_linear:
             out = out + self.eps_linear * (x - self.x0)
         M = self.M()
@@ -185,7 +216,7 @@ class RidgeJacobianNet(JacobianLayer):
         g = self.integrator.derivative(self, z)
         J = torch.einsum("mr,nr,rd->nmd", self.U(), g, V)
         if self.A is not None:
-            J = J + self.A
+            J = J + self.linear()
         if self.eps_linear:
             J = J + self.eps_linear * torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
         M = self.M()
@@ -206,12 +237,12 @@ class RidgeJacobianNet(JacobianLayer):
         with torch.no_grad():
             U, V, M = (None if A is None else A.detach().cpu().double() for A in (self.U(), self.V(), self.M()))
         k, eps_g = getattr(self.structure, "k", None), getattr(self.structure, "eps", None)
-        if self.A is not None:  # an unconstrained linear term: no bound, no sign
-            return Factors()
-        if self.monotonic_cst is not None:
+        if self.monotonic_cst is not None:  # a linear term has the signs of V (see linear())
             c = self.monotonic_cst.detach().cpu().numpy()
             signs = np.where(c != 0, np.sign(c), np.nan)[None, :].repeat(self.n_out, 0)
             return Factors(signs=signs)
+        if self.A is not None:  # an unconstrained linear term: no bound, no sign
+            return Factors()
         if k is not None and M is None and not self.eps_linear:
             Ue = U if out is None else out[:, None] * U
             Vi = V if in_scale is None else V * in_scale.detach()[None, :]
