@@ -96,12 +96,10 @@ class Monotone(Constraint):
         return spec.n_in == 1 and spec.n_layers == 1 and spec.monotonic_cst[0] != 0
 
     def auto_solver(self, spec, n_rows):
-        # one layer of ridges in n-D: Adam, early-stopped from the bounded least-squares start (5-fold R^2 at the
-        # defaults, benchmarks/tabular.py's data, L-BFGS / Adam: diabetes 0.470 / 0.463, cars 0.854 / 0.864,
-        # star98 0.748 / 0.750, fair -0.662 / -0.166, friedman1 0.948 / 0.940, in about half the time)
-        if spec.n_in > 1 and spec.n_layers == 1:
-            return "adam"
-        return super().auto_solver(spec, n_rows)
+        # n-D: Adam, as for 'none' (deep stacks take it anyway): one layer of ridges early-stopped from the bounded
+        # least-squares start (5-fold R^2 at the defaults, benchmarks/tabular.py's data, L-BFGS / Adam: diabetes
+        # 0.470 / 0.463, cars 0.854 / 0.864, star98 0.748 / 0.750, fair -0.662 / -0.166, friedman1 0.948 / 0.940)
+        return super().auto_solver(spec, n_rows) if spec.n_in == 1 else "adam"
 
     def activation_for(self, spec):
         # softplus units make h linear beyond the data, so exp(h) continues the derivative's log-linear trend
