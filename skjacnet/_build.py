@@ -33,6 +33,7 @@ class ModelSpec:
     n_anchors: int = 1
     n_layers: int = 1  # a composition of this many guaranteed layers (1: the single-layer model)
     positive_map: str | None = None  # 'square' | 'exp': how a positive derivative is made (None: not used)
+    least_squares_start: bool = False  # regression: a linear term can start at the least-squares fit
 
     def to_state(self) -> dict:
         """Plain values only (no torch, no dataclass): pickles and skops files trust nothing else."""

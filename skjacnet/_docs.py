@@ -92,9 +92,10 @@ _SHARED_PARAMS_DOC = """
         extrapolates far better on a few points, with the same or better R²
         and faster fits.  Always 'adam' when ``batch_size`` is set, for the
         deep ridge stacks (``n_layers > 1``: L-BFGS stalled on them), and
-        for the unconstrained models on several features
-        (``constraint='none'`` and 'nonconservative', n_features > 1),
-        which L-BFGS drives to interpolate noise.  'coupling' takes
+        for the unconstrained models and ``monotonic_cst`` regressors on
+        several features (``constraint='none'``, 'nonconservative',
+        'potential', monotone; n_features > 1), which L-BFGS drives to
+        interpolate noise.  'coupling' takes
         'lbfgs' up to 2,000 samples at every depth and 'adam' above.
         ``solver_`` is the one used.
     max_iter : int, default=200

@@ -127,6 +127,7 @@ def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
         initial_point=point if isinstance(point, str) else tuple(np.atleast_1d(np.asarray(point, float)).tolist()),
         n_anchors=int(getattr(est, "n_anchors", 1)),
         n_layers=check_depth(est, n_in, n_out, cst),
+        least_squares_start=bool(est._least_squares_start),
     )
     if est.activation == "auto":
         spec = replace(spec, activation=spec.constraint.activation_for(spec))

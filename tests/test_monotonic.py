@@ -105,3 +105,15 @@ def test_linear_term_starts_at_the_signs_least_squares_and_keeps_them():
     A = fitted.model_.linear().detach().numpy()
     assert (A[:, 0] >= 0).all() and (A[:, 2] <= 0).all()
     assert fitted.check_guarantee(np.vstack([X, 100 * X]), n_pairs=5000, random_state=0)["holds"]
+
+
+def test_classifier_keeps_the_ridge_model_and_lbfgs():
+    """Labels are not logits, so no least-squares start: the classifier keeps no linear term and L-BFGS (with the
+    linear term at 0 and Adam its breast_cancer log-loss went 0.121 -> 0.164, benchmarks/classification.py)."""
+    from skjacnet import JacobianClassifier
+
+    X = np.random.RandomState(5).standard_normal((80, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = JacobianClassifier(monotonic_cst=CST, max_iter=3, random_state=0).fit(X, (X[:, 0] > 0).astype(int))
+    assert clf.model_.A is None and clf.solver_ == "lbfgs"
