@@ -89,7 +89,7 @@ class RidgeJacobianNet(JacobianLayer):
         self.y0 = nn.Parameter(torch.zeros(m, dtype=dtype))
         # partial monotonicity: c_j V[:, j] >= 0 for constrained features, U >= 0, g >= 0
         self.monotonic_cst = None if monotonic_cst is None else nn.Buffer(monotonic_cst.to(dtype))
-        # a free linear term: no structure proves anything about it (factors() then claims nothing)
+        # a linear term: free (factors() then claims nothing), or with the signs of monotonic_cst (see linear())
         self.A = nn.Parameter(torch.zeros(m, d, dtype=dtype)) if linear else None
         if linear and monotonic_cst is not None:  # |A| has no gradient at 0: constrained entries start just off it
             with torch.no_grad():
