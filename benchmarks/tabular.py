@@ -27,10 +27,12 @@ Models, all at their defaults (``random_state=0`` where there is one):
   ``IsotonicRegression(out_of_bounds='clip')`` (its default, 'nan', predicts NaN outside the training range)
   and UMNN's ``MonotonicNN(2, [64], nb_steps=50)`` (500 full-batch Adam steps on the MSE, learning rate
   0.01; skipped with a note if UMNN does not import).
-- skjacnet: ``JacobianRegressor()``, ``JacobianRegressor(monotonic_cst=...)``, ``JacobianRegressor(
-  n_layers=2)`` (a variant), on the n-D tasks ``JacobianRegressor(constraint='nonconservative')`` (the
-  paper's full-Jacobian field, a variant: in 1-D it is JacobianRegressor()'s own model), and on the 1-D
-  tasks ``InvertibleJacobianRegressor()``.
+- skjacnet: ``JacobianRegressor()`` (constraint='auto': the potential on the n-D tasks, the paper's 1-D
+  JacNet on the 1-D ones), ``JacobianRegressor(monotonic_cst=...)``, ``JacobianRegressor(n_layers=2)`` (a
+  variant), on the n-D tasks ``JacobianRegressor(constraint='nonconservative')`` (the paper's
+  full-Jacobian field, a variant: in 1-D it is JacobianRegressor()'s own model) and
+  ``JacobianRegressor(constraint='none')`` (the ridge model, the former n-D default, a variant), and on the
+  1-D tasks ``InvertibleJacobianRegressor()``.
 
 Reported: R^2 on each held-out fold (mean, std), fit seconds per fold, for the 1-D tasks MAE against the
 truth and each skjacnet default's ratio to the best of UMNN, IsotonicRegression and pyGAM's monotone
@@ -329,14 +331,14 @@ def models_for(ds, quick):
         out.append(("InvertibleJacobianRegressor()", OURS, lambda: InvertibleJacobianRegressor(random_state=0, **q)))
     else:  # in 1-D the full-Jacobian field is JacobianRegressor()'s own model
         out.append((NONCONS, OURS, lambda: JacobianRegressor(constraint="nonconservative", random_state=0, **q)))
-        # the derivative of a learned potential beside a least-squares linear term: the candidate n-D default
-        out.append((POTENTIAL, OURS, lambda: JacobianRegressor(constraint="potential", random_state=0, **q)))
+        # the ridge model, the n-D default before constraint='auto' chose the potential
+        out.append((RIDGES, OURS, lambda: JacobianRegressor(constraint="none", random_state=0, **q)))
     return out
 
 
 UMNN_LABEL = "UMNN (MonotonicNN, 500 Adam steps)"
 NONCONS = "JacobianRegressor(constraint='nonconservative')"
-POTENTIAL = "JacobianRegressor(constraint='potential')"
+RIDGES = "JacobianRegressor(constraint='none')"
 DEFAULTS = ("JacobianRegressor()", "JacobianRegressor(monotonic_cst)", "InvertibleJacobianRegressor()")
 # the 1-D section's yardstick: the monotone peers built for one input
 REFERENCE = (UMNN_LABEL, "IsotonicRegression (out_of_bounds='clip')", "LinearGAM (pyGAM, monotone terms)")
@@ -604,13 +606,18 @@ def tables(rows):
     out.append(f"- skjacnet's best default row matches or beats the best peer on {wins} of {len(datasets)} datasets; "
                f"R² difference of that row: mean {mean['best default']:+.3f}, "
                f"median {med['best default']:+.3f}.")  # fmt: skip
-    nc = {d: by[(d, NONCONS)]["r2_mean"] - by[(d, "JacobianRegressor()")]["r2_mean"] for d in deltas[NONCONS]}
-    if nc:
-        out.append(
-            f"- {NONCONS} (variant, n-D only) against JacobianRegressor(): higher R² on "
-            f"{sum(v > 0 for v in nc.values())} of {len(nc)} datasets, difference mean "
-            f"{np.mean(list(nc.values())):+.3f} (" + ", ".join(f"{d} {v:+.3f}" for d, v in nc.items()) + ")."
-        )
+    for variant in (NONCONS, RIDGES):  # the n-D variants against the default they could replace
+        nc = {
+            d: by[(d, variant)]["r2_mean"] - by[(d, "JacobianRegressor()")]["r2_mean"]
+            for d in deltas[NONCONS]
+            if (d, variant) in by
+        }
+        if nc:
+            out.append(
+                f"- {variant} (variant, n-D only) against JacobianRegressor(): higher R² on "
+                f"{sum(v > 0 for v in nc.values())} of {len(nc)} datasets, difference mean "
+                f"{np.mean(list(nc.values())):+.3f} (" + ", ".join(f"{d} {v:+.3f}" for d, v in nc.items()) + ")."
+            )
     for d, v in deltas["best default"].items():
         if v < 0:
             peers = sorted((r for r in rows if r["dataset"] == d and r["kind"] == PEER), key=lambda r: -r["r2_mean"])
@@ -652,11 +659,13 @@ def page(rows, args, wall_s):
         "Every model runs at its defaults, `random_state=0` where it has one, nothing tuned on the data: "
         "HistGradientBoostingRegressor (with and without `monotonic_cst`), `make_pipeline(StandardScaler(), "
         "MLPRegressor())`, pyGAM's `LinearGAM()` and the same terms with pyGAM's monotone constraints, and "
-        "skjacnet's `JacobianRegressor()`, `JacobianRegressor(monotonic_cst=...)`, `JacobianRegressor(n_layers=2)` "
+        "skjacnet's `JacobianRegressor()` (`constraint='auto'`: on the n-D datasets the derivative of a learned MLP "
+        "potential beside a linear term started at least squares, integrated in closed form; in 1-D the paper's "
+        "JacNet), `JacobianRegressor(monotonic_cst=...)`, `JacobianRegressor(n_layers=2)` "
         "(a variant), `JacobianRegressor(constraint='nonconservative')` (the paper's n-D full-Jacobian field, the "
-        "former default, a variant; n-D datasets only: in 1-D it is the same model as `JacobianRegressor()`), "
-        "`JacobianRegressor(constraint='potential')` (n-D only, a variant: the derivative of a learned MLP "
-        "potential beside a linear term started at least squares, integrated in closed form) and "
+        "default before 'none', a variant; n-D datasets only: in 1-D it is the same model as `JacobianRegressor()`), "
+        "`JacobianRegressor(constraint='none')` (n-D only, a variant: the conservative ridge model with a linear "
+        "term started at least squares, the n-D default before 'auto') and "
         "`InvertibleJacobianRegressor()` (1-D). Datasets: five n-D ones and four 1-D increasing curves (tanh(3x), "
         "exp(x), 1 / (1 + exp(-4x)), log(x + 2.5), noise N(0, 0.1^2), x ~ U[-1, 1], n = 2000). Exceptions: LMN "
         "has no defaults of its own (its lambda is chosen on an inner 80/20 split of each training fold from "

@@ -21,7 +21,7 @@ from ._certificate import check_guarantee, guarantee
 from ._checks import check_ode_tolerances, check_path_options, check_shapes
 from ._compat import Interval, StrOptions
 from ._persist import from_state, restore_device, to_state
-from ._plan import Scaling, batch_size, learning_rate, plan_fit
+from ._plan import Scaling, batch_size, learning_rate, max_iter, plan_fit
 from ._runtime import resolve_device, thread_policy, torch_threads
 from ._training import LOSSES, SCHEDULES, SOLVERS, Stopping, ValueTarget, adam, train
 from .constraints.complex import HolomorphicJacobianNet
@@ -83,7 +83,7 @@ class BaseJacobianEstimator(BaseEstimator):
         "loss": [StrOptions(set(LOSSES))],
         "jacobian_weight": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"auto", *SOLVERS})],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
@@ -211,6 +211,7 @@ class BaseJacobianEstimator(BaseEstimator):
                 plan.spec.constraint.initialise(model, Xt, values_t, w_t)
             stopping = self._stopping(model, sc, held_out, to)
             batch = batch_size(self, plan.spec, X.shape[0])
+            epochs = max_iter(self, plan.spec, plan.solver)
             optimizer = None
             if partial:
                 state = self.__dict__.get("_partial")
@@ -225,7 +226,7 @@ class BaseJacobianEstimator(BaseEstimator):
                 Yt,
                 wt,
                 solver=plan.solver,
-                max_iter=1 if partial else self.max_iter,
+                max_iter=1 if partial else epochs,
                 learning_rate=self.learning_rate_init,
                 schedule=learning_rate(self, plan.spec),
                 batch_size=batch,
@@ -244,7 +245,7 @@ class BaseJacobianEstimator(BaseEstimator):
             if hist.diverged is not None:
                 _warn.warn(hist.diverged, ConvergenceWarning)
         else:
-            self._report_training(hist, model)
+            self._report_training(hist, model, epochs)
         self._publish(plan, model, hist, y_1d)
         with torch_threads(thread_policy(X.shape[0])), torch.no_grad():
             self._finish_fit(model, Xt, Yt, wt)
@@ -256,8 +257,8 @@ class BaseJacobianEstimator(BaseEstimator):
                 f"{self.path_dependence_:.2g} (relative to y's spread) when the integration path is bent. "
                 "This model defines its function through its chosen path (straight, or the user's, from x0 or "
                 "the nearest anchor) only; for a function whose Jacobian is the learned one use a conservative "
-                "structure: constraint='none' (the default), 'lipschitz', 'positive_definite', 'kronecker' or "
-                "monotonic_cst.",
+                "structure: constraint='auto' (JacobianRegressor's default), 'none', 'potential', 'lipschitz', "
+                "'positive_definite', 'kronecker' or monotonic_cst.",
                 UserWarning,
             )
         return self
@@ -274,7 +275,7 @@ class BaseJacobianEstimator(BaseEstimator):
             )
         return stopping
 
-    def _report_training(self, hist, model: torch.nn.Module) -> None:
+    def _report_training(self, hist, model: torch.nn.Module, epochs: int) -> None:
         """One warning for what went wrong in training: divergence, integration caps, or max_iter."""
         if hist.diverged is not None:
             _warn.warn(hist.diverged, ConvergenceWarning)
@@ -291,7 +292,7 @@ class BaseJacobianEstimator(BaseEstimator):
         if not hist.converged:
             what = "validation score" if hist.validation_scores is not None else "training loss"
             _warn.warn(
-                f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet: "
+                f"Maximum iterations ({epochs}) reached and the optimization hasn't converged yet: "
                 f"the {what} had not stopped improving by tol={self.tol} (n_iter_no_change="
                 f"{self.n_iter_no_change}). Increase max_iter or tol.",
                 ConvergenceWarning,
@@ -307,6 +308,7 @@ class BaseJacobianEstimator(BaseEstimator):
         self._path = getattr(self, "path", "linear")
         self.model_ = model
         self.solver_ = plan.solver
+        self.constraint_ = plan.spec.structure
         if plan.signs is not None:
             self.increasing_ = plan.signs
         elif not plan.warm and hasattr(self, "increasing_"):  # rebuilt without an orientation

@@ -64,7 +64,10 @@ def check_monotonic_cst(est, n_features: int) -> np.ndarray | None:
             f"monotonic_cst must have one entry in {{-1, 0, 1}} per feature ({n_features}), got {est.monotonic_cst!r}."
         )
     if not REGISTRY[est._structure()].allows_monotonic_cst:
-        raise ValueError("monotonic_cst requires constraint='none' (it is its own structure).")
+        raise ValueError(
+            f"monotonic_cst is its own structure: it requires constraint='none' (or JacobianRegressor's default "
+            f"'auto'), not {est.constraint!r}."
+        )
     return cst.astype(np.float64) if np.any(cst != 0) else None
 
 

@@ -98,8 +98,11 @@ _SHARED_PARAMS_DOC = """
         interpolate noise.  'coupling' takes
         'lbfgs' up to 2,000 samples at every depth and 'adam' above.
         ``solver_`` is the one used.
-    max_iter : int, default=200
-        Maximum number of training epochs (L-BFGS iterations).
+    max_iter : int or 'auto', default='auto'
+        Maximum number of training epochs (L-BFGS iterations).  'auto' is
+        200 (MLPRegressor's), and 1000 for 'potential' trained by Adam, a
+        cap that early stopping, not the budget, ends (at 200 it still
+        improved in some folds of the benchmark's tables, a warning).
     tol : float, default=1e-4
         Tolerance of the optimisation (as in MLPRegressor), not of the
         integration (that is ``rtol``/``atol``): training stops once the
@@ -187,6 +190,9 @@ _SHARED_ATTRS_DOC = """
         Integration tolerance in force at each epoch.
     solver_ : {'adam', 'lbfgs'}
         The solver used (``solver='auto'`` resolved).
+    constraint_ : str
+        The constraint of the fitted network (``constraint='auto'``
+        resolved; 'none' for ``monotonic_cst``, which is its own structure).
     n_iter_ : int
         Number of epochs run.
     best_loss_ : float or None

@@ -164,6 +164,11 @@ def batch_size(est, spec: ModelSpec, n_train: int) -> int:
     return min(int(est.batch_size), n_train)
 
 
+def max_iter(est, spec: ModelSpec, solver: str) -> int:
+    """The epoch (L-BFGS iteration) cap: the user's, else the structure's for this solver (``auto_max_iter``)."""
+    return spec.constraint.auto_max_iter(spec, solver) if est.max_iter == "auto" else int(est.max_iter)
+
+
 def learning_rate(est, spec: ModelSpec) -> str:
     """Adam's schedule, 'constant' or 'adaptive': the user's, else the structure's (``auto_learning_rate``)."""
     return spec.constraint.auto_learning_rate(spec) if est.learning_rate == "auto" else est.learning_rate

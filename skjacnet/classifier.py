@@ -176,7 +176,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         tol_annealing=False,
         adjoint=False,
         solver="auto",
-        max_iter=200,
+        max_iter="auto",
         tol=1e-4,
         n_iter_no_change=50,
         early_stopping="auto",
@@ -470,8 +470,8 @@ class JacobianCalibrator(JacobianClassifier):
         How the line integral is evaluated (see JacobianRegressor).
     solver : {{'auto', 'adam', 'lbfgs'}}, default='auto'
         'auto': full-batch L-BFGS up to 1e6 samples, else Adam.
-    max_iter : int, default=200
-        Maximum number of training epochs (L-BFGS iterations).
+    max_iter : int or 'auto', default='auto'
+        Maximum number of training epochs (L-BFGS iterations); 'auto' is 200.
     tol : float, default=1e-4
         Tolerance of the stopping rule (as in MLPClassifier).
     n_iter_no_change : int, default=50
@@ -584,7 +584,7 @@ class JacobianCalibrator(JacobianClassifier):
         activation="auto",
         method="quadrature",
         solver="auto",
-        max_iter=200,
+        max_iter="auto",
         tol=1e-4,
         n_iter_no_change=50,
         learning_rate="auto",

@@ -146,7 +146,7 @@ def test_bad_shapes_and_activations_are_refused():
         est.fit(X4, np.zeros(10))
     with pytest.raises(ValueError, match="entire activation"):
         JacobianRegressor(constraint="complex", activation="tanh").fit(X4, np.zeros((10, 2)))
-    with pytest.raises(ValueError, match="monotonic_cst requires"):
+    with pytest.raises(ValueError, match="monotonic_cst is its own structure"):
         JacobianRegressor(constraint="complex", activation="sin", monotonic_cst=[1, 0, 0, 0]).fit(X4, X4[:, :2])
 
 

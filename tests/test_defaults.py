@@ -1,5 +1,5 @@
-"""The defaults (issue 15): a conservative unconstrained n-D model that starts at least squares, the paper's
-field as an explicit option, and early_stopping='auto'."""
+"""The defaults (issue 15): a conservative unconstrained n-D model that starts at least squares (constraint='auto':
+the potential), the paper's field as an explicit option, early_stopping='auto' and max_iter='auto'."""
 
 import pickle
 import warnings
@@ -13,6 +13,8 @@ from sklearn.linear_model import LinearRegression
 
 from skjacnet import InvertibleJacobianRegressor, JacobianClassifier, JacobianRegressor
 from skjacnet.constraints.full import FullJacobianNet
+from skjacnet.constraints.layer import Composition
+from skjacnet.constraints.potential import PotentialJacobianNet
 from skjacnet.constraints.ridge import RidgeJacobianNet
 
 
@@ -27,7 +29,7 @@ def test_the_default_n_d_model_is_conservative_and_fits_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # neither "far from conservative" nor max_iter's ConvergenceWarning
         est = JacobianRegressor(random_state=0).fit(X, y)
-    assert isinstance(est.model_, RidgeJacobianNet) and est.model_.A is not None
+    assert isinstance(est.model_, PotentialJacobianNet) and est.constraint_ == "potential"
     assert est.path_dependence_ == 0.0 and est.model_.jacobian_is_exact()
     assert est.guarantee_["property"] == "none" and est.guarantee_["lipschitz_upper"] is None
     assert est.score(X, y) > 0.8
@@ -89,7 +91,7 @@ def test_the_papers_field_is_an_explicit_option():
         JacobianRegressor(n_anchors=4).fit(X, y)  # 'none' is path-independent: anchors would change nothing
     with pytest.raises(ValueError, match="composes guaranteed layers"):
         JacobianRegressor(constraint="nonconservative", n_layers=2).fit(X, y)
-    with pytest.raises(ValueError, match="monotonic_cst requires constraint='none'"):
+    with pytest.raises(ValueError, match="monotonic_cst is its own structure: it requires constraint='none'"):
         JacobianRegressor(constraint="nonconservative", monotonic_cst=[1, 0, 0, 0]).fit(X, y)
     # 1-D: the same exact antiderivative as 'none'
     one = dict(random_state=0, max_iter=20)
@@ -147,7 +149,49 @@ def test_diabetes_defaults_generalise():
         free = JacobianRegressor(random_state=0).fit(X[tr], y[tr])
         mono = JacobianRegressor(monotonic_cst=cst, random_state=0).fit(X[tr], y[tr])
     assert free.score(X[te], y[te]) > 0.4 and mono.score(X[te], y[te]) > 0.48
-    assert free.validation_scores_ is not None and free.n_iter_ < free.max_iter
+    assert free.validation_scores_ is not None and free.n_iter_ < 1000  # stopped by the split, not the cap
+
+
+@pytest.mark.parametrize(
+    "X_cols, kwargs, chosen, model",
+    [
+        (4, {}, "potential", PotentialJacobianNet),
+        (1, {}, "none", RidgeJacobianNet),  # 1-D: the paper's model, an exact antiderivative
+        (4, {"monotonic_cst": [1, 0, -1, 0]}, "none", RidgeJacobianNet),  # monotone ridges
+        (4, {"n_layers": 2}, "none", Composition),  # the potential is one layer
+        (4, {"method": "rk4"}, "none", RidgeJacobianNet),  # and has no ODE
+        (4, {"constraint": "none"}, "none", RidgeJacobianNet),
+    ],
+)
+def test_constraint_auto_picks_the_potential_where_it_applies(X_cols, kwargs, chosen, model):
+    X, y = _data(n=120)
+    X = X[:, :X_cols]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = JacobianRegressor(max_iter=3, random_state=0, **kwargs).fit(X, y)
+    assert est.constraint_ == chosen == est.guarantee_["constraint"] and isinstance(est.model_, model)
+    assert est.get_params()["constraint"] == kwargs.get("constraint", "auto")
+    # the choice follows the parameters of each fit: a warm start after set_params rebuilds, and says so
+    if chosen == "potential":
+        est.set_params(warm_start=True, n_layers=2)
+        with pytest.warns(UserWarning, match="rebuilt"):
+            est.fit(X, y)
+        assert est.constraint_ == "none" and isinstance(est.model_, Composition)
+        est.set_params(warm_start=False, n_layers=1).fit(X[:, :1], y)  # one feature: the 1-D model
+        assert est.constraint_ == "none"
+
+
+def test_max_iter_auto_caps_the_potentials_adam_at_1000_and_the_rest_at_200():
+    X, y = _data(n=60)
+    never = dict(tol=0.0, n_iter_no_change=5000, early_stopping=False, hidden_layer_sizes=(4,), random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        potential = JacobianRegressor(**never).fit(X, y)
+        ridges = JacobianRegressor(constraint="none", n_ridges=2, **never).fit(X, y)
+        lbfgs = JacobianRegressor(solver="lbfgs", **never).fit(X, y)
+    assert (potential.n_iter_, ridges.n_iter_) == (1000, 200) and lbfgs.n_iter_ <= 200
+    assert any("Maximum iterations (1000)" in str(w.message) for w in caught)
+    assert JacobianRegressor(max_iter=7, **never).fit(X, y).n_iter_ == 7
 
 
 def test_the_1d_invertible_default_continues_the_derivatives_trend():

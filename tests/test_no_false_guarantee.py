@@ -274,7 +274,16 @@ COMMON_OPTIONS = {
 OPTIONS = {
     "jr": {
         **COMMON_OPTIONS,
-        "constraint": ["none", "lipschitz", "lipschitz", "positive_definite", "complex", "kronecker"],
+        "constraint": [
+            "auto",
+            "none",
+            "potential",
+            "lipschitz",
+            "lipschitz",
+            "positive_definite",
+            "complex",
+            "kronecker",
+        ],
         "lipschitz_constant": [0.1, 0.5, 3.0],
         "monotonic_cst": [None, "draw"],  # 'draw': one random sign per feature of the next fit
     },
@@ -320,7 +329,13 @@ def _walk(seed: int, steps: int = 8) -> int:
         else:
             fitted += 1
             p, cert = est.get_params(), est.guarantee_
-            assert cert["constraint"] == p["constraint"], trace
+            assert cert["constraint"] == est.constraint_, trace
+            if p["constraint"] == "auto":  # the potential where it applies, else the ridge model
+                several = est.n_features_in_ > 1 and p["monotonic_cst"] is None
+                applies = several and p["n_layers"] == 1 and p["method"] == "quadrature"
+                assert est.constraint_ == ("potential" if applies else "none"), trace
+            else:
+                assert cert["constraint"] == p["constraint"], trace
             if p["constraint"] == "lipschitz":
                 assert cert["lipschitz_upper"] == p["lipschitz_constant"], trace
             if p.get("monotonic_cst") is not None and np.any(np.asarray(p["monotonic_cst"]) != 0):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .._build import ModelSpec
 
 AUTO_BATCH_SIZE = 200  # batch_size='auto': MLPRegressor's mini-batch
+AUTO_MAX_ITER = 200  # max_iter='auto': MLPRegressor's
 # solver='auto': full-batch L-BFGS for the models whose full batch is cheap (see Constraint.auto_solver)
 LBFGS_CELLS = 1_000_000  # ridge/mesh models: rows x max(features, targets); the fit adds ~1.2 KB a cell
 REGISTRY: dict[str, Constraint] = {}
@@ -129,6 +130,10 @@ class Constraint:
     def auto_batch_size(self, spec: ModelSpec, n_rows: int) -> int:
         """batch_size='auto' for Adam on ``n_rows`` training rows: MLPRegressor's min(200, n_rows)."""
         return min(AUTO_BATCH_SIZE, n_rows)
+
+    def auto_max_iter(self, spec: ModelSpec, solver: str) -> int:
+        """max_iter='auto' resolved: MLPRegressor's 200 epochs (L-BFGS iterations)."""
+        return AUTO_MAX_ITER
 
     def auto_learning_rate(self, spec: ModelSpec) -> str:
         """learning_rate='auto' resolved: 'constant' (MLPRegressor's default)."""
