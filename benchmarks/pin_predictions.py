@@ -26,8 +26,8 @@ Y2 = np.c_[X2[:, 0] + np.tanh(X2[:, 1]), X2[:, 1] + 0.3 * X2[:, 0] ** 3]
 X4 = rng.uniform(-1, 1, (80, 4))
 Y4 = X4 + 0.2 * np.sin(3 * X4)
 cases = {
-    "none1": (JR(activation="tanh", max_iter=15, random_state=0), X1, y1),
-    "none2": (JR(activation="tanh", max_iter=5, random_state=0), X2, Y2),
+    "none1": (JR(constraint="none", activation="tanh", max_iter=15, random_state=0), X1, y1),
+    "none2": (JR(constraint="none", activation="tanh", max_iter=5, random_state=0), X2, Y2),
     "lip1": (JR(constraint="lipschitz", activation="tanh", max_iter=15, random_state=0), X1, y1),
     "lip2": (
         JR(constraint="lipschitz", lipschitz_constant=2.0, activation="tanh", max_iter=15, random_state=0),
