@@ -45,7 +45,7 @@ class JacobianRegressor(BaseJacobianRegressor):
           ``method`` (which 'potential' does not have).  ``constraint_`` is
           the one chosen.  Measured (docs/benchmarks_tabular.md): on five
           real and synthetic tables 'potential' beat the n-D 'none' ridge
-          model on four, by 0.04 R² on average; 1-D, 'none' is the paper's
+          model on four, by 0.03 R² on average; 1-D, 'none' is the paper's
           model;
         - 'none': unconstrained and conservative (1-D: exact line integral;
           n-D: ``y0 + A (x - x0) + U (G(V x) - G(V x0))``, a linear term that
