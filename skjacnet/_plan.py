@@ -169,6 +169,11 @@ def max_iter(est, spec: ModelSpec, solver: str) -> int:
     return spec.constraint.auto_max_iter(spec, solver) if est.max_iter == "auto" else int(est.max_iter)
 
 
+def tol(est, spec: ModelSpec, solver: str) -> float:
+    """The stopping rule's tolerance: the user's, else the structure's for this solver (``auto_tol``)."""
+    return spec.constraint.auto_tol(spec, solver) if est.tol == "auto" else float(est.tol)
+
+
 def learning_rate(est, spec: ModelSpec) -> str:
     """Adam's schedule, 'constant' or 'adaptive': the user's, else the structure's (``auto_learning_rate``)."""
     return spec.constraint.auto_learning_rate(spec) if est.learning_rate == "auto" else est.learning_rate

@@ -177,7 +177,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         adjoint=False,
         solver="auto",
         max_iter="auto",
-        tol=1e-4,
+        tol="auto",
         n_iter_no_change=50,
         early_stopping="auto",
         validation_fraction=0.1,
@@ -472,8 +472,8 @@ class JacobianCalibrator(JacobianClassifier):
         'auto': full-batch L-BFGS up to 1e6 samples, else Adam.
     max_iter : int or 'auto', default='auto'
         Maximum number of training epochs (L-BFGS iterations); 'auto' is 200.
-    tol : float, default=1e-4
-        Tolerance of the stopping rule (as in MLPClassifier).
+    tol : float or 'auto', default='auto'
+        Tolerance of the stopping rule (as in MLPClassifier); 'auto' is 1e-4.
     n_iter_no_change : int, default=50
         Epochs without a ``tol`` improvement before stopping.
     learning_rate : {{'auto', 'constant', 'adaptive'}}, default='auto'
@@ -585,7 +585,7 @@ class JacobianCalibrator(JacobianClassifier):
         method="quadrature",
         solver="auto",
         max_iter="auto",
-        tol=1e-4,
+        tol="auto",
         n_iter_no_change=50,
         learning_rate="auto",
         learning_rate_init=0.01,

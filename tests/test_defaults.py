@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import torch_predict
+from sklearn.base import clone
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression
 
@@ -251,3 +252,26 @@ def test_a_one_feature_monotone_fit_is_the_1d_jacnet_with_an_exp_derivative(sign
     assert np.all(sign * est.jacobian(far).ravel() >= 0)
     # an explicit activation is kept; a free single feature is the ridge model
     assert JacobianRegressor(monotonic_cst=[1], activation="tanh", max_iter=5).fit(x, y)._spec.activation == "tanh"
+
+
+def test_tol_auto_is_1e5_for_the_couplings_lbfgs_and_mlpregressors_1e4_elsewhere():
+    """tol='auto' resolves per structure and solver; the same fit as the explicit value, bit for bit."""
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, (80, 2))
+    Y = X + 0.3 * np.tanh(X[:, ::-1])
+    kw = dict(constraint="coupling", n_layers=2, hidden_layer_sizes=(8,), random_state=0)
+    auto = InvertibleJacobianRegressor(**kw).fit(X, Y)
+    assert auto.solver_ == "lbfgs"
+    explicit = InvertibleJacobianRegressor(tol=1e-5, max_iter=1000, **kw).fit(X, Y)
+    old = InvertibleJacobianRegressor(tol=1e-4, max_iter=200, **kw).fit(X, Y)
+    assert auto.n_iter_ == explicit.n_iter_ > old.n_iter_
+    np.testing.assert_array_equal(auto.predict(X), explicit.predict(X))
+    adam = InvertibleJacobianRegressor(solver="adam", max_iter=30, **kw)
+    np.testing.assert_array_equal(
+        adam.fit(X, Y).predict(X), clone(adam).set_params(tol=1e-4).fit(X, Y).predict(X)
+    )  # Adam: MLPRegressor's 1e-4
+    X1, y1 = _data(n=60)
+    pot = JacobianRegressor(max_iter=40, random_state=0)
+    np.testing.assert_array_equal(pot.fit(X1, y1).predict(X1), clone(pot).set_params(tol=1e-4).fit(X1, y1).predict(X1))
+    with pytest.raises(ValueError, match="tol"):
+        JacobianRegressor(tol="loose").fit(X1, y1)

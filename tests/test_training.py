@@ -71,7 +71,7 @@ def test_early_stopping_stops_and_keeps_the_best_epochs_weights(data_1d):
     est = JacobianRegressor(**params).fit(X, y)
     scores = est.validation_scores_
     assert est.n_iter_ < 300 and len(scores) == est.n_iter_ == len(est.loss_curve_)
-    assert est.n_iter_ == _mlp_stop(scores, est.tol, 5, higher_is_better=True)
+    assert est.n_iter_ == _mlp_stop(scores, 1e-4, 5, higher_is_better=True)  # tol="auto": 1e-4 here
     assert est.best_loss_ is None and est.best_validation_score_ == max(scores)
     best_epoch = int(np.argmax(scores)) + 1
     assert best_epoch < est.n_iter_  # training went on past the best epoch...

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 AUTO_BATCH_SIZE = 200  # batch_size='auto': MLPRegressor's mini-batch
 AUTO_MAX_ITER = 200  # max_iter='auto': MLPRegressor's
+AUTO_TOL = 1e-4  # tol='auto': MLPRegressor's
 # solver='auto': full-batch L-BFGS for the models whose full batch is cheap (see Constraint.auto_solver)
 LBFGS_CELLS = 1_000_000  # ridge/mesh models: rows x max(features, targets); the fit adds ~1.2 KB a cell
 REGISTRY: dict[str, Constraint] = {}
@@ -134,6 +135,10 @@ class Constraint:
     def auto_max_iter(self, spec: ModelSpec, solver: str) -> int:
         """max_iter='auto' resolved: MLPRegressor's 200 epochs (L-BFGS iterations)."""
         return AUTO_MAX_ITER
+
+    def auto_tol(self, spec: ModelSpec, solver: str) -> float:
+        """tol='auto' resolved: MLPRegressor's 1e-4."""
+        return AUTO_TOL
 
     def auto_learning_rate(self, spec: ModelSpec) -> str:
         """learning_rate='auto' resolved: 'constant' (MLPRegressor's default)."""
