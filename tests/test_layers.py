@@ -256,3 +256,28 @@ def test_adaptive_learning_rate_divides_by_five_where_constant_would_stop():
     assert _n_iter(learning_rate="adaptive") == stop + 6 * 2
     assert _n_iter() == stop  # 'auto': constant for a one-layer model
     assert _n_iter(learning_rate="adaptive", learning_rate_init=1e-6) == stop  # already at the floor
+
+
+def test_deep_stacks_train_on_a_coarser_mesh_and_freeze_to_the_tolerance(monkeypatch):
+    """A deep stack refines its training knots to 100x rtol, atol; the frozen mesh meets rtol, atol itself, and the
+    bound holds for predict (the knots of training are not those of the fitted model)."""
+    from skjacnet.integrate import integrators
+
+    seen = []
+    refine = integrators.MeshQuadrature._refine
+    monkeypatch.setattr(integrators.MeshQuadrature, "_refine",
+                        lambda self, net, lo, hi, scale=1.0: seen.append(scale) or refine(self, net, lo, hi, scale))  # fmt: skip
+    X = np.random.RandomState(0).uniform(-1, 1, (80, 3))
+    y = np.abs(X).sum(1)  # slope sqrt(3) > k = 1: the fit presses against the bound
+    deep = JacobianRegressor(constraint="lipschitz", n_layers=2, max_iter=3, random_state=0, rtol=1e-5, atol=1e-7)
+    deep.fit(X, y)
+    meshes = deep.model_.integrators()
+    assert {it.train_scale for it in meshes} == {100.0}
+    assert set(seen) == {100.0, 1.0}  # training refinements coarse, the freeze at rtol, atol
+    assert all(it.mesh.converged and (it.rtol, it.atol) == (1e-5, 1e-7) for it in meshes)
+    A, B = np.random.RandomState(1).uniform(-3, 3, (2, 2000, 3))
+    ratio = np.abs(deep.predict(A) - deep.predict(B)) / np.linalg.norm(A - B, axis=1)
+    assert ratio.max() <= 1.0 + 1e-12
+    seen.clear()
+    one = JacobianRegressor(constraint="lipschitz", max_iter=3, random_state=0).fit(X, y)
+    assert one.model_.integrator.train_scale == 1.0 and set(seen) == {1.0}  # one layer: unchanged
