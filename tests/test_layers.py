@@ -8,7 +8,7 @@ import torch
 from kinds import KINDS, fit_kind
 from sklearn.exceptions import ConvergenceWarning
 
-from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
+from skjacnet import InvertibleJacobianRegressor, JacobianClassifier, JacobianRegressor
 from skjacnet._certificate import scaled_factors
 from skjacnet._persist import from_state, to_state
 from skjacnet.constraints import NAMES, REGISTRY, register
@@ -281,3 +281,9 @@ def test_deep_stacks_train_on_a_coarser_mesh_and_freeze_to_the_tolerance(monkeyp
     seen.clear()
     one = JacobianRegressor(constraint="lipschitz", max_iter=3, random_state=0).fit(X, y)
     assert one.model_.integrator.train_scale == 1.0 and set(seen) == {1.0}  # one layer: unchanged
+    # the one-layer monotone regression on several features trains coarse too; its classifier does not
+    mono = JacobianRegressor(monotonic_cst=[1, 0, -1], max_iter=3, random_state=0).fit(X, y)
+    assert mono.model_.integrator.train_scale == 100.0 and mono.model_.integrator.mesh.converged
+    assert mono.check_guarantee(np.vstack([X, 5 * X]), random_state=0)["holds"] is True
+    clf = JacobianClassifier(monotonic_cst=[1, 0, -1], max_iter=3, random_state=0).fit(X, y > np.median(y))
+    assert clf.model_.integrator.train_scale == 1.0

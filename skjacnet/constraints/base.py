@@ -27,7 +27,7 @@ AUTO_MAX_ITER = 200  # max_iter='auto': MLPRegressor's
 AUTO_TOL = 1e-4  # tol='auto': MLPRegressor's
 # solver='auto': full-batch L-BFGS for the models whose full batch is cheap (see Constraint.auto_solver)
 LBFGS_CELLS = 1_000_000  # ridge/mesh models: rows x max(features, targets); the fit adds ~1.2 KB a cell
-DEEP_TRAIN_TOLERANCE_SCALE = 100.0  # a deep stack's training mesh: 100x rtol, atol (Constraint.train_tolerance_scale)
+COARSE_TRAINING_MESH = 100.0  # deep stacks' training meshes: 100x rtol, atol (Constraint.train_tolerance_scale)
 REGISTRY: dict[str, Constraint] = {}
 # the names the estimators accept, kept in step with REGISTRY (their _parameter_constraints hold these sets)
 NAMES: set[str] = set()
@@ -150,9 +150,10 @@ class Constraint:
         min-distance d = 5 0.9948 -> 0.9950, distance to 3 points d = 2 0.9995 -> 0.9995, max-affine d = 5
         0.9993 -> 0.9994).  The function trained is the interpolant on those knots, so its guarantee is exact
         too; the frozen mesh's differs from it by the coarse tolerance (the test R^2 above are the frozen
-        model's).  One layer keeps 1: its predictions are unchanged.
+        model's).  One layer keeps 1 (its predictions are unchanged), except the monotone regression on several
+        features (Monotone.train_tolerance_scale).
         """
-        return DEEP_TRAIN_TOLERANCE_SCALE if spec.n_layers > 1 else 1.0
+        return COARSE_TRAINING_MESH if spec.n_layers > 1 else 1.0
 
     def auto_learning_rate(self, spec: ModelSpec) -> str:
         """learning_rate='auto' resolved: 'constant' (MLPRegressor's default)."""
