@@ -144,8 +144,9 @@ _SHARED_PARAMS_DOC = """
         Adam's (initial) step size.
     batch_size : int or 'auto', default='auto'
         Mini-batch size of Adam; 'auto' is ``min(200, n_samples)``
-        (MLPRegressor's), and ``min(100, n_samples)`` for the deep
-        'lipschitz' stacks.
+        (MLPRegressor's), ``min(100, n_samples)`` for the deep
+        'lipschitz' stacks and ``min(400, n_samples)`` for the one-layer
+        ``monotonic_cst`` regression on several features.
     alpha : float, default=1e-4
         L2 penalty on the network weights: ``alpha / (2 * sum(sample_weight))``
         times their squared norm, over the whole training set (so that

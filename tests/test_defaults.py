@@ -275,3 +275,21 @@ def test_tol_auto_is_1e5_for_the_couplings_lbfgs_and_mlpregressors_1e4_elsewhere
     np.testing.assert_array_equal(pot.fit(X1, y1).predict(X1), clone(pot).set_params(tol=1e-4).fit(X1, y1).predict(X1))
     with pytest.raises(ValueError, match="tol"):
         JacobianRegressor(tol="loose").fit(X1, y1)
+
+
+def test_batch_size_auto_is_400_for_the_one_layer_monotone_regression_only():
+    from skjacnet._plan import batch_size
+
+    X, y = _data(n=60)
+    cst = [1, 0, -1, 0]
+    fits = {
+        "monotone": JacobianRegressor(monotonic_cst=cst, max_iter=2, random_state=0).fit(X, y),
+        "deep monotone": JacobianRegressor(monotonic_cst=cst, n_layers=2, max_iter=2, random_state=0).fit(X, y),
+        "classifier": JacobianClassifier(monotonic_cst=cst, solver="adam", max_iter=2, random_state=0).fit(X, y > 0),
+        "default": JacobianRegressor(max_iter=2, random_state=0).fit(X, y),
+        "deep lipschitz": JacobianRegressor(constraint="lipschitz", n_layers=2, max_iter=2, random_state=0).fit(X, y),
+    }
+    sizes = {name: [batch_size(est, est._spec, n) for n in (50, 1000)] for name, est in fits.items()}
+    assert sizes == {"monotone": [50, 400], "deep monotone": [50, 200], "classifier": [50, 200],
+                     "default": [50, 200], "deep lipschitz": [50, 100]}  # fmt: skip
+    assert batch_size(fits["monotone"].set_params(batch_size=64), fits["monotone"]._spec, 1000) == 64
