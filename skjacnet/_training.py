@@ -111,10 +111,13 @@ class JacobianTarget(ValueTarget):
         return err / d if kind == "squared_error" else err / d**0.5
 
     def loss(self, model, xb, yb, wb, kind):
-        value_loss = super().loss(model, xb, self.values(yb), wb, kind)
         if self.weight == 0:
-            return value_loss
-        J_pred = model.jacobian(xb)[:, : self.n_targets, : self.n_features]
+            return super().loss(model, xb, self.values(yb), wb, kind)
+        # a network whose values and Jacobian share their forward pass gives both at once (the potential's phi)
+        both = getattr(model, "value_and_jacobian", None)
+        pred, J_pred = both(xb) if both is not None else (model(xb), model.jacobian(xb))
+        J_pred = J_pred[:, : self.n_targets, : self.n_features]
+        value_loss = _loss(pred, self.values(yb), wb, kind)
         return value_loss + self.weight * self._jacobian_loss(J_pred, yb[:, self.n_targets :], wb, kind)
 
     def constant_loss(self, Y, w, kind, centre):

@@ -35,6 +35,14 @@ def test_the_model_is_a_linear_term_plus_phi_minus_phi_at_x0_and_its_jacobian_is
     auto = torch.func.vmap(torch.func.jacrev(lambda v: net(v[None])[0]))(x)
     assert torch.allclose(net.jacobian(x), auto, rtol=0, atol=1e-13)
     assert est.guarantee_["property"] == "none" and est.path_dependence_ == 0.0
+    # the shared pass that training on Jacobians uses gives exactly forward and jacobian, graphs included
+    with torch.no_grad():
+        value, J = net.value_and_jacobian(x)
+    assert torch.equal(value, net(x)) and torch.equal(J, net.jacobian(x))
+    value, J = net.value_and_jacobian(x)
+    (gv,) = torch.autograd.grad((value**2).sum() + (J**2).sum(), [net.A])
+    (ref,) = torch.autograd.grad((net(x) ** 2).sum() + (net.jacobian(x) ** 2).sum(), [net.A])
+    assert torch.allclose(gv, ref, rtol=1e-12, atol=1e-12)
 
 
 def test_forces_make_the_energy_several_times_more_accurate():

@@ -53,6 +53,11 @@ class PotentialJacobianNet(JacobianLayer):
 
     def jacobian(self, x: Tensor) -> Tensor:
         """A + D phi(x) (n, n_out, n_in), D phi by autograd, one backward pass per output (rows are independent)."""
+        return self.value_and_jacobian(x)[1]
+
+    def value_and_jacobian(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``forward(x)`` and ``jacobian(x)`` from one evaluation of phi at x: a fit on observed Jacobians needs
+        both, and sharing phi(x) saves a third of its forward pass (Müller-Brown with forces, n = 400)."""
         graph = torch.is_grad_enabled()  # inside training (Jacobian data): keep the graph to the weights
         with torch.enable_grad():
             a = x if x.requires_grad else x.detach().requires_grad_()
@@ -62,7 +67,8 @@ class PotentialJacobianNet(JacobianLayer):
                 for i in range(self.n_out)
             ]
         J = torch.stack(rows, 1) + self.A
-        return J if graph else J.detach()
+        value = self.y0 + (x - self.x0) @ self.A.T + out - self.field(self.x0.unsqueeze(0))
+        return (value, J) if graph else (value.detach(), J.detach())
 
     def inverse_is_exact(self, inverse_method: str) -> bool:
         return False
