@@ -203,8 +203,9 @@ class BaseJacobianEstimator(BaseEstimator):
                 self._set_anchors(model, plan.spec, Xs, w, rng)
             self._attach_path(model, sc, self.path if hasattr(self, "path") else "linear")
             # a fresh integrator of `method` per layer: each freezes its own rule after training
-            scale = plan.spec.constraint.train_tolerance_scale(plan.spec)
-            model.use_integrator(self.method, self.rtol, self.atol, adjoint=self.adjoint, train_scale=scale)
+            model.use_integrator(self.method, self.rtol, self.atol, adjoint=self.adjoint)
+            for it in model.integrators():  # an attribute, so that a registered integrator's __init__ need not know it
+                it.train_scale = plan.spec.constraint.train_tolerance_scale(plan.spec)
             to = dict(dtype=model.x0.dtype, device=device)
             Xt = _pad(model, torch.as_tensor(Xs, **to))
             if not plan.warm and self._least_squares_start:

@@ -48,22 +48,17 @@ class Integrator:
     name = ""
     exact = False  # a fixed rule: the structure's bounds hold exactly for the computed function
 
+    # training-time tolerances are rtol, atol times this (>= 1; set by the fit, Constraint.train_tolerance_scale);
+    # the frozen rule keeps rtol, atol.  Not persisted: a fit sets it afresh, and a fitted model's predictions
+    # depend on the frozen rule alone.
+    train_scale: float = 1.0
+
     def __init__(
-        self,
-        rtol: float,
-        atol: float,
-        *,
-        adjoint: bool = False,
-        max_knots: int = 200_000,
-        method: str | None = None,
-        train_scale: float = 1.0,
+        self, rtol: float, atol: float, *, adjoint: bool = False, max_knots: int = 200_000, method: str | None = None
     ):
         self.name = method or self.name
         self.rtol, self.atol = float(rtol), float(atol)
         self.adjoint, self.max_knots = bool(adjoint), int(max_knots)
-        # training-time tolerances are rtol, atol times this (>= 1); the frozen rule keeps rtol, atol.  Not
-        # persisted: a fit sets it afresh, and a fitted model's predictions depend on the frozen rule alone.
-        self.train_scale = float(train_scale)
         self.capped = 0
 
     @property
