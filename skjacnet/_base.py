@@ -50,6 +50,14 @@ def _pad(model: torch.nn.Module, Xs: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.pad(Xs, (0, extra)) if extra > 0 else Xs
 
 
+def _training_tolerance(model: torch.nn.Module, rtol: float, atol: float) -> str:
+    """The tolerances training integrated to: rtol, atol, or train_scale times them (a deep stack's mesh)."""
+    scale = max((it.train_scale for it in model.integrators()), default=1.0)
+    if scale == 1.0:
+        return f"rtol={rtol}, atol={atol}"
+    return f"{scale:g} x rtol={rtol}, atol={atol}"
+
+
 @dataclass
 class _PartialState:
     """What partial_fit carries between calls: the network it trains, its Adam and its shuffling generator."""
@@ -204,8 +212,11 @@ class BaseJacobianEstimator(BaseEstimator):
             self._attach_path(model, sc, self.path if hasattr(self, "path") else "linear")
             # a fresh integrator of `method` per layer: each freezes its own rule after training
             model.use_integrator(self.method, self.rtol, self.atol, adjoint=self.adjoint)
-            for it in model.integrators():  # an attribute, so that a registered integrator's __init__ need not know it
-                it.train_scale = plan.spec.constraint.train_tolerance_scale(plan.spec)
+            # the training mesh's coarseness (an attribute: a registered integrator's __init__ need not know it);
+            # tol_annealing is the user's own training schedule, down to rtol, atol themselves
+            scale = 1.0 if self.tol_annealing else plan.spec.constraint.train_tolerance_scale(plan.spec)
+            for it in model.integrators():
+                it.train_scale = scale
             to = dict(dtype=model.x0.dtype, device=device)
             Xt = _pad(model, torch.as_tensor(Xs, **to))
             if not plan.warm and self._least_squares_start:
@@ -286,7 +297,8 @@ class BaseJacobianEstimator(BaseEstimator):
             _warn.warn(
                 f"In {hist.capped} training step(s) the integration stopped at its training cap "
                 f"({integrate.TRAIN_MAX_PANELS} Gauss-Kronrod panels, {model.integrators()[0].max_knots} mesh knots) "
-                f"before meeting rtol={self.rtol}, atol={self.atol}: those steps used a less accurate integral "
+                f"before meeting its training tolerance ({_training_tolerance(model, self.rtol, self.atol)}): those "
+                "steps used a less accurate integral "
                 "(the fitted model's own integration is refined afresh). Loosen rtol/atol, or lower "
                 "learning_rate_init if the loss grew.",
                 ConvergenceWarning,

@@ -65,10 +65,16 @@ _SHARED_PARAMS_DOC = """
         estimate is below ``atol + rtol * |value|`` (per unit length for the
         mesh); adaptive ODE methods use them as their step-size control;
         fixed-step ODE methods take ``ceil(max(rtol, atol) ** (-1 / order))``
-        steps.
+        steps.  Deep stacks (``n_layers > 1``) and the one-layer
+        ``monotonic_cst`` regression on several features train on a knot
+        mesh refined to 100 times these (1.5-3x faster fits, the same test
+        R^2); the fitted model's mesh meets them, and its guarantee is exact
+        either way.  Early stopping's validation scores are computed on the
+        training mesh.
     tol_annealing : bool, default=False
         The paper's schedule: start at a loose tolerance (0.1) and halve it
-        whenever the training loss falls below it, down to rtol/atol.
+        whenever the training loss falls below it, down to rtol/atol (also
+        for the models above, which then train down to rtol/atol themselves).
     adjoint : bool, default=False
         Back-propagate through ODE methods with the adjoint method
         (``torchdiffeq.odeint_adjoint``): memory independent of the steps.

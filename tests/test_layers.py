@@ -265,8 +265,12 @@ def test_deep_stacks_train_on_a_coarser_mesh_and_freeze_to_the_tolerance(monkeyp
 
     seen = []
     refine = integrators.MeshQuadrature._refine
-    monkeypatch.setattr(integrators.MeshQuadrature, "_refine",
-                        lambda self, net, lo, hi, scale=1.0: seen.append(scale) or refine(self, net, lo, hi, scale))  # fmt: skip
+
+    def spy(self, net, lo, hi, scale=1.0):
+        seen.append(scale)
+        return refine(self, net, lo, hi, scale)
+
+    monkeypatch.setattr(integrators.MeshQuadrature, "_refine", spy)
     X = np.random.RandomState(0).uniform(-1, 1, (80, 3))
     y = np.abs(X).sum(1)  # slope sqrt(3) > k = 1: the fit presses against the bound
     deep = JacobianRegressor(constraint="lipschitz", n_layers=2, max_iter=3, random_state=0, rtol=1e-5, atol=1e-7)
@@ -278,6 +282,8 @@ def test_deep_stacks_train_on_a_coarser_mesh_and_freeze_to_the_tolerance(monkeyp
     A, B = np.random.RandomState(1).uniform(-3, 3, (2, 2000, 3))
     ratio = np.abs(deep.predict(A) - deep.predict(B)) / np.linalg.norm(A - B, axis=1)
     assert ratio.max() <= 1.0 + 1e-12
+    annealed = JacobianRegressor(constraint="lipschitz", n_layers=2, max_iter=3, random_state=0, tol_annealing=True)
+    assert {it.train_scale for it in annealed.fit(X, y).model_.integrators()} == {1.0}  # the user's own schedule
     seen.clear()
     one = JacobianRegressor(constraint="lipschitz", max_iter=3, random_state=0).fit(X, y)
     assert one.model_.integrator.train_scale == 1.0 and set(seen) == {1.0}  # one layer: unchanged
