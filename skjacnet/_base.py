@@ -21,7 +21,7 @@ from ._certificate import check_guarantee, guarantee
 from ._checks import check_ode_tolerances, check_path_options, check_shapes
 from ._compat import Interval, StrOptions
 from ._persist import from_state, restore_device, to_state
-from ._plan import Scaling, batch_size, learning_rate, max_iter, n_iter_no_change, plan_fit, tol
+from ._plan import Scaling, batch_size, learning_rate, max_iter, plan_fit, tol
 from ._runtime import resolve_device, thread_policy, torch_threads
 from ._training import LOSSES, SCHEDULES, SOLVERS, Stopping, ValueTarget, adam, train
 from .constraints.complex import HolomorphicJacobianNet
@@ -93,7 +93,7 @@ class BaseJacobianEstimator(BaseEstimator):
         "solver": [StrOptions({"auto", *SOLVERS})],
         "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "tol": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "learning_rate": [StrOptions({"auto", *SCHEDULES})],
@@ -222,8 +222,7 @@ class BaseJacobianEstimator(BaseEstimator):
             if not plan.warm and self._least_squares_start:
                 values_t, w_t = torch.as_tensor(values, **to), torch.as_tensor(w, **to)
                 plan.spec.constraint.initialise(model, Xt, values_t, w_t)
-            patience = n_iter_no_change(self, plan.spec, plan.solver, early=held_out is not None)
-            stopping = self._stopping(model, sc, held_out, to, tol(self, plan.spec, plan.solver), patience)
+            stopping = self._stopping(model, sc, held_out, to, tol(self, plan.spec, plan.solver))
             batch = batch_size(self, plan.spec, X.shape[0])
             epochs = max_iter(self, plan.spec, plan.solver)
             optimizer = None
@@ -259,7 +258,7 @@ class BaseJacobianEstimator(BaseEstimator):
             if hist.diverged is not None:
                 _warn.warn(hist.diverged, ConvergenceWarning)
         else:
-            self._report_training(hist, model, epochs, stopping)
+            self._report_training(hist, model, epochs, stopping.tol)
         self._publish(plan, model, hist, y_1d)
         with torch_threads(thread_policy(X.shape[0])), torch.no_grad():
             self._finish_fit(model, Xt, Yt, wt)
@@ -277,9 +276,9 @@ class BaseJacobianEstimator(BaseEstimator):
             )
         return self
 
-    def _stopping(self, model, sc: Scaling, held_out, to: dict, tol: float, patience: int) -> Stopping:
+    def _stopping(self, model, sc: Scaling, held_out, to: dict, tol: float) -> Stopping:
         """MLPRegressor's stopping rule, with the held-out rows in the network's units for early stopping."""
-        stopping = Stopping(tol=tol, n_iter_no_change=patience)
+        stopping = Stopping(tol=tol, n_iter_no_change=int(self.n_iter_no_change))
         if held_out is not None:
             Xv, Yv, wv = held_out
             stopping.validation = (
@@ -289,7 +288,7 @@ class BaseJacobianEstimator(BaseEstimator):
             )
         return stopping
 
-    def _report_training(self, hist, model: torch.nn.Module, epochs: int, stopping: Stopping) -> None:
+    def _report_training(self, hist, model: torch.nn.Module, epochs: int, tol: float) -> None:
         """One warning for what went wrong in training: divergence, integration caps, or max_iter."""
         if hist.diverged is not None:
             _warn.warn(hist.diverged, ConvergenceWarning)
@@ -308,8 +307,8 @@ class BaseJacobianEstimator(BaseEstimator):
             what = "validation score" if hist.validation_scores is not None else "training loss"
             _warn.warn(
                 f"Maximum iterations ({epochs}) reached and the optimization hasn't converged yet: "
-                f"the {what} had not stopped improving by tol={stopping.tol:g} (n_iter_no_change="
-                f"{stopping.n_iter_no_change}). Increase max_iter or tol.",
+                f"the {what} had not stopped improving by tol={tol:g} (n_iter_no_change="
+                f"{self.n_iter_no_change}). Increase max_iter or tol.",
                 ConvergenceWarning,
             )
 

@@ -174,13 +174,6 @@ def tol(est, spec: ModelSpec, solver: str) -> float:
     return spec.constraint.auto_tol(spec, solver) if est.tol == "auto" else float(est.tol)
 
 
-def n_iter_no_change(est, spec: ModelSpec, solver: str, early: bool) -> int:
-    """The stopping rule's patience in epochs: the user's, else the structure's (``auto_n_iter_no_change``)."""
-    if est.n_iter_no_change == "auto":
-        return spec.constraint.auto_n_iter_no_change(spec, solver, early)
-    return int(est.n_iter_no_change)
-
-
 def learning_rate(est, spec: ModelSpec) -> str:
     """Adam's schedule, 'constant' or 'adaptive': the user's, else the structure's (``auto_learning_rate``)."""
     return spec.constraint.auto_learning_rate(spec) if est.learning_rate == "auto" else est.learning_rate

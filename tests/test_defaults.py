@@ -293,28 +293,3 @@ def test_batch_size_auto_is_400_for_the_one_layer_monotone_regression_only():
     assert sizes == {"monotone": [50, 400], "deep monotone": [50, 200], "classifier": [50, 200],
                      "default": [50, 200], "deep lipschitz": [50, 100]}  # fmt: skip
     assert batch_size(fits["monotone"].set_params(batch_size=64), fits["monotone"]._spec, 1000) == 64
-
-
-def test_n_iter_no_change_auto_is_20_where_adam_early_stops_a_least_squares_start():
-    from skjacnet._plan import n_iter_no_change
-
-    X, y = _data(n=60)
-    quick = dict(max_iter=2, random_state=0)
-    fits = {
-        "potential": JacobianRegressor(**quick).fit(X, y),
-        "monotone": JacobianRegressor(monotonic_cst=[1, 0, -1, 0], **quick).fit(X, y),
-        "ridges": JacobianRegressor(constraint="none", **quick).fit(X, y),
-        "deep monotone": JacobianRegressor(monotonic_cst=[1, 0, -1, 0], n_layers=2, **quick).fit(X, y),
-        "1-D": JacobianRegressor(**quick).fit(X[:, :1], y),
-        "classifier": JacobianClassifier(monotonic_cst=[1, 0, -1, 0], solver="adam", **quick).fit(X, y > 0),
-    }
-    resolved = {name: n_iter_no_change(est, est._spec, est.solver_, early=True) for name, est in fits.items()}
-    assert resolved == {"potential": 20, "monotone": 20, "ridges": 50, "deep monotone": 50, "1-D": 50,
-                        "classifier": 50}  # fmt: skip
-    pot = fits["potential"]
-    assert n_iter_no_change(pot, pot._spec, "adam", early=False) == 50  # no validation split: the training loss
-    assert n_iter_no_change(pot, pot._spec, "lbfgs", early=True) == 50
-    assert n_iter_no_change(pot.set_params(n_iter_no_change=7), pot._spec, "adam", early=True) == 7
-    # the stopping rule uses it: a validation score that never improves by tol stops after 21 epochs
-    est = JacobianRegressor(tol=1e9, max_iter=500, random_state=0).fit(*_data(n=200))
-    assert est.n_iter_ == 22 and est.validation_scores_ is not None

@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 AUTO_BATCH_SIZE = 200  # batch_size='auto': MLPRegressor's mini-batch
 AUTO_MAX_ITER = 200  # max_iter='auto': MLPRegressor's
 AUTO_TOL = 1e-4  # tol='auto': MLPRegressor's
-AUTO_N_ITER_NO_CHANGE = 50  # n_iter_no_change='auto' (an epoch of up to 200 rows is one Adam step)
-EARLY_STOPPING_PATIENCE = 20  # ... for the n-D models that start at least squares, early-stopped by Adam
 # solver='auto': full-batch L-BFGS for the models whose full batch is cheap (see Constraint.auto_solver)
 LBFGS_CELLS = 1_000_000  # ridge/mesh models: rows x max(features, targets); the fit adds ~1.2 KB a cell
 COARSE_TRAINING_MESH = 100.0  # deep stacks' training meshes: 100x rtol, atol (Constraint.train_tolerance_scale)
@@ -142,10 +140,6 @@ class Constraint:
     def auto_tol(self, spec: ModelSpec, solver: str) -> float:
         """tol='auto' resolved: MLPRegressor's 1e-4."""
         return AUTO_TOL
-
-    def auto_n_iter_no_change(self, spec: ModelSpec, solver: str, early: bool) -> int:
-        """n_iter_no_change='auto' resolved (``early``: early stopping on a validation split): 50."""
-        return AUTO_N_ITER_NO_CHANGE
 
     def train_tolerance_scale(self, spec: ModelSpec) -> float:
         """How much coarser than rtol, atol the knot mesh is while training (the frozen mesh keeps rtol, atol).

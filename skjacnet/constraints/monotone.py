@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from .activations import ExpPositive, Positive
-from .base import COARSE_TRAINING_MESH, EARLY_STOPPING_PATIENCE, Constraint, learned_ridges, scalar_ridges
+from .base import COARSE_TRAINING_MESH, Constraint, learned_ridges, scalar_ridges
 from .layer import Composition, Factors, JacobianLayer, persisted
 from .lipschitz import lipschitz_stack, stack_width
 from .ridge import RidgeJacobianNet
@@ -114,15 +114,6 @@ class Monotone(Constraint):
         if self._linear(spec):
             return min(MONOTONE_BATCH_SIZE, n_rows)
         return super().auto_batch_size(spec, n_rows)
-
-    def auto_n_iter_no_change(self, spec, solver, early):
-        # the one-layer regression on several features, early-stopped by Adam: 20 epochs of patience.  5-fold R^2,
-        # mean of random_state 0, 1, 2 (benchmarks/tabular.py's data, batches of 400), 50 -> 20: diabetes 0.474 ->
-        # 0.474, cars 0.865 -> 0.862, star98 0.711 -> 0.711, fair -0.281 -> -0.196, friedman1 0.936 -> 0.936, in
-        # half the time (10: 0.482, 0.855, 0.713, -0.163, 0.927)
-        if self._linear(spec) and solver == "adam" and early:
-            return EARLY_STOPPING_PATIENCE
-        return super().auto_n_iter_no_change(spec, solver, early)
 
     def train_tolerance_scale(self, spec):
         # the one-layer regression on several features too (its frozen mesh keeps rtol, atol): 5-fold R^2 and mean fit

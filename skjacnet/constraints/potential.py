@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from ..integrate import ClosedForm
-from .base import EARLY_STOPPING_PATIENCE, Constraint, register
+from .base import Constraint, register
 from .layer import Factors, JacobianLayer, persisted
 from .mlp import MLP
 from .ridge import RidgeJacobianNet
@@ -105,14 +105,6 @@ class Potential(Constraint):
         # (a ConvergenceWarning at the defaults); with 1000 they stop by themselves after 100-300 epochs at the
         # same R^2 (diabetes, cars, star98, fair, friedman1: equal to three decimals).
         return 1000 if solver == "adam" else super().auto_max_iter(spec, solver)
-
-    def auto_n_iter_no_change(self, spec, solver, early):
-        # early-stopped by Adam from the least-squares start: 20 epochs of patience.  5-fold R^2, mean of
-        # random_state 0, 1, 2 (benchmarks/tabular.py's data), 50 -> 20: diabetes 0.479 -> 0.482, cars 0.868 ->
-        # 0.868, star98 0.702 -> 0.704, fair -0.209 -> -0.199, friedman1 0.906 -> 0.907, in half the time
-        if solver == "adam" and early:
-            return EARLY_STOPPING_PATIENCE
-        return super().auto_n_iter_no_change(spec, solver, early)
 
     def build(self, spec, gen, signs):
         field = MLP((spec.n_in, *spec.hidden, spec.n_out), spec.activation, gen, spec.dtype)
