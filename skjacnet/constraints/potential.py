@@ -53,12 +53,18 @@ class PotentialJacobianNet(JacobianLayer):
 
     def jacobian(self, x: Tensor) -> Tensor:
         """A + D phi(x) (n, n_out, n_in), D phi by autograd, one backward pass per output (rows are independent)."""
-        return self.value_and_jacobian(x)[1]
+        return self._phi_and_jacobian(x)[1]
 
     def value_and_jacobian(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``forward(x)`` and ``jacobian(x)`` from one evaluation of phi at x: a fit on observed Jacobians needs
         both, and sharing phi(x) saves a third of its forward pass (Müller-Brown with forces, n = 400)."""
-        graph = torch.is_grad_enabled()  # inside training (Jacobian data): keep the graph to the weights
+        out, J = self._phi_and_jacobian(x)
+        value = self.y0 + (x - self.x0) @ self.A.T + out - self.field(self.x0.unsqueeze(0))
+        return (value, J) if J.requires_grad else (value.detach(), J)
+
+    def _phi_and_jacobian(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """phi(x) and A + D phi(x); both keep their graph to the weights only where grad is enabled (training)."""
+        graph = torch.is_grad_enabled()
         with torch.enable_grad():
             a = x if x.requires_grad else x.detach().requires_grad_()
             out = self.field(a)
@@ -67,8 +73,7 @@ class PotentialJacobianNet(JacobianLayer):
                 for i in range(self.n_out)
             ]
         J = torch.stack(rows, 1) + self.A
-        value = self.y0 + (x - self.x0) @ self.A.T + out - self.field(self.x0.unsqueeze(0))
-        return (value, J) if graph else (value.detach(), J.detach())
+        return (out, J) if graph else (out.detach(), J.detach())
 
     def inverse_is_exact(self, inverse_method: str) -> bool:
         return False
