@@ -21,9 +21,11 @@ from ._certificate import check_guarantee, guarantee
 from ._checks import check_ode_tolerances, check_path_options, check_shapes
 from ._compat import Interval, StrOptions
 from ._persist import from_state, restore_device, to_state
+from ._members import MemberTarget, member_splits, patience, replicate, resolve_members
 from ._plan import Scaling, batch_size, learning_rate, max_iter, plan_fit, tol
 from ._runtime import resolve_device, thread_policy, torch_threads
 from ._training import LOSSES, SCHEDULES, SOLVERS, Stopping, ValueTarget, adam, train
+from .constraints import REGISTRY
 from .constraints.complex import HolomorphicJacobianNet
 from .constraints.full import FullJacobianNet, UserPath, check_path
 from .constraints.mlp import ACTIVATIONS
@@ -93,7 +95,7 @@ class BaseJacobianEstimator(BaseEstimator):
         "solver": [StrOptions({"auto", *SOLVERS})],
         "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "tol": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "learning_rate": [StrOptions({"auto", *SCHEDULES})],
@@ -176,7 +178,10 @@ class BaseJacobianEstimator(BaseEstimator):
         # drawn first: fits without early stopping do not depend on the split's draws
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         held_out = None
-        if not partial and self._early_stopping_on(X.shape[0], J is not None):
+        early = not partial and self._early_stopping_on(X.shape[0], J is not None)
+        members = resolve_members(self, REGISTRY[self._structure()], early, J is not None, partial or warm)
+        splits = member_splits(X.shape[0], members, self.validation_fraction, rng) if early and members > 1 else None
+        if early and members == 1:
             X, Y, w, J, held_out = self._validation_split(X, Y, w, J, rng)
         check_shapes(self, X.shape[1], Y.shape[1])
         check_ode_tolerances(self)
@@ -203,9 +208,14 @@ class BaseJacobianEstimator(BaseEstimator):
         Xs, Ys = (X - sc.x_mean) / sc.x_scale, (Y - sc.y_mean) / sc.y_scale
         values = Ys  # before _training_target packs observed Jacobians beside them
         Ys, target = self._training_target(Ys, J, sc)
+        if members > 1:  # each member's copy of the values, its own validation rows NaN (see _members)
+            Ys, member_validation = replicate(Ys, splits, members)
+            values, target = Ys, MemberTarget(members)
         with torch_threads(thread_policy(X.shape[0])):
             if plan.warm:  # trained in place: fit() restores a copy if anything fails
                 model = self.model_.to(device)
+            elif members > 1:
+                model = plan.spec.constraint.build_members(plan.spec, gen, members).to(device)
             else:
                 model = build_model(plan.spec, gen, plan.signs).to(device)
                 self._set_anchors(model, plan.spec, Xs, w, rng)
@@ -222,7 +232,11 @@ class BaseJacobianEstimator(BaseEstimator):
             if not plan.warm and self._least_squares_start:
                 values_t, w_t = torch.as_tensor(values, **to), torch.as_tensor(w, **to)
                 plan.spec.constraint.initialise(model, Xt, values_t, w_t)
-            stopping = self._stopping(model, sc, held_out, to, tol(self, plan.spec, plan.solver))
+            stopping = self._stopping(model, sc, held_out, to, tol(self, plan.spec, plan.solver), members)
+            if splits is not None:  # the rows some member holds out, each member scored on its own
+                rows = torch.as_tensor(np.unique(np.concatenate(splits)), device=device)
+                Yv, wv = torch.as_tensor(member_validation, **to), torch.as_tensor(w, **to)
+                stopping.validation = (Xt[rows], Yv[rows], wv[rows])
             batch = batch_size(self, plan.spec, X.shape[0])
             epochs = max_iter(self, plan.spec, plan.solver)
             optimizer = None
@@ -253,13 +267,17 @@ class BaseJacobianEstimator(BaseEstimator):
                 optimizer=optimizer,
                 label=f"{type(self).__name__}.{'partial_fit' if partial else 'fit'}",
             )
+            if members > 1:
+                model = plan.spec.constraint.merge_members(model, members)
             model.freeze(Xt)
         if partial:  # the caller decides when to stop: only a divergence is worth a warning
             if hist.diverged is not None:
                 _warn.warn(hist.diverged, ConvergenceWarning)
         else:
-            self._report_training(hist, model, epochs, stopping.tol)
+            self._report_training(hist, model, epochs, stopping)
         self._publish(plan, model, hist, y_1d)
+        if hasattr(self, "n_members"):
+            self.n_members_ = members
         with torch_threads(thread_policy(X.shape[0])), torch.no_grad():
             self._finish_fit(model, Xt, Yt, wt)
         self._partial = _PartialState(model, optimizer, gen) if partial else None
@@ -276,9 +294,9 @@ class BaseJacobianEstimator(BaseEstimator):
             )
         return self
 
-    def _stopping(self, model, sc: Scaling, held_out, to: dict, tol: float) -> Stopping:
+    def _stopping(self, model, sc: Scaling, held_out, to: dict, tol: float, members: int) -> Stopping:
         """MLPRegressor's stopping rule, with the held-out rows in the network's units for early stopping."""
-        stopping = Stopping(tol=tol, n_iter_no_change=int(self.n_iter_no_change))
+        stopping = Stopping(tol=tol, n_iter_no_change=patience(self.n_iter_no_change, members))
         if held_out is not None:
             Xv, Yv, wv = held_out
             stopping.validation = (
@@ -288,7 +306,7 @@ class BaseJacobianEstimator(BaseEstimator):
             )
         return stopping
 
-    def _report_training(self, hist, model: torch.nn.Module, epochs: int, tol: float) -> None:
+    def _report_training(self, hist, model: torch.nn.Module, epochs: int, stopping: Stopping) -> None:
         """One warning for what went wrong in training: divergence, integration caps, or max_iter."""
         if hist.diverged is not None:
             _warn.warn(hist.diverged, ConvergenceWarning)
@@ -307,8 +325,8 @@ class BaseJacobianEstimator(BaseEstimator):
             what = "validation score" if hist.validation_scores is not None else "training loss"
             _warn.warn(
                 f"Maximum iterations ({epochs}) reached and the optimization hasn't converged yet: "
-                f"the {what} had not stopped improving by tol={tol:g} (n_iter_no_change="
-                f"{self.n_iter_no_change}). Increase max_iter or tol.",
+                f"the {what} had not stopped improving by tol={stopping.tol:g} (n_iter_no_change="
+                f"{stopping.n_iter_no_change}). Increase max_iter or tol.",
                 ConvergenceWarning,
             )
 

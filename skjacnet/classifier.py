@@ -178,7 +178,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         solver="auto",
         max_iter="auto",
         tol="auto",
-        n_iter_no_change=50,
+        n_iter_no_change="auto",
         early_stopping="auto",
         validation_fraction=0.1,
         learning_rate="auto",
@@ -474,8 +474,8 @@ class JacobianCalibrator(JacobianClassifier):
         Maximum number of training epochs (L-BFGS iterations); 'auto' is 200.
     tol : float or 'auto', default='auto'
         Tolerance of the stopping rule (as in MLPClassifier); 'auto' is 1e-4.
-    n_iter_no_change : int, default=50
-        Epochs without a ``tol`` improvement before stopping.
+    n_iter_no_change : int or 'auto', default='auto'
+        Epochs without a ``tol`` improvement before stopping; 'auto' is 50.
     learning_rate : {{'auto', 'constant', 'adaptive'}}, default='auto'
         Adam's schedule (see JacobianRegressor); 'auto' is 'constant' here.
     learning_rate_init : float, default=0.01
@@ -586,7 +586,7 @@ class JacobianCalibrator(JacobianClassifier):
         solver="auto",
         max_iter="auto",
         tol="auto",
-        n_iter_no_change=50,
+        n_iter_no_change="auto",
         learning_rate="auto",
         learning_rate_init=0.01,
         batch_size="auto",

@@ -165,6 +165,21 @@ class Constraint:
     def initialise(self, model: nn.Module, X: torch.Tensor, Y: torch.Tensor, w: torch.Tensor) -> None:
         """Data-dependent start of a fresh network (standardised training rows; regression fits only)."""
 
+    # --- ensembles trained in lockstep (n_members > 1) --------------------
+    members = False  # whether build_members / merge_members exist: k networks trained side by side, then one
+
+    def auto_members(self, n_features: int) -> int:
+        """n_members='auto' resolved for a fit that holds out validation rows and is not L-BFGS's (1 elsewhere)."""
+        return 1
+
+    def build_members(self, spec: ModelSpec, gen: torch.Generator, k: int) -> nn.Module:
+        """k independent networks of ``spec`` as one, its outputs member-major (k * n_out columns)."""
+        raise NotImplementedError
+
+    def merge_members(self, model: nn.Module, k: int) -> nn.Module:
+        """The network of ``spec`` that predicts the members' mean (exactly, with the mean's Jacobian)."""
+        raise NotImplementedError
+
     def certify(self, est, cert: dict) -> dict:
         """``cert`` (the shared fields) completed with this structure's property and bounds."""
         return cert
