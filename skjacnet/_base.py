@@ -179,7 +179,9 @@ class BaseJacobianEstimator(BaseEstimator):
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         held_out = None
         early = not partial and self._early_stopping_on(X.shape[0], J is not None)
-        members = resolve_members(self, REGISTRY[self._structure()], early, J is not None, partial or warm)
+        members = resolve_members(self, REGISTRY[self._structure()], early, J is not None, partial)
+        if members > 1 and warm and plan_fit(self, X, Y, w, warm=True, n_rows=n_rows, J=J).warm:
+            members = 1  # a warm start continues the fitted (merged) network as one; a rebuild trains members
         splits = member_splits(X.shape[0], members, self.validation_fraction, rng) if early and members > 1 else None
         if early and members == 1:
             X, Y, w, J, held_out = self._validation_split(X, Y, w, J, rng)
@@ -232,7 +234,9 @@ class BaseJacobianEstimator(BaseEstimator):
             if not plan.warm and self._least_squares_start:
                 values_t, w_t = torch.as_tensor(values, **to), torch.as_tensor(w, **to)
                 plan.spec.constraint.initialise(model, Xt, values_t, w_t)
-            stopping = self._stopping(model, sc, held_out, to, tol(self, plan.spec, plan.solver), members)
+            # the members' shorter patience is for their mean validation score (not their training loss)
+            patient = members if splits is not None else 1
+            stopping = self._stopping(model, sc, held_out, to, tol(self, plan.spec, plan.solver), patient)
             if splits is not None:  # the rows some member holds out, each member scored on its own
                 rows = torch.as_tensor(np.unique(np.concatenate(splits)), device=device)
                 Yv, wv = torch.as_tensor(member_validation, **to), torch.as_tensor(w, **to)

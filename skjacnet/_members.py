@@ -1,10 +1,12 @@
-"""n_members: k networks trained side by side, each early-stopped on its own validation rows, then merged into one.
+"""n_members: k networks trained side by side, each scored on its own validation rows, then merged into one.
 
 On small tables the random validation split decides much of an early-stopped fit (the same network scored 0.46 to
 0.49 R^2 on diabetes across splits); the mean of k members, each holding out its own rows, averages that away and
 every row trains all but ~validation_fraction of the members.  The members are one wide network whose outputs are
-member-major (``Constraint.build_members``): the loss sums the members' own losses, so Adam (elementwise) trains them
-as independent fits, on the same mini-batches, at about the cost of one.  After training the structure merges them
+member-major (``Constraint.build_members``): the objective is the mean of the members' own objectives, so Adam
+(elementwise, invariant to that 1/k) trains them as independent fits, on the same mini-batches, at about the cost of
+one; they stop together, at the epoch where their mean validation R^2 was best.  The scaling (x and y means and
+spreads) comes from all rows, the held-out ones included, as the members share it.  After training the structure merges them
 into one network of its kind that predicts their mean exactly (``Constraint.merge_members``): predict, jacobian and
 persistence see an ordinary fitted model.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sklearn.model_selection import train_test_split
 from torch import Tensor
 
@@ -82,13 +85,31 @@ def replicate(Y: np.ndarray, splits: list[np.ndarray] | None, k: int) -> tuple[n
 
 @dataclass(frozen=True)
 class MemberTarget(ValueTarget):
-    """The k members' values side by side: the loss is their mean (``loss_curve_`` in one member's units); the
-    validation score, R^2 averaged over the columns on their observed rows, is the members' mean score."""
+    """The members' values side by side (member-major, NaN where a member does not train).
 
-    k: int
+    The loss is the mean of the members' own losses, each a weighted mean over the rows it trains on (as one
+    fit on those rows), and the training objective adds 1/k of the weight penalty (``_objective``): k times one
+    member's objective summed, so Adam, invariant to that scale, trains each as its own fit.  The validation
+    score (R^2 averaged over the columns on their observed rows) is the members' mean score.
+    """
+
+    members: int
 
     def loss(self, model, xb: Tensor, yb: Tensor, wb: Tensor, kind: str) -> Tensor:
-        return super().loss(model, xb, yb, wb, kind) / self.k
+        pred = model(xb)
+        n, k = xb.shape[0], self.members
+        seen = ~torch.isnan(yb)
+        err = torch.where(seen, pred - torch.where(seen, yb, 0.0), 0.0).reshape(n, k, -1)
+        per_sample = (err * err).sum(-1) if kind == "squared_error" else err.norm(dim=-1)  # (n, k)
+        rows = seen.reshape(n, k, -1).any(-1).to(wb.dtype) * wb.unsqueeze(-1)  # each member's rows and weights
+        return ((per_sample * rows).sum(0) / rows.sum(0).clamp_min(1e-300)).mean()
 
     def constant_loss(self, Y: Tensor, w: Tensor, kind: str, centre: Tensor) -> float:
-        return super().constant_loss(Y, w, kind, centre) / self.k
+        return super().constant_loss(Y, w, kind, centre) / self.members
+
+    def weight_total(self, Y: Tensor, w: Tensor) -> float:
+        """The mean of the members' training weights: each member's penalty is then alpha / (2 W) on its own
+        weights, as a fit on its training rows (exactly so when their held-out rows weigh alike)."""
+        n, k = Y.shape[0], self.members
+        rows = (~torch.isnan(Y)).reshape(n, k, -1).any(-1).to(w.dtype)
+        return float((rows * w.unsqueeze(-1)).sum(0).mean())

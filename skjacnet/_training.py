@@ -72,6 +72,12 @@ def _nan_mean(Y: Tensor, w: Tensor) -> Tensor:
 class ValueTarget:
     """What the network is trained on: the values Y (n, m)."""
 
+    members = 1  # networks trained side by side (skjacnet._members.MemberTarget): the loss is their mean
+
+    def weight_total(self, Y: Tensor, w: Tensor) -> float:
+        """The training weight the L2 penalty is divided by (a weight of 2 equals a repeated row)."""
+        return float(w.sum())
+
     def values(self, Y: Tensor) -> Tensor:
         return Y
 
@@ -342,7 +348,7 @@ def train(
         tolerance.set(max(ANNEAL_START, *tolerance.target), max(ANNEAL_START, *tolerance.target))
     target = target or ValueTarget()
     guard = _Guard(model, Y, w, loss, target)
-    objective = _objective(model, guard, target, solver, loss, alpha, float(w.sum()))
+    objective = _objective(model, guard, target, solver, loss, alpha, target.weight_total(Y, w))
     if solver == "lbfgs":
         epoch_fn = _lbfgs_epochs(model, X, Y, w, objective)
     else:
@@ -411,7 +417,8 @@ def _objective(
             guard.check(float(data_loss.detach()), yb, wb)
         else:  # L-BFGS's line search tries wild points on purpose: judged per iteration, seeded by the first
             guard.seed(float(data_loss.detach()))
-        penalty = sum((p * p).sum() for p in penalized) * (alpha / (2.0 * w_total))
+        # members: their mean loss plus 1/k of the penalty on all their weights, so each keeps its own alpha
+        penalty = sum((p * p).sum() for p in penalized) * (alpha / (2.0 * w_total * target.members))
         return data_loss, data_loss + penalty
 
     return objective

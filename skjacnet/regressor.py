@@ -127,11 +127,14 @@ class JacobianRegressor(BaseJacobianRegressor):
         'potential' fits that hold out validation rows (the n-D default up
         to 10,000 rows: on small tables one random validation split decides
         much of an early-stopped fit, and the mean of five averages that
-        away: diabetes R² 0.473 -> 0.49, docs/benchmarks_tabular.md), else
-        1.  Only 'potential' merges its members (other structures raise an
-        error for ``n_members > 1``), not with observed Jacobians;
-        ``partial_fit`` and a warm start continue one network (the merged
-        one).  ``n_members_`` is the number used.
+        away: diabetes R² 0.473 -> 0.496, docs/benchmarks_tabular.md), else
+        1 (also with ``solver='lbfgs'``, whose shared line search would
+        couple the members).  The members stop together, at the epoch of
+        their best mean validation R².  Only 'potential' merges its members
+        (other structures raise an error for ``n_members > 1``), not with
+        observed Jacobians; ``partial_fit`` and a warm start continue one
+        network (the merged one; a warm start that must rebuild trains
+        members again).  ``n_members_`` is the number used.
     path : 'linear' or callable, default='linear'
         'nonconservative' n-D model only: the path of the line integrals.
         A callable ``path(t, a, b)`` takes torch tensors t (T,), a and b

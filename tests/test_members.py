@@ -130,3 +130,53 @@ def test_the_resolved_patience_is_the_one_reported():
         JacobianRegressor(n_members=1, max_iter=3, random_state=0).fit(X, y)
     with pytest.warns(ConvergenceWarning, match="n_iter_no_change=7"):
         JacobianRegressor(n_iter_no_change=7, max_iter=3, random_state=0).fit(X, y)
+
+
+def test_each_member_is_trained_on_its_own_objective_alpha_included():
+    """The gradient the members' objective gives one member is 1/k times that of one network fitted to that
+    member's training rows with the same alpha (Adam is invariant to the 1/k)."""
+    from skjacnet._members import MemberTarget
+    from skjacnet._training import ValueTarget, _Guard, _objective
+
+    k, d, alpha = 2, 3, 5.0
+    model = _members(k, (8,), 1, d)
+    rng = np.random.RandomState(0)
+    X = torch.as_tensor(rng.standard_normal((40, d)))
+    y = torch.as_tensor(rng.standard_normal((40, 1)))
+    w = torch.as_tensor(rng.uniform(0.5, 2, 40))
+    w[8:16] = w[0:8]  # the held-out rows weigh alike: each member trains on the same total weight
+    held = [np.arange(0, 8), np.arange(8, 16)]
+    Y_train, _ = replicate(y.numpy(), held, k)
+    Y_train = torch.as_tensor(Y_train)
+    target = MemberTarget(k)
+    guard = _Guard(model, Y_train, w, "squared_error", target)
+    obj = _objective(model, guard, target, "adam", "squared_error", alpha, target.weight_total(Y_train, w))
+    obj(X, Y_train, w)[1].backward()
+    # member 0 alone: one network with its units, on the rows it trains on
+    spec = ModelSpec("potential", d, 1, (8,), "tanh", None, None, None, None)
+    single = REGISTRY["potential"].build(spec, torch.Generator(), None)
+    with torch.no_grad():
+        single.field.weights[0].copy_(model.field.weights[0][:8])
+        single.field.biases[0].copy_(model.field.biases[0][:8])
+        single.field.weights[1].copy_(model.field.weights[1][:1, :8])
+        single.field.biases[1].copy_(model.field.biases[1][:1])
+        single.A.copy_(model.A[:1]), single.y0.copy_(model.y0[:1]), single.x0.copy_(model.x0)
+    rows = np.setdiff1d(np.arange(40), held[0])
+    Xr, yr, wr = X[rows], y[rows], w[rows]
+    one = _objective(single, _Guard(single, yr, wr, "squared_error", ValueTarget()), ValueTarget(), "adam",
+                     "squared_error", alpha, float(wr.sum()))  # fmt: skip
+    one(Xr, yr, wr)[1].backward()
+    pairs = [(model.field.weights[0].grad[:8], single.field.weights[0].grad),
+             (model.field.weights[1].grad[:1, :8], single.field.weights[1].grad),
+             (model.A.grad[:1], single.A.grad)]  # fmt: skip
+    for member, alone in pairs:
+        assert torch.allclose(k * member, alone, rtol=1e-10, atol=1e-13)
+
+
+def test_a_warm_start_that_rebuilds_trains_members_again():
+    X, y = _table()
+    est = JacobianRegressor(warm_start=True, n_members=3, max_iter=30, random_state=0).fit(X, y)
+    assert est.n_members_ == 3
+    with pytest.warns(UserWarning, match="rebuilt"):
+        est.set_params(hidden_layer_sizes=(32,)).fit(X, y)
+    assert est.n_members_ == 3 and est.model_.field.weights[0].shape == (3 * 32, 5)

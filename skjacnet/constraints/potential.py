@@ -123,10 +123,10 @@ class Potential(Constraint):
             RidgeJacobianNet.init_linear(_Block(model, part, m), X, Y[:, part], w)
 
     members = True
-    # 5-fold R^2 at the defaults (benchmarks/tabular.py), one potential -> 5 members, each early-stopped on its own
-    # random validation split: diabetes 0.473 -> 0.496, cars 0.876 -> 0.878, star98 0.735 -> 0.724, fair -0.074 ->
-    # -0.067, friedman1 0.911 -> 0.911; means over random_state 0-2: 0.479 -> 0.492, 0.868 -> 0.878, 0.702 ->
-    # 0.728, -0.209 -> -0.063, 0.906 -> 0.912 (one random split decides much of a small table's fit)
+    # 5-fold R^2 at the defaults (benchmarks/tabular.py), one potential -> 5 members, each scored on its own
+    # random validation split: diabetes 0.473 -> 0.496, cars 0.876 -> 0.879, star98 0.735 -> 0.724, fair -0.074 ->
+    # -0.066, friedman1 0.911 -> 0.911; means over random_state 0-2: 0.479 -> 0.491, 0.868 -> 0.879, 0.702 ->
+    # 0.728, -0.209 -> -0.068, 0.906 -> 0.912 (one random split decides much of a small table's fit)
     AUTO_MEMBERS = 5
 
     def auto_members(self, n_features):
@@ -142,6 +142,7 @@ class Potential(Constraint):
         m, d = model.n_out // k, model.n_in
         merged = PotentialJacobianNet(model.field.merged(), d, m, model.x0.dtype).to(model.x0.device)
         merged.x0.copy_(model.x0)
+        merged.integrator = model.integrator  # its closed form, configured by the fit (method, rtol, atol)
         merged.y0.copy_(model.y0.reshape(k, m).mean(0))
         merged.A.copy_(model.A.reshape(k, m, d).mean(0))
         return merged
