@@ -20,8 +20,8 @@ from ._build import DTYPES, ModelSpec, build_model
 from ._certificate import check_guarantee, guarantee
 from ._checks import check_ode_tolerances, check_path_options, check_shapes
 from ._compat import Interval, StrOptions
-from ._persist import from_state, restore_device, to_state
 from ._members import MemberTarget, member_splits, patience, replicate, resolve_members
+from ._persist import from_state, restore_device, to_state
 from ._plan import Scaling, batch_size, learning_rate, max_iter, plan_fit, tol
 from ._runtime import resolve_device, thread_policy, torch_threads
 from ._training import LOSSES, SCHEDULES, SOLVERS, Stopping, ValueTarget, adam, train

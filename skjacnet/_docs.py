@@ -124,8 +124,9 @@ _SHARED_PARAMS_DOC = """
         'auto' is 50, and 20 for a JacobianRegressor fit of several
         ``n_members`` with early stopping (whose validation score, the
         members' mean, is much less noisy: 5-fold R² on the tables of
-        docs/benchmarks_tabular.md equal or better, in half the time).  MLPRegressor uses 10, but there an epoch holds many
-        optimiser steps; here an epoch of up to 200 rows is one Adam step,
+        docs/benchmarks_tabular.md equal or better, in half the time).
+        MLPRegressor uses 10, but there an epoch holds many optimiser
+        steps; here an epoch of up to 200 rows is one Adam step,
         and 10 steps of patience stopped default fits on an early dip of
         the loss; 50 keeps the R² of running all epochs while stopping the
         easy fits sooner.

@@ -6,9 +6,9 @@ every row trains all but ~validation_fraction of the members.  The members are o
 member-major (``Constraint.build_members``): the objective is the mean of the members' own objectives, so Adam
 (elementwise, invariant to that 1/k) trains them as independent fits, on the same mini-batches, at about the cost of
 one; they stop together, at the epoch where their mean validation R^2 was best.  The scaling (x and y means and
-spreads) comes from all rows, the held-out ones included, as the members share it.  After training the structure merges them
-into one network of its kind that predicts their mean exactly (``Constraint.merge_members``): predict, jacobian and
-persistence see an ordinary fitted model.
+spreads) comes from all rows, the held-out ones included, as the members share it.  After training the structure
+merges them into one network of its kind that predicts their mean exactly (``Constraint.merge_members``): predict,
+jacobian and persistence see an ordinary fitted model.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from sklearn.model_selection import train_test_split
 from torch import Tensor
 
 from ._training import ValueTarget
-
 
 AUTO_PATIENCE = 50  # n_iter_no_change='auto' (see its docs)
 MEMBERS_PATIENCE = 20  # ... for several members: their mean validation score is much less noisy

@@ -78,7 +78,9 @@ class MemberMLP(MLP):
         self.weights = nn.ParameterList(
             [nn.Parameter(torch.cat(b) if i == 0 else torch.block_diag(*b)) for i, b in enumerate(blocks)]
         )
-        self.biases = nn.ParameterList([nn.Parameter(torch.cat([m.biases[i].detach() for m in members])) for i in layers])
+        self.biases = nn.ParameterList(
+            [nn.Parameter(torch.cat([m.biases[i].detach() for m in members])) for i in layers]
+        )
         for i in layers[1:]:
             self.register_buffer(f"mask{i}", torch.block_diag(*(torch.ones_like(m.weights[i]) for m in members)))
 
