@@ -20,7 +20,7 @@ from ._build import DTYPES, ModelSpec, build_model
 from ._certificate import check_guarantee, guarantee
 from ._checks import check_ode_tolerances, check_path_options, check_shapes
 from ._compat import Interval, StrOptions
-from ._members import MemberTarget, member_splits, patience, replicate, resolve_members
+from ._members import MemberTarget, check_validation_size, member_splits, patience, replicate, resolve_members
 from ._persist import from_state, restore_device, to_state
 from ._plan import Scaling, batch_size, learning_rate, max_iter, plan_fit, tol
 from ._runtime import resolve_device, thread_policy, torch_threads
@@ -383,11 +383,7 @@ class BaseJacobianEstimator(BaseEstimator):
         rows, val = train_test_split(
             np.arange(X.shape[0]), test_size=self.validation_fraction, random_state=rng, stratify=self._stratify(Y)
         )
-        if val.size < 2:
-            raise ValueError(
-                f"The validation set is too small ({val.size} rows of {X.shape[0]} with early_stopping=True). "
-                "Increase 'validation_fraction' or the size of your dataset."
-            )
+        check_validation_size(val.size, X.shape[0])
         return X[rows], Y[rows], w[rows], None if J is None else J[rows], (X[val], Y[val], w[val])
 
     def _path_dependence(self, Xs: torch.Tensor) -> float:

@@ -33,14 +33,14 @@ def patience(value: int | str, members: int) -> int:
     return MEMBERS_PATIENCE if members > 1 else AUTO_PATIENCE
 
 
-def resolve_members(est, constraint, early: bool, observed_jacobian: bool, continuing: bool) -> int:
+def resolve_members(est, constraint, early: bool, observed_jacobian: bool, partial: bool) -> int:
     """n_members resolved for this fit: 'auto' is the structure's choice where validation rows are held out."""
     value = getattr(est, "n_members", 1)
     if value == "auto":
         # not with L-BFGS asked for: Adam updates each weight from its own gradient, so the members train as
         # independent fits; L-BFGS's shared line search and curvature would couple them ('auto' members are
         # Adam's: the structure says where, Potential.auto_members)
-        auto = early and constraint.members and not observed_jacobian and not continuing and est.solver != "lbfgs"
+        auto = early and constraint.members and not observed_jacobian and not partial and est.solver != "lbfgs"
         return constraint.auto_members(est.n_features_in_) if auto else 1
     k = int(value)
     if k > 1 and not constraint.members:
@@ -53,18 +53,23 @@ def resolve_members(est, constraint, early: bool, observed_jacobian: bool, conti
         raise ValueError(
             f"n_members={k} does not take observed Jacobians (fit(..., jacobian=...)); use n_members=1 there."
         )
-    return 1 if continuing else k
+    return 1 if partial else k
 
 
 def member_splits(n_rows: int, k: int, fraction: float, rng: np.random.RandomState) -> list[np.ndarray]:
     """Each member's validation rows: its own shuffled ``fraction`` of the rows (no stratification)."""
     splits = [train_test_split(np.arange(n_rows), test_size=fraction, random_state=rng)[1] for _ in range(k)]
-    if splits[0].size < 2:
+    check_validation_size(splits[0].size, n_rows)
+    return splits
+
+
+def check_validation_size(n_val: int, n_rows: int) -> None:
+    """Early stopping needs at least 2 held-out rows (one split, or each member's)."""
+    if n_val < 2:
         raise ValueError(
-            f"The validation set is too small ({splits[0].size} rows of {n_rows} with early_stopping=True). "
+            f"The validation set is too small ({n_val} rows of {n_rows} with early_stopping=True). "
             "Increase 'validation_fraction' or the size of your dataset."
         )
-    return splits
 
 
 def replicate(Y: np.ndarray, splits: list[np.ndarray] | None, k: int) -> tuple[np.ndarray, np.ndarray | None]:
