@@ -18,14 +18,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _warn, integrate
 from ._build import DTYPES, ModelSpec, build_model
 from ._certificate import check_guarantee, guarantee
-from ._checks import check_ode_tolerances, check_path_options, check_shapes
+from ._checks import check_monotonic_cst, check_ode_tolerances, check_path_options, check_shapes
 from ._compat import Interval, StrOptions
 from ._members import MemberTarget, check_validation_size, member_splits, patience, replicate, resolve_members
 from ._persist import from_state, restore_device, to_state
 from ._plan import Scaling, batch_size, learning_rate, max_iter, plan_fit, tol
 from ._runtime import resolve_device, thread_policy, torch_threads
 from ._training import LOSSES, SCHEDULES, SOLVERS, Stopping, ValueTarget, adam, train
-from .constraints import REGISTRY
+from .constraints import MONOTONE, REGISTRY
 from .constraints.complex import HolomorphicJacobianNet
 from .constraints.full import FullJacobianNet, UserPath, check_path
 from .constraints.mlp import ACTIVATIONS
@@ -179,7 +179,8 @@ class BaseJacobianEstimator(BaseEstimator):
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         held_out = None
         early = not partial and self._early_stopping_on(X.shape[0], J is not None)
-        members = resolve_members(self, REGISTRY[self._structure()], early, J is not None, partial)
+        structure = MONOTONE if check_monotonic_cst(self, X.shape[1]) is not None else REGISTRY[self._structure()]
+        members = resolve_members(self, structure, early, J is not None, partial)
         if members > 1 and warm and plan_fit(self, X, Y, w, warm=True, n_rows=n_rows, J=J).warm:
             members = 1  # a warm start continues the fitted (merged) network as one; a rebuild trains members
         splits = member_splits(X.shape[0], members, self.validation_fraction, rng) if early and members > 1 else None
@@ -272,7 +273,7 @@ class BaseJacobianEstimator(BaseEstimator):
                 label=f"{type(self).__name__}.{'partial_fit' if partial else 'fit'}",
             )
             if members > 1:
-                model = plan.spec.constraint.merge_members(model, members)
+                model = plan.spec.constraint.merge_members(model, members).eval()  # a new module starts in train mode
             model.freeze(Xt)
         if partial:  # the caller decides when to stop: only a divergence is worth a warning
             if hist.diverged is not None:

@@ -39,21 +39,29 @@ def resolve_members(est, constraint, early: bool, observed_jacobian: bool, parti
     if value == "auto":
         # not with L-BFGS asked for: Adam updates each weight from its own gradient, so the members train as
         # independent fits; L-BFGS's shared line search and curvature would couple them ('auto' members are
-        # Adam's: the structure says where, Potential.auto_members)
-        auto = early and constraint.members and not observed_jacobian and not partial and est.solver != "lbfgs"
-        return constraint.auto_members(est.n_features_in_) if auto else 1
+        # Adam's: the structure says where, Constraint.auto_members)
+        auto = early and not observed_jacobian and not partial and est.solver != "lbfgs"
+        auto = auto and constraint.takes_members(est)
+        return constraint.auto_members(est) if auto else 1
     k = int(value)
-    if k > 1 and not constraint.members:
+    if k > 1 and not constraint.takes_members(est):
         raise ValueError(
-            f"n_members={k} trains {k} networks and merges them into one, which constraint={constraint.name!r} "
-            "cannot do (its networks do not average into one of its kind). Use n_members=1, or "
-            "constraint='potential' (constraint='auto' on several features without monotonic_cst)."
+            f"n_members={k} trains {k} networks and merges them into one, which {_structure(est, constraint)} "
+            "cannot do (its networks do not average into one of its kind). Use n_members=1, "
+            "constraint='potential' (constraint='auto' on several features without monotonic_cst), or "
+            "monotonic_cst with n_layers=1 on several features."
         )
     if k > 1 and observed_jacobian:
         raise ValueError(
             f"n_members={k} does not take observed Jacobians (fit(..., jacobian=...)); use n_members=1 there."
         )
     return 1 if partial else k
+
+
+def _structure(est, constraint) -> str:
+    if constraint.name != "monotone":
+        return f"constraint={constraint.name!r}"
+    return f"monotonic_cst with n_layers={est.n_layers}" if est.n_layers > 1 else "monotonic_cst on one feature"
 
 
 def member_splits(n_rows: int, k: int, fraction: float, rng: np.random.RandomState) -> list[np.ndarray]:

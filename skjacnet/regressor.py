@@ -102,11 +102,16 @@ class JacobianRegressor(BaseJacobianRegressor):
         the constrained features, exactly, everywhere, and free in the
         others: the model is a sum of increasing ridge functions
         ``u_r G_r(v_r . x)`` with ``u_r >= 0``, ``G_r' >= 0`` and
-        ``c_j v_rj >= 0``.  With one (constrained) feature it is the 1-D
-        JacNet with the derivative ``exp(J)`` and softplus units (as
-        InvertibleJacobianRegressor's), which continues the derivative's
-        log-linear trend beyond the data.  Requires ``constraint='auto'`` (the
-        default) or 'none'.
+        ``c_j v_rj >= 0``, beside a linear term with the same signs; on
+        several features in one layer each ridge is constant beyond the
+        range its coordinate took on the training inputs (widened by 1%), so
+        that the linear term alone carries the trend there (a ridge would
+        otherwise continue with the slope it had at the edge of the data,
+        steep where few points pinned it).  With one (constrained) feature
+        it is the 1-D JacNet with the derivative ``exp(J)`` and softplus
+        units (as InvertibleJacobianRegressor's), which continues the
+        derivative's log-linear trend beyond the data.  Requires
+        ``constraint='auto'`` (the default) or 'none'.
     n_anchors : int, default=1
         'nonconservative' n-D model only: number of initial conditions (k-means
         centres of the training inputs).  Each prediction integrates from its
@@ -121,19 +126,24 @@ class JacobianRegressor(BaseJacobianRegressor):
         ``validation_fraction`` of the rows (so every row trains most of
         them), then merge them into one network of the same structure that
         predicts their mean exactly (its Jacobian is the mean Jacobian):
-        predict, ``jacobian`` and persistence see one ordinary model of
-        ``n_members`` times the hidden units.  The members share Adam's
-        mini-batches and train at about the cost of one.  'auto': 5 for
-        'potential' fits that hold out validation rows (the n-D default up
-        to 10,000 rows: on small tables one random validation split decides
-        much of an early-stopped fit, and the mean of five averages that
-        away: diabetes R² 0.473 -> 0.496, docs/benchmarks_tabular.md), else
-        1 (also with ``solver='lbfgs'``, whose shared line search would
-        couple the members).  The members stop together, at the epoch of
-        their best mean validation R².  Only 'potential' merges its members
-        (other structures raise an error for ``n_members > 1``), not with
-        observed Jacobians; ``partial_fit`` and a warm start continue one
-        network (the merged one; a warm start that must rebuild trains
+        predict, ``jacobian`` and persistence see one ordinary model with
+        ``n_members`` times the hidden units (and ridges).  The members share
+        Adam's mini-batches and train at about the cost of one.  'auto':
+        where validation rows are held out, 5 for 'potential' fits (the n-D
+        default up to 10,000 rows: on small tables one random validation
+        split decides much of an early-stopped fit, and the mean of five
+        averages that away: diabetes R² 0.473 -> 0.496,
+        docs/benchmarks_tabular.md) and 3 for the one-layer ``monotonic_cst``
+        ridge sum on several features (with ``n_ridges='auto'`` each member
+        has max(8, 2 n_features / 3) ridges), else 1 (also with
+        ``solver='lbfgs'``, whose shared line search would couple the
+        members, and with ODE methods).  The members stop together, at the
+        epoch of their best mean validation R².  Only these two structures
+        merge their members (others, and ``monotonic_cst`` with
+        ``n_layers > 1`` or on one feature, raise an error for
+        ``n_members > 1``), not with observed Jacobians; ``partial_fit`` and
+        a warm start continue one network (the merged one; a warm start that
+        must rebuild trains
         members again).  ``n_members_`` is the number used.
     path : 'linear' or callable, default='linear'
         'nonconservative' n-D model only: the path of the line integrals.

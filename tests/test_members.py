@@ -97,7 +97,12 @@ def test_auto_is_one_network_where_members_would_not_be_independent_fits_or_noth
     assert JacobianRegressor(early_stopping=False, max_iter=20, random_state=0).fit(X, y).n_members_ == 1
     J = np.zeros((len(X), 1, X.shape[1]))
     assert JacobianRegressor(max_iter=20, random_state=0).fit(X, y, jacobian=J).n_members_ == 1
-    assert JacobianRegressor(monotonic_cst=[1, 0, 0, 0, 0], max_iter=20, random_state=0).fit(X, y).n_members_ == 1
+    # monotone: the one-layer ridge sum on several features averages into one (3 members); deeper or 1-D does not
+    mono = JacobianRegressor(monotonic_cst=[1, 0, 0, 0, 0], max_iter=20, random_state=0)
+    assert mono.fit(X, y).n_members_ == 3
+    assert mono.set_params(n_layers=2).fit(X, y).n_members_ == 1
+    assert mono.set_params(n_layers=1, monotonic_cst=[1]).fit(X[:, :1], y).n_members_ == 1
+    assert mono.set_params(monotonic_cst=[1, 0, 0, 0, 0], method="rk4").fit(X, y).n_members_ == 1
     # asked for: L-BFGS on the summed losses is still a fit of each member (coupled steps)
     est = JacobianRegressor(n_members=3, solver="lbfgs", max_iter=30, random_state=0).fit(X, y)
     assert est.n_members_ == 3 and est.model_.field.weights[0].shape[0] == 3 * 64
@@ -118,6 +123,8 @@ def test_refusals_name_the_parameter_and_the_fix():
     X, y = _table(100)
     with pytest.raises(ValueError, match="n_members=3.*constraint='lipschitz'"):
         JacobianRegressor(constraint="lipschitz", n_members=3).fit(X, y)
+    with pytest.raises(ValueError, match="n_members=2.*monotonic_cst with n_layers=2 cannot.*n_layers=1"):
+        JacobianRegressor(monotonic_cst=[1, 0, 0, 0, 0], n_layers=2, n_members=2).fit(X, y)
     with pytest.raises(ValueError, match="n_members=2 does not take observed Jacobians"):
         JacobianRegressor(n_members=2).fit(X, y, jacobian=np.zeros((100, 1, 5)))
 
@@ -180,3 +187,65 @@ def test_a_warm_start_that_rebuilds_trains_members_again():
     with pytest.warns(UserWarning, match="rebuilt"):
         est.set_params(hidden_layer_sizes=(32,)).fit(X, y)
     assert est.n_members_ == 3 and est.model_.field.weights[0].shape == (3 * 32, 5)
+
+
+def _ridge_members(k, d=4, m=2, hidden=(8,)):
+    from skjacnet.constraints import MONOTONE
+
+    spec = ModelSpec("none", d, m, hidden, "tanh", None, None, "auto", (1, 0, -1, 0), least_squares_start=True)
+    model = MONOTONE.build_members(spec, torch.Generator().manual_seed(0), k)
+    block = torch.block_diag(*[torch.ones(m, model.V_raw.shape[0] // k, dtype=torch.float64)] * k)
+    with torch.no_grad():  # every parameter off its start; U's off-diagonal blocks stay 0 (as training keeps them)
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel()), dtype=p.dtype))
+        model.U_raw.mul_(block)
+    return MONOTONE, model.eval()
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_monotone_members_merge_into_one_ridge_sum_that_predicts_their_mean(k):
+    from skjacnet.constraints.ridge import RidgeJacobianNet
+
+    d, m = 4, 2
+    structure, model = _ridge_members(k, d, m)
+    merged = structure.merge_members(model, k).eval()
+    assert isinstance(merged, RidgeJacobianNet) and merged.n_out == m and merged.V_raw.shape[0] == model.V_raw.shape[0]
+    x = torch.randn(60, d, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 2
+    with torch.no_grad():
+        mean = model(x).reshape(60, k, m).mean(1)
+        assert torch.allclose(merged(x), mean, rtol=1e-12, atol=1e-12)
+    J = model.jacobian(x).reshape(60, k, m, d).mean(1)
+    assert torch.allclose(merged.jacobian(x), J, rtol=1e-12, atol=1e-12)
+    # the merged linear term keeps the signs of monotonic_cst, so the guarantee's factors hold
+    assert (merged.linear()[:, 0] >= 0).all() and (merged.linear()[:, 2] <= 0).all()
+
+
+def test_monotone_members_at_the_defaults_keep_the_guarantee_and_training_keeps_them_apart():
+    from skjacnet.constraints import MONOTONE
+
+    X, y = _table()
+    y = y + X[:, 0] - 0.5 * X[:, 2]
+    seen = {}
+    merge = MONOTONE.merge_members
+
+    def spy(model, k):
+        seen["U"] = model.U().detach().clone()
+        return merge(model, k)
+
+    MONOTONE.merge_members = spy
+    try:
+        est = JacobianRegressor(monotonic_cst=[1, 0, -1, 0, 0], random_state=0).fit(X, y)
+    finally:
+        MONOTONE.merge_members = merge
+    assert est.n_members_ == 3 and est.guarantee_["monotonic_cst"] == [1, 0, -1, 0, 0]
+    # no member read another's ridges: U's off-diagonal blocks are still exactly 0 after training
+    U, R = seen["U"], seen["U"].shape[1] // 3
+    mask = torch.block_diag(*[torch.ones(1, R, dtype=U.dtype)] * 3)
+    assert torch.equal(U * (1 - mask), torch.zeros_like(U)) and (U * mask).abs().sum() > 0
+    # monotone in the constrained features everywhere, far outside the data too
+    rng = np.random.RandomState(1)
+    A = rng.standard_normal((200, 5)) * 10
+    for j, sign in ((0, 1), (2, -1)):
+        B = A.copy()
+        B[:, j] += rng.uniform(0, 5, 200)
+        assert np.all(sign * (est.predict(B) - est.predict(A)) >= -1e-9)

@@ -117,3 +117,31 @@ def test_classifier_keeps_the_ridge_model_and_lbfgs():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = JacobianClassifier(monotonic_cst=CST, max_iter=3, random_state=0).fit(X, (X[:, 0] > 0).astype(int))
     assert clf.model_.A is None and clf.solver_ == "lbfgs"
+
+
+def test_one_layer_ridges_saturate_beyond_the_training_range_and_the_linear_term_carries_the_trend():
+    """Far out every ridge is constant: the Jacobian there is the linear term alone (the same on every row), and it
+    is what predict's finite differences give; partial_fit widens the range to every chunk's."""
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, (300, 3))
+    y = np.tanh(3 * X[:, 0]) + X[:, 1] ** 2 - X[:, 2] + 0.05 * rng.standard_normal(300)
+    est = JacobianRegressor(monotonic_cst=CST, random_state=0).fit(X, y)
+    far = rng.standard_normal((60, 3)) * 50
+    m = est.model_
+    z = torch.as_tensor((far - est._x_mean) / est._x_scale) @ m.V().detach().T
+    far = far[((z < m.z_lo) | (z > m.z_hi)).all(1).numpy()]  # beyond every ridge's range (not merely far)
+    assert len(far) >= 20
+    J = est.jacobian(far)
+    assert np.allclose(J, J[:1], rtol=1e-12, atol=1e-12)
+    linear = est.model_.linear().detach().numpy()[0] * est._y_scale[0] / est._x_scale
+    assert np.allclose(J[0], linear, rtol=1e-10)
+    h = 1e-4
+    fd = np.stack([(est.predict(far + h * e) - est.predict(far - h * e)) / (2 * h) for e in np.eye(3)], -1)
+    assert np.allclose(fd, J, rtol=1e-6, atol=1e-8)
+    assert not np.allclose(est.jacobian(X[:20]), J[:1])  # inside the data the ridges still bend
+    # partial_fit: the range covers every chunk seen, each under the directions V had then
+    part = JacobianRegressor(monotonic_cst=CST, random_state=0).partial_fit(X[:150] * 0.5, y[:150])
+    lo, hi = part.model_.z_lo.clone(), part.model_.z_hi.clone()
+    part.partial_fit(X[150:] * 2, y[150:])
+    assert (part.model_.z_lo <= lo).all() and (part.model_.z_hi >= hi).all()
+    assert (part.model_.z_lo < part.model_.z_hi).all()

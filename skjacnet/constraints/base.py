@@ -166,9 +166,11 @@ class Constraint:
         """Data-dependent start of a fresh network (standardised training rows; regression fits only)."""
 
     # --- ensembles trained in lockstep (n_members > 1) --------------------
-    members = False  # whether build_members / merge_members exist: k networks trained side by side, then one
+    def takes_members(self, est) -> bool:
+        """Whether build_members / merge_members apply to this estimator's settings (k networks, then one)."""
+        return False
 
-    def auto_members(self, n_features: int) -> int:
+    def auto_members(self, est) -> int:
         """n_members='auto' resolved for a fit that holds out validation rows and is not L-BFGS's (1 elsewhere)."""
         return 1
 

@@ -96,14 +96,21 @@ class MemberMLP(MLP):
 
     def merged(self) -> MLP:
         """The members' mean as one plain MLP: the same units, the output layer averaged over the members."""
+        return self._plain(average=True)
+
+    def wide(self) -> MLP:
+        """The members side by side as one plain MLP (the masks applied): the same units and outputs."""
+        return self._plain(average=False)
+
+    def _plain(self, average: bool) -> MLP:
         sizes = [int(self.weights[0].shape[1])] + [int(w.shape[0]) for w in self.weights]
-        m = sizes[-1] // self.k
+        m = sizes[-1] // self.k if average else sizes[-1]
         out = MLP(sizes[:-1] + [m], self.activation, torch.Generator(), self.weights[0].dtype)
         with torch.no_grad():
             for i, (w, b) in enumerate(zip(self.weights, self.biases)):
                 w = w if i == 0 else w * getattr(self, f"mask{i}")
-                if i == len(self.weights) - 1:  # member i's output rows read only its own units: average them
+                if average and i == len(self.weights) - 1:  # member i's outputs read only its own units
                     w, b = w.reshape(self.k, m, -1).mean(0), b.reshape(self.k, m).mean(0)
                 out.weights[i].copy_(w)
                 out.biases[i].copy_(b)
-        return out
+        return out.to(self.weights[0].device)

@@ -22,7 +22,7 @@ from ..integrate import ClosedForm
 from .base import Constraint, register
 from .layer import Factors, JacobianLayer, persisted
 from .mlp import MLP, MemberMLP
-from .ridge import RidgeJacobianNet
+from .ridge import RidgeJacobianNet, init_member_linear
 
 
 @persisted("potential")
@@ -116,22 +116,20 @@ class Potential(Constraint):
         return PotentialJacobianNet(field, spec.n_in, spec.n_out, spec.dtype)
 
     def initialise(self, model, X, Y, w):
-        k = model.field.k if isinstance(model.field, MemberMLP) else 1
-        m = model.n_out // k
-        for i in range(k):  # each member's linear term at the least squares of its own training rows (Y's NaN)
-            part = slice(i * m, (i + 1) * m)
-            RidgeJacobianNet.init_linear(_Block(model, part, m), X, Y[:, part], w)
+        init_member_linear(model, X, Y, w)
 
-    members = True
     # 5-fold R^2 at the defaults (benchmarks/tabular.py), one potential -> 5 members, each scored on its own
     # random validation split: diabetes 0.473 -> 0.496, cars 0.876 -> 0.879, star98 0.735 -> 0.724, fair -0.074 ->
     # -0.066, friedman1 0.911 -> 0.911; means over random_state 0-2: 0.479 -> 0.491, 0.868 -> 0.879, 0.702 ->
     # 0.728, -0.209 -> -0.068, 0.906 -> 0.912 (one random split decides much of a small table's fit)
     AUTO_MEMBERS = 5
 
-    def auto_members(self, n_features):
+    def takes_members(self, est):
+        return True
+
+    def auto_members(self, est):
         # several features: Adam (auto_solver); one is L-BFGS's, which would couple the members
-        return self.AUTO_MEMBERS if n_features > 1 else 1
+        return self.AUTO_MEMBERS if est.n_features_in_ > 1 else 1
 
     def build_members(self, spec, gen, k):
         field = MemberMLP((spec.n_in, *spec.hidden, spec.n_out), spec.activation, gen, spec.dtype, k)
@@ -146,10 +144,3 @@ class Potential(Constraint):
         merged.y0.copy_(model.y0.reshape(k, m).mean(0))
         merged.A.copy_(model.A.reshape(k, m, d).mean(0))
         return merged
-
-
-class _Block:
-    """Member ``part``'s linear term, as ``init_linear`` reads and writes it (views of the ensemble's A, y0)."""
-
-    def __init__(self, model: PotentialJacobianNet, part: slice, m: int):
-        self.A, self.y0, self.x0, self.n_out = model.A.data[part], model.y0.data[part], model.x0, m
