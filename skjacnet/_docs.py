@@ -14,8 +14,12 @@ _POSITIVE_MAP_DOC = """    positive_map : {'auto', 'square', 'exp'}, default='au
         that beyond the data the derivative continues its log-linear trend
         (exponential decay where it was falling toward the edge: saturating
         curves stay flat; exponential growth where it was rising, held
-        linear above e^30).  'auto': 'exp' for the 1-D model, 'square'
-        otherwise: on noisy 1-D data tested beyond it, 'exp' extrapolates
+        linear above e^30).  In the 1-D model the derivative beyond the
+        training range is also held below 10 times its largest value over
+        the range, so that a steep edge fitted to a few noisy points cannot
+        blow up (also for ``monotonic_cst`` on one feature).  'auto': 'exp'
+        for the 1-D model, 'square' otherwise: on noisy 1-D data tested
+        beyond it, 'exp' extrapolates
         saturating curves far better and exponential ones about as well
         (the user guide's benchmark pages have the figures, against UMNN
         and IsotonicRegression).

@@ -110,7 +110,8 @@ class JacobianRegressor(BaseJacobianRegressor):
         steep where few points pinned it).  With one (constrained) feature
         it is the 1-D JacNet with the derivative ``exp(J)`` and softplus
         units (as InvertibleJacobianRegressor's), which continues the
-        derivative's log-linear trend beyond the data.  Requires
+        derivative's log-linear trend beyond the data (held below 10 times
+        its largest value over the training range).  Requires
         ``constraint='auto'`` (the default) or 'none'.
     n_anchors : int, default=1
         'nonconservative' n-D model only: number of initial conditions (k-means

@@ -10,7 +10,7 @@ from conftest import torch_predict
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
 
-from skjacnet import JacobianRegressor
+from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
 
 CST = [1, 0, -1]
 
@@ -145,3 +145,28 @@ def test_one_layer_ridges_saturate_beyond_the_training_range_and_the_linear_term
     part.partial_fit(X[150:] * 2, y[150:])
     assert (part.model_.z_lo <= lo).all() and (part.model_.z_hi >= hi).all()
     assert (part.model_.z_lo < part.model_.z_hi).all()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: JacobianRegressor(monotonic_cst=[1], random_state=0), lambda: InvertibleJacobianRegressor(random_state=0)],
+    ids=["monotonic_cst", "invertible"],
+)
+def test_one_feature_exp_derivative_grows_at_most_tenfold_beyond_the_data(make):
+    """200 noisy points of log(x + 2.5): this data set's fit once extrapolated with slope 46,587 one unit out (the
+    exp(h) trend from a steep edge).  Beyond the training range the derivative stays within 10x of its largest
+    value over the range, exactly as jacobian() and predict's finite differences say, and the model stays
+    strictly increasing and invertible there."""
+    rng = np.random.RandomState(103)
+    x = rng.uniform(-1, 1, 200)
+    y = np.log(x + 2.5) + 0.1 * rng.normal(size=200)
+    est = make().fit(x[:, None], y)
+    inside = est.jacobian(np.linspace(x.min(), x.max(), 2001)[:, None]).ravel()
+    far = np.r_[np.linspace(-40, x.min() - 1e-3, 500), np.linspace(x.max() + 1e-3, 40, 500)][:, None]
+    J = est.jacobian(far).ravel()
+    assert np.all(J > 0) and J.max() <= 10 * inside.max() * (1 + 1e-6)
+    h = 1e-5
+    fd = (est.predict(far + h) - est.predict(far - h)) / (2 * h)
+    np.testing.assert_allclose(fd, J, rtol=1e-5, atol=1e-8)
+    if hasattr(est, "inverse_transform"):
+        np.testing.assert_allclose(est.inverse_transform(est.predict(far)).ravel(), far.ravel(), atol=1e-8)

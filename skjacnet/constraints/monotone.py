@@ -141,7 +141,7 @@ class Monotone(Constraint):
             # f_i = y0_i + G_i(c x) - G_i(c x0), G_i' = exp(h_i): the 8-ridge sum below extrapolated saturating
             # curves poorly (2,000 noisy points on [-1, 1], MAE on [-2, 2], mean of 2 seeds: tanh(3x) 0.050 ->
             # 0.009, a logistic 0.037 -> 0.011, exp(x) 0.17 -> 0.042; UMNN 0.013, 0.018, 0.12)
-            return scalar_ridges(spec, ExpPositive(0.0), np.ones(spec.n_out), gen, monotonic_cst=cst)
+            return scalar_ridges(spec, ExpPositive(0.0), np.ones(spec.n_out), gen, monotonic_cst=cst, growth_cap=True)
         if spec.n_layers > 1:
             width = stack_width(spec, max(spec.n_in, spec.n_out))
             return LipschitzMonotone(lipschitz_stack(spec, spec.n_in, spec.n_out, 1.0, spec.n_layers, width, gen), cst)

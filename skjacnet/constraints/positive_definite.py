@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .activations import POSITIVE_MAPS
+from .activations import POSITIVE_MAPS, ExpPositive
 from .base import Constraint, register, scalar_ridges
 from .layer import Composition
 from .mlp import MLP, init_matrix
@@ -43,7 +43,8 @@ class PositiveDefinite(Constraint):
     def _layer(self, spec, gen, signs):
         positive = POSITIVE_MAPS[spec.positive_map]
         if self.scalar(spec):
-            return scalar_ridges(spec, positive(spec.epsilon), signs, gen)
+            # exp(h): its growth beyond the data is capped (RidgeJacobianNet._capped)
+            return scalar_ridges(spec, positive(spec.epsilon), signs, gen, growth_cap=positive is ExpPositive)
         # square of size D (zero-padded when n_in != n_out)
         dt, D = spec.dtype, self.model_in(spec)
         R = spec.ridges(D)
