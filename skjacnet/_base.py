@@ -274,7 +274,9 @@ class BaseJacobianEstimator(BaseEstimator):
             )
             if members > 1:
                 model = plan.spec.constraint.merge_members(model, members).eval()  # a new module starts in train mode
-            model.freeze(Xt)
+            # every row given, the held-out ones too: the rules and ranges fixed here (panels, saturation) cover them
+            seen = Xt if held_out is None else torch.cat([Xt, stopping.validation[0]])
+            model.freeze(seen)
         if partial:  # the caller decides when to stop: only a divergence is worth a warning
             if hist.diverged is not None:
                 _warn.warn(hist.diverged, ConvergenceWarning)

@@ -4,7 +4,8 @@ On small tables the random validation split decides much of an early-stopped fit
 0.49 R^2 on diabetes across splits); the mean of k members, each holding out its own rows, averages that away and
 every row trains all but ~validation_fraction of the members.  The members are one wide network whose outputs are
 member-major (``Constraint.build_members``): the objective is the mean of the members' own objectives, so Adam
-(elementwise, invariant to that 1/k) trains them as independent fits, on the same mini-batches, at about the cost of
+(elementwise, invariant to that 1/k) trains them as independent fits (ridge sums: up to their shared training mesh's
+interpolation error), on the same mini-batches, at about the cost of
 one; they stop together, at the epoch where their mean validation R^2 was best.  The scaling (x and y means and
 spreads) comes from all rows, the held-out ones included, as the members share it.  After training the structure
 merges them into one network of its kind that predicts their mean exactly (``Constraint.merge_members``): predict,
@@ -47,15 +48,22 @@ def resolve_members(est, constraint, early: bool, observed_jacobian: bool, parti
     if k > 1 and not constraint.takes_members(est):
         raise ValueError(
             f"n_members={k} trains {k} networks and merges them into one, which {_structure(est, constraint)} "
-            "cannot do (its networks do not average into one of its kind). Use n_members=1, "
-            "constraint='potential' (constraint='auto' on several features without monotonic_cst), or "
-            "monotonic_cst with n_layers=1 on several features."
+            f"cannot do (its networks do not average into one of its kind). Use n_members=1{_member_fix(constraint)}."
         )
     if k > 1 and observed_jacobian:
         raise ValueError(
             f"n_members={k} does not take observed Jacobians (fit(..., jacobian=...)); use n_members=1 there."
         )
     return 1 if partial else k
+
+
+def _member_fix(constraint) -> str:
+    if constraint.name == "monotone":
+        return ", or n_layers=1 with monotonic_cst on several features"
+    return (
+        ", constraint='potential' (constraint='auto' on several features without monotonic_cst), or "
+        "monotonic_cst with n_layers=1 on several features"
+    )
 
 
 def _structure(est, constraint) -> str:

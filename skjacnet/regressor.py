@@ -136,7 +136,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         averages that away: diabetes R² 0.473 -> 0.496,
         docs/benchmarks_tabular.md) and 3 for the one-layer ``monotonic_cst``
         ridge sum on several features (with ``n_ridges='auto'`` each member
-        has max(8, 2 n_features / 3) ridges), else 1 (also with
+        has max(8, ceil(2 max(n_features, n_targets) / 3)) ridges), else 1 (also with
         ``solver='lbfgs'``, whose shared line search would couple the
         members, and with ODE methods).  The members stop together, at the
         epoch of their best mean validation R².  Only these two structures

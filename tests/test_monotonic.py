@@ -139,6 +139,17 @@ def test_one_layer_ridges_saturate_beyond_the_training_range_and_the_linear_term
     fd = np.stack([(est.predict(far + h * e) - est.predict(far - h * e)) / (2 * h) for e in np.eye(3)], -1)
     assert np.allclose(fd, J, rtol=1e-6, atol=1e-8)
     assert not np.allclose(est.jacobian(X[:20]), J[:1])  # inside the data the ridges still bend
+    # every row given is inside the range, the rows early stopping held out included (heavy tails: the extreme
+    # row of some ridge is held out in most of these fits)
+    Xc = np.random.RandomState(3).standard_cauchy((200, 3))
+    for seed in range(6):
+        one = JacobianRegressor(monotonic_cst=CST, n_members=1, max_iter=5, random_state=seed).fit(Xc, Xc[:, 0])
+        z = torch.as_tensor((Xc - one._x_mean) / one._x_scale) @ one.model_.V().detach().T
+        assert ((z >= one.model_.z_lo) & (z <= one.model_.z_hi)).all()
+    # one distinct row: every ridge is constant, and jacobian() says so (the linear term alone)
+    single = JacobianRegressor(monotonic_cst=CST, random_state=0).partial_fit(X[:1], y[:1])
+    fd1 = np.stack([(single.predict(X[:1] + h * e) - single.predict(X[:1] - h * e)) / (2 * h) for e in np.eye(3)], -1)
+    assert np.allclose(single.jacobian(X[:1]), fd1, rtol=1e-6, atol=1e-8)
     # partial_fit: the range covers every chunk seen, each under the directions V had then
     part = JacobianRegressor(monotonic_cst=CST, random_state=0).partial_fit(X[:150] * 0.5, y[:150])
     lo, hi = part.model_.z_lo.clone(), part.model_.z_hi.clone()

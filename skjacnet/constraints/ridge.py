@@ -307,7 +307,7 @@ class RidgeJacobianNet(JacobianLayer):
         if zone is None:
             g = self.integrator.derivative(self, z)
         else:  # beyond its range a saturated ridge is constant
-            outside = (z < zone[0]) | (z > zone[1])
+            outside = (z < zone[0]) | (z > zone[1]) | (zone[0] == zone[1])  # one distinct row: constant
             g = torch.where(
                 outside, 0.0, self.integrator.derivative(self, torch.minimum(torch.maximum(z, zone[0]), zone[1]))
             )
