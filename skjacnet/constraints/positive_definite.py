@@ -43,7 +43,7 @@ class PositiveDefinite(Constraint):
     def _layer(self, spec, gen, signs):
         positive = POSITIVE_MAPS[spec.positive_map]
         if self.scalar(spec):
-            # exp(h): its growth beyond the data is capped (RidgeJacobianNet._capped)
+            # exp(h): its growth beyond the data is capped (RidgeJacobianNet._set_growth_cap)
             return scalar_ridges(spec, positive(spec.epsilon), signs, gen, growth_cap=positive is ExpPositive)
         # square of size D (zero-padded when n_in != n_out)
         dt, D = spec.dtype, self.model_in(spec)

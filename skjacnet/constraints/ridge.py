@@ -126,9 +126,11 @@ class RidgeJacobianNet(JacobianLayer):
         self.z_lo = nn.Buffer(torch.full((V.shape[0],), torch.inf, dtype=dtype)) if saturate else None
         self.z_hi = nn.Buffer(torch.full((V.shape[0],), -torch.inf, dtype=dtype)) if saturate else None
         # growth_cap (one input, g = exp(h)): the training range of the ridge coordinate (set by freeze; lo > hi
-        # until then), beyond which g is held below GROWTH_CAP times its largest value over the range (see g_table)
+        # until then), beyond which h is held below h_cap, GROWTH_CAP times g's largest value over the range
+        # (_set_growth_cap)
         self.s_lo = nn.Buffer(torch.tensor(torch.inf, dtype=dtype)) if growth_cap else None
         self.s_hi = nn.Buffer(torch.tensor(-torch.inf, dtype=dtype)) if growth_cap else None
+        self.h_cap = nn.Buffer(torch.full((V.shape[0],), torch.inf, dtype=dtype)) if growth_cap else None
         self.integrator: Integrator = MeshQuadrature(1e-6, 1e-8)
 
     QUADRATURE = MeshQuadrature  # method='quadrature': exact integration of the knot mesh
@@ -179,10 +181,13 @@ class RidgeJacobianNet(JacobianLayer):
         """Derivatives of every ridge at scalar points s (K,) -> (K, R)."""
         if self.s_lo is None or self.training or not bool(self.s_lo < self.s_hi):
             return self.structure(self.field(s.unsqueeze(-1)))
-        return self.structure(self._capped(s, self.s_lo, self.s_hi))
+        h = self.field(s.unsqueeze(-1))
+        outside = ((s < self.s_lo) | (s > self.s_hi)).unsqueeze(-1)
+        return self.structure(torch.where(outside, torch.minimum(h, self.h_cap), h))
 
-    def _capped(self, s: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
-        """h at s, held beyond the training range [lo, hi] below log(GROWTH_CAP) plus its largest value over the range.
+    @torch.no_grad()
+    def _set_growth_cap(self) -> None:
+        """h beyond the training range [s_lo, s_hi] is held below log(GROWTH_CAP) plus its largest value over it.
 
         Why (growth_cap, the 1-D g = exp(h) models): beyond the data exp(h) follows h's tangent at the edge, where
         a few noisy points can make it steep; 200 noisy points of log(x + 2.5) on [-1, 1] once gave a slope of
@@ -194,12 +199,9 @@ class RidgeJacobianNet(JacobianLayer):
         alike: log 0.166 -> 0.149 at n = 200); the reproduction's 5-point prior suite: only x^3 + x moves, 0.513 ->
         0.319.
         """
-        inner = torch.linspace(0.0, 1.0, GROWTH_GRID, dtype=s.dtype, device=s.device) * (hi - lo) + lo
-        K = s.shape[0]
-        h = self.field(torch.cat([s, inner]).unsqueeze(-1))
-        h, cap = h[:K], h[K:].max(0).values + math.log(GROWTH_CAP)
-        outside = ((s < lo) | (s > hi)).unsqueeze(-1)
-        return torch.where(outside, torch.minimum(h, cap), h)
+        lo, hi = self.s_lo, self.s_hi
+        inner = torch.linspace(0.0, 1.0, GROWTH_GRID, dtype=lo.dtype, device=lo.device) * (hi - lo) + lo
+        self.h_cap.copy_(self.field(inner.unsqueeze(-1)).max(0).values + math.log(GROWTH_CAP))
 
     def g_diag(self, z: Tensor) -> Tensor:
         """g_r(z[:, r]) for ridge coordinates z (n, R)."""
@@ -270,6 +272,8 @@ class RidgeJacobianNet(JacobianLayer):
                 z = X @ self.V().T
                 torch.minimum(self.s_lo, z.min(), out=self.s_lo)
                 torch.maximum(self.s_hi, z.max(), out=self.s_hi)
+            if bool(self.s_lo < self.s_hi):
+                self._set_growth_cap()  # once, for the weights being frozen (g_table reads it)
         super().freeze(X)
         if self.z_lo is not None and X is not None:
             with torch.no_grad():
