@@ -22,10 +22,11 @@ from ._checks import check_monotonic_cst, check_ode_tolerances, check_path_optio
 from ._compat import Interval, StrOptions
 from ._members import MemberTarget, check_validation_size, member_splits, patience, replicate, resolve_members
 from ._persist import from_state, restore_device, to_state
-from ._plan import Scaling, batch_size, learning_rate, max_iter, plan_fit, tol
+from ._plan import Scaling, batch_size, learning_rate, max_iter, plan_fit, plan_scaling, plan_spec, tol
 from ._runtime import resolve_device, thread_policy, torch_threads
 from ._training import LOSSES, SCHEDULES, SOLVERS, Stopping, ValueTarget, adam, train
 from .constraints import MONOTONE, REGISTRY
+from .constraints.base import AUTO_ALPHA
 from .constraints.complex import HolomorphicJacobianNet
 from .constraints.full import FullJacobianNet, UserPath, check_path
 from .constraints.mlp import ACTIVATIONS
@@ -38,6 +39,8 @@ PATH_WARN = 0.1  # warn when bending the path moves predictions by 10% of y's sp
 # early_stopping='auto': on for fits of up to this many rows whose validation split holds this many
 AUTO_EARLY_STOPPING_ROWS = 10_000
 AUTO_EARLY_STOPPING_MIN_VALIDATION = 10
+# alpha='auto' from the noise: refit only when the pilot's residuals exceed this many times AUTO_ALPHA (of y's variance)
+NOISE_REFIT = 2.0
 
 
 def _best(pick, previous: float | None, new: float | None) -> float | None:
@@ -101,7 +104,7 @@ class BaseJacobianEstimator(BaseEstimator):
         "learning_rate": [StrOptions({"auto", *SCHEDULES})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "initial_point": [StrOptions({"mean"}), "array-like", Real],
         "standardize": ["boolean"],
         "warm_start": ["boolean"],
@@ -134,18 +137,39 @@ class BaseJacobianEstimator(BaseEstimator):
         """What train() fits (the standardised targets, packed as the target reads them) and its loss."""
         return Ys, ValueTarget()
 
-    def _early_stopping_on(self, n_rows: int, observed_jacobian: bool = False) -> bool:
+    def _early_stopping_on(self, n_rows: int, observed_jacobian: bool = False, noise_alpha: bool = False) -> bool:
         """Whether this fit holds out a validation split (``early_stopping``, resolved for these rows).
 
         'auto': on for up to AUTO_EARLY_STOPPING_ROWS rows whose split holds AUTO_EARLY_STOPPING_MIN_VALIDATION,
-        off for fits to observed Jacobians (the validation score reads the values only).
+        off for fits to observed Jacobians (the validation score reads the values only) and where alpha is set
+        from the noise (``_noise_alpha``: that penalty regularises instead).
         """
         if self.early_stopping != "auto":
             return bool(self.early_stopping)
-        if observed_jacobian:
+        if observed_jacobian or noise_alpha:
             return False
         enough = n_rows * self.validation_fraction >= AUTO_EARLY_STOPPING_MIN_VALIDATION
         return enough and n_rows <= AUTO_EARLY_STOPPING_ROWS
+
+    def _noise_alpha(self, X, Y, w, J, warm: bool, partial: bool) -> bool:
+        """Whether alpha='auto' is set from the noise in this fit: a fresh fit of up to AUTO_EARLY_STOPPING_ROWS
+        rows, values only, of a structure that asks for it (``Constraint.noise_alpha``: the 1-D exp(h) regressions).
+        """
+        if self.alpha != "auto" or partial or J is not None or X.shape[0] > AUTO_EARLY_STOPPING_ROWS:
+            return False
+        try:
+            spec = plan_spec(self, X.shape[1], Y.shape[1], plan_scaling(self, X, Y, w, J))
+            if not spec.constraint.noise_alpha(spec):
+                return False
+            return not (warm and plan_fit(self, X, Y, w, warm=True, n_rows=X.shape[0], J=J).warm)
+        except ValueError:  # a bad parameter or shape: _fit's own checks report it, in their order
+            return False
+
+    def _alpha(self, warm: bool) -> float:
+        """alpha resolved before any pilot fit: the user's; 'auto': AUTO_ALPHA, or the alpha_ of the fit continued."""
+        if self.alpha != "auto":
+            return float(self.alpha)
+        return float(getattr(self, "alpha_", AUTO_ALPHA)) if warm else AUTO_ALPHA
 
     def _stratify(self, Y: np.ndarray) -> np.ndarray | None:
         """Labels the validation split is stratified by (None: a shuffled split, as MLPRegressor)."""
@@ -178,7 +202,8 @@ class BaseJacobianEstimator(BaseEstimator):
         # drawn first: fits without early stopping do not depend on the split's draws
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         held_out = None
-        early = not partial and self._early_stopping_on(X.shape[0], J is not None)
+        noise = self._noise_alpha(X, Y, w, J, warm, partial)
+        early = not partial and self._early_stopping_on(X.shape[0], J is not None, noise)
         structure = MONOTONE if check_monotonic_cst(self, X.shape[1]) is not None else REGISTRY[self._structure()]
         members = resolve_members(self, structure, early, J is not None, partial)
         if members > 1 and warm and plan_fit(self, X, Y, w, warm=True, n_rows=n_rows, J=J).warm:
@@ -252,26 +277,45 @@ class BaseJacobianEstimator(BaseEstimator):
                 for group in optimizer.param_groups:
                     group["lr"] = self.learning_rate_init
             Yt, wt = torch.as_tensor(Ys, **to), torch.as_tensor(w, **to)
-            hist = train(
-                model,
-                Xt,
-                Yt,
-                wt,
-                solver=plan.solver,
-                max_iter=1 if partial else epochs,
-                learning_rate=self.learning_rate_init,
-                schedule=learning_rate(self, plan.spec),
-                batch_size=batch,
-                alpha=self.alpha,
-                loss=getattr(self, "loss", "squared_error"),
-                gen=gen,
-                tol_annealing=self.tol_annealing and not partial,
-                stopping=stopping,
-                verbose=int(self.verbose),
-                target=target,
-                optimizer=optimizer,
-                label=f"{type(self).__name__}.{'partial_fit' if partial else 'fit'}",
-            )
+
+            def fit_network(net: torch.nn.Module, alpha: float, label: str):
+                return train(
+                    net,
+                    Xt,
+                    Yt,
+                    wt,
+                    solver=plan.solver,
+                    max_iter=1 if partial else epochs,
+                    learning_rate=self.learning_rate_init,
+                    schedule=learning_rate(self, plan.spec),
+                    batch_size=batch,
+                    alpha=alpha,
+                    loss=getattr(self, "loss", "squared_error"),
+                    gen=gen,
+                    tol_annealing=self.tol_annealing and not partial,
+                    stopping=stopping,
+                    verbose=int(self.verbose),
+                    target=target,
+                    optimizer=optimizer,
+                    label=f"{type(self).__name__}.{'partial_fit' if partial else 'fit'}{label}",
+                )
+
+            alpha = self._alpha(warm=plan.warm or partial)
+            initial = copy.deepcopy(model) if noise else None
+            hist = fit_network(model, alpha, " (pilot: alpha from its residuals)" if noise else "")
+            if noise and hist.diverged is None:
+                # alpha = the share of y's variance the pilot fit leaves unexplained (its residuals' mean square
+                # over Y's variance, in the standardised units): noiseless data keep AUTO_ALPHA, noisy data a
+                # penalty that grows with their noise; refit from the same initial weights (not warm: the pilot's
+                # noise-following bends would stay)
+                with torch.no_grad():
+                    residual = float(target.loss(model, Xt, Yt, wt, "squared_error"))
+                    centred = Yt - (wt @ Yt) / wt.sum()
+                    spread = float((wt * (centred * centred).sum(-1)).sum() / wt.sum())
+                if residual > NOISE_REFIT * AUTO_ALPHA * spread:  # else the pilot is the fit, at AUTO_ALPHA
+                    alpha = residual / spread
+                    model = initial
+                    hist = fit_network(model, alpha, "")
             if members > 1:
                 model = plan.spec.constraint.merge_members(model, members).eval()  # a new module starts in train mode
             # every row given, the held-out ones too: the rules and ranges fixed here (panels, saturation) cover them
@@ -282,7 +326,7 @@ class BaseJacobianEstimator(BaseEstimator):
                 _warn.warn(hist.diverged, ConvergenceWarning)
         else:
             self._report_training(hist, model, epochs, stopping)
-        self._publish(plan, model, hist, y_1d)
+        self._publish(plan, model, hist, y_1d, alpha)
         if hasattr(self, "n_members"):
             self.n_members_ = members
         with torch_threads(thread_policy(X.shape[0])), torch.no_grad():
@@ -337,8 +381,9 @@ class BaseJacobianEstimator(BaseEstimator):
                 ConvergenceWarning,
             )
 
-    def _publish(self, plan, model: torch.nn.Module, hist, y_1d: bool) -> None:
+    def _publish(self, plan, model: torch.nn.Module, hist, y_1d: bool, alpha: float) -> None:
         """Write the fitted state: the only step of fit that sets attributes."""
+        self.alpha_ = alpha
         sc = plan.scaling
         previous = (self.loss_curve_, self.tol_curve_, self.n_iter_) if plan.warm else ([], [], 0)
         scores = getattr(self, "validation_scores_", None) if plan.warm else None

@@ -140,7 +140,8 @@ _SHARED_PARAMS_DOC = """
         weights), stop when its weighted R^2 stops improving, and keep the
         weights of the best validation epoch.  'auto': on for fits of up to
         10,000 rows whose split holds at least 10 (off for fits to observed
-        Jacobians, whose validation score would read the values only), as
+        Jacobians, whose validation score would read the values only, and
+        where ``alpha='auto'`` is set from the noise), as
         HistGradientBoosting's 'auto' turns it on by size: fits to
         convergence interpolate small noisy data (docs/benchmarks_tabular.md
         measures both on real datasets).
@@ -161,10 +162,21 @@ _SHARED_PARAMS_DOC = """
         (MLPRegressor's), ``min(100, n_samples)`` for the deep
         'lipschitz' stacks and ``min(400, n_samples)`` for the one-layer
         ``monotonic_cst`` regression on several features.
-    alpha : float, default=1e-4
+    alpha : float or 'auto', default='auto'
         L2 penalty on the network weights: ``alpha / (2 * sum(sample_weight))``
         times their squared norm, over the whole training set (so that
-        integer weights equal repeated samples).
+        integer weights equal repeated samples).  'auto': MLPRegressor's
+        1e-4, except for the 1-D exp(h) regressions
+        (``monotonic_cst`` on one feature, ``InvertibleJacobianRegressor``
+        on one feature with ``positive_map`` 'exp'), fitted to values on up
+        to 10,000 rows: there a first (pilot) fit at 1e-4 is followed by a
+        fit from the same initial weights with alpha = the share of y's
+        variance the pilot's residuals leave (noiseless data keep 1e-4 and
+        the pilot), and early stopping 'auto' is off: the penalty grows
+        with the noise, where a 10% validation split of a few hundred rows
+        picked epochs by chance (docs/measurements.md).  A warm start or
+        ``partial_fit`` continues with the ``alpha_`` of the fit it
+        continues.  The value used is ``alpha_``.
     initial_point : 'mean', float or array-like of shape (n_features,), default='mean'
         The initial condition x0 of every line integral ('mean': the
         weighted mean of X; the paper uses 0).  The value there, ``y0_``,
@@ -213,7 +225,10 @@ _SHARED_ATTRS_DOC = """
         The constraint of the fitted network (``constraint='auto'``
         resolved; 'none' for ``monotonic_cst``, which is its own structure).
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (of the final fit when ``alpha='auto'`` ran a
+        pilot).
+    alpha_ : float
+        The L2 penalty of the final fit (``alpha='auto'`` resolved).
     best_loss_ : float or None
         Smallest training loss over the fits of this network (warm fits
         accumulate it, as in MLPRegressor); None with ``early_stopping``

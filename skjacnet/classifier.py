@@ -44,8 +44,16 @@ _EARLY_STOPPING = """    early_stopping : bool or 'auto', default='auto'
         (early stopping cost certified accuracy on digits), so it is off
         there."""
 
+_ALPHA = """    alpha : float or 'auto', default=1e-4
+        L2 penalty on the network weights: ``alpha / (2 * sum(sample_weight))``
+        times their squared norm, over the whole training set (so that
+        integer weights equal repeated samples); 'auto' is 1e-4.  The value
+        used is ``alpha_``."""
+
 _CLASSIFIER_PARAMS_DOC = params_doc(
-    _SHARED_PARAMS_DOC, drop=("loss", "jacobian_weight"), replace={"early_stopping": _EARLY_STOPPING}
+    _SHARED_PARAMS_DOC,
+    drop=("loss", "jacobian_weight"),
+    replace={"early_stopping": _EARLY_STOPPING, "alpha": _ALPHA},
 )
 
 _CLASSIFIER_ATTRS_DOC = params_doc(
@@ -288,10 +296,10 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
     def _training_target(self, Ys, J, sc):
         return Ys, LogLossTarget()
 
-    def _early_stopping_on(self, n_rows: int, observed_jacobian: bool = False) -> bool:
+    def _early_stopping_on(self, n_rows: int, observed_jacobian: bool = False, noise_alpha: bool = False) -> bool:
         if self.early_stopping == "auto" and self._lipschitz_k() is not None:
             return False  # bounded logits cannot run off; their margins keep growing
-        return super()._early_stopping_on(n_rows, observed_jacobian)
+        return super()._early_stopping_on(n_rows, observed_jacobian, noise_alpha)
 
     def _stratify(self, Y: np.ndarray) -> np.ndarray:
         labels = Y[:, 0] if Y.shape[1] == 1 else Y.argmax(1)
@@ -482,8 +490,8 @@ class JacobianCalibrator(JacobianClassifier):
         Adam's (initial) step size.
     batch_size : int or 'auto', default='auto'
         Mini-batch size of Adam; 'auto' is ``min(200, n_samples)``.
-    alpha : float, default=1e-4
-        L2 penalty on the network weights.
+    alpha : float or 'auto', default=1e-4
+        L2 penalty on the network weights; 'auto' is 1e-4.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation and the batch order.
     device : str, default='cpu'

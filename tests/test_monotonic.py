@@ -175,9 +175,58 @@ def test_one_feature_exp_derivative_grows_at_most_tenfold_beyond_the_data(make):
     inside = est.jacobian(np.linspace(x.min(), x.max(), 2001)[:, None]).ravel()
     far = np.r_[np.linspace(-40, x.min() - 1e-3, 500), np.linspace(x.max() + 1e-3, 40, 500)][:, None]
     J = est.jacobian(far).ravel()
-    assert np.all(J > 0) and J.max() <= 10 * inside.max() * (1 + 1e-6)
+    # in range jacobian() reads the frozen mesh's piecewise-linear g (knots within rtol of the network's exp(h))
+    assert np.all(J > 0) and J.max() <= 10 * inside.max() * (1 + 1e-3)
     h = 1e-5
     fd = (est.predict(far + h) - est.predict(far - h)) / (2 * h)
     np.testing.assert_allclose(fd, J, rtol=1e-5, atol=1e-8)
     if hasattr(est, "inverse_transform"):
         np.testing.assert_allclose(est.inverse_transform(est.predict(far)).ravel(), far.ravel(), atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **k: JacobianRegressor(monotonic_cst=[1], random_state=0, **k),
+        lambda **k: InvertibleJacobianRegressor(random_state=0, **k),
+    ],
+    ids=["monotonic_cst", "invertible"],
+)
+def test_one_feature_exp_alpha_auto_follows_the_noise(make):
+    """alpha='auto' in the 1-D exp(h) regressions: a penalty that grows with the noise (the pilot's unexplained share
+    of y's variance), 1e-4 on noiseless data, no early stopping; a user's alpha is used as given; a warm start keeps
+    the alpha_ it continues."""
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, (200, 1))
+    clean = np.log(x[:, 0] + 2.5)
+    noisy = make().fit(x, clean + 0.1 * rng.normal(size=200))
+    share = 0.01 / np.var(clean)  # the noise's share of y's variance, about what the pilot leaves
+    assert 0.5 * share < noisy.alpha_ < 2 * share and noisy.validation_scores_ is None
+    assert make().fit(x, clean).alpha_ == 1e-4
+    assert make(alpha=0.3).fit(x, clean).alpha_ == 0.3
+    assert make(early_stopping=True).fit(x, clean + 0.1 * rng.normal(size=200)).validation_scores_ is not None
+    warm = make(warm_start=True).fit(x, clean + 0.1 * rng.normal(size=200))
+    first = warm.alpha_
+    assert warm.fit(x, clean).alpha_ == first  # continued: the penalty of the fit it continues
+    assert JacobianRegressor(random_state=0).fit(x, clean).alpha_ == 1e-4  # other structures: MLPRegressor's
+
+
+def test_one_feature_exp_derivative_rises_beyond_the_data_no_faster_than_its_secant():
+    """Beyond each end h = log g stays below its end value plus the outward rise of its secant over the range: on
+    noisy log(x + 2.5) (g falls with x) the slope left of the data grows at most like exp(rise * distance), and not
+    at all right of it; predict's finite differences agree."""
+    rng = np.random.RandomState(5)
+    x = rng.uniform(-1, 1, 200)
+    est = JacobianRegressor(monotonic_cst=[1], random_state=0).fit(
+        x[:, None], np.log(x + 2.5) + 0.1 * rng.normal(size=200)
+    )
+    lo, hi = x.min(), x.max()
+    g_lo, g_hi = est.jacobian(np.array([[lo], [hi]])).ravel()
+    rise = (np.log(g_lo) - np.log(g_hi)) / (hi - lo)  # the secant's outward rise on the left, in x's units
+    left = np.linspace(lo - 3, lo - 1e-3, 200)[:, None]
+    right = np.linspace(hi + 1e-3, hi + 3, 200)[:, None]
+    tol = 1 + 1e-3  # jacobian() at the ends reads the frozen mesh (within rtol of exp(h))
+    assert np.all(est.jacobian(left).ravel() <= g_lo * np.exp(max(rise, 0) * (lo - left.ravel())) * tol)
+    assert np.all(est.jacobian(right).ravel() <= g_hi * tol)
+    fd = (est.predict(left + 1e-5) - est.predict(left - 1e-5)) / 2e-5
+    np.testing.assert_allclose(fd, est.jacobian(left).ravel(), rtol=1e-5, atol=1e-8)

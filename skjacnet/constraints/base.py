@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 AUTO_BATCH_SIZE = 200  # batch_size='auto': MLPRegressor's mini-batch
 AUTO_MAX_ITER = 200  # max_iter='auto': MLPRegressor's
 AUTO_TOL = 1e-4  # tol='auto': MLPRegressor's
+AUTO_ALPHA = 1e-4  # alpha='auto': MLPRegressor's, where the structure does not set it from the noise
 # solver='auto': full-batch L-BFGS for the models whose full batch is cheap (see Constraint.auto_solver)
 LBFGS_CELLS = 1_000_000  # ridge/mesh models: rows x max(features, targets); the fit adds ~1.2 KB a cell
 COARSE_TRAINING_MESH = 100.0  # deep stacks' training meshes: 100x rtol, atol (Constraint.train_tolerance_scale)
@@ -136,6 +137,10 @@ class Constraint:
     def auto_max_iter(self, spec: ModelSpec, solver: str) -> int:
         """max_iter='auto' resolved: MLPRegressor's 200 epochs (L-BFGS iterations)."""
         return AUTO_MAX_ITER
+
+    def noise_alpha(self, spec: ModelSpec) -> bool:
+        """Whether alpha='auto' is set from the noise a pilot fit leaves (BaseJacobianEstimator._fit)."""
+        return False
 
     def auto_tol(self, spec: ModelSpec, solver: str) -> float:
         """tol='auto' resolved: MLPRegressor's 1e-4."""

@@ -108,6 +108,10 @@ class Monotone(Constraint):
         # 0.121 -> 0.164 with them, credit 10x the fit time)
         return "adam" if self._linear(spec) else super().auto_solver(spec, n_rows)
 
+    def noise_alpha(self, spec):
+        # the 1-D regression: see BaseJacobianEstimator._fit (what early stopping did before: docs/measurements.md)
+        return self._scalar(spec) and spec.least_squares_start
+
     def auto_batch_size(self, spec, n_rows):
         # the one-layer regression on several features: batches of 400 (the whole training split up to 400 rows),
         # not MLPRegressor's 200, whose last small batch of the epoch jolts Adam on a 300-row table.  5-fold R^2 at
@@ -141,7 +145,9 @@ class Monotone(Constraint):
             # f_i = y0_i + G_i(c x) - G_i(c x0), G_i' = exp(h_i): the 8-ridge sum below extrapolated saturating
             # curves poorly (2,000 noisy points on [-1, 1], MAE on [-2, 2], mean of 2 seeds: tanh(3x) 0.050 ->
             # 0.009, a logistic 0.037 -> 0.011, exp(x) 0.17 -> 0.042; UMNN 0.013, 0.018, 0.12)
-            return scalar_ridges(spec, ExpPositive(0.0), np.ones(spec.n_out), gen, monotonic_cst=cst, growth_cap=True)
+            return scalar_ridges(
+                spec, ExpPositive(0.0), np.ones(spec.n_out), gen, monotonic_cst=cst, growth_cap=True, trend_cap=True
+            )
         if spec.n_layers > 1:
             width = stack_width(spec, max(spec.n_in, spec.n_out))
             return LipschitzMonotone(lipschitz_stack(spec, spec.n_in, spec.n_out, 1.0, spec.n_layers, width, gen), cst)

@@ -23,6 +23,10 @@ class PositiveDefinite(Constraint):
     def uses_ridges(self, spec):
         return not self.scalar(spec)
 
+    def noise_alpha(self, spec):
+        # the 1-D exp(h) regression, as monotonic_cst's (BaseJacobianEstimator._fit)
+        return self.scalar(spec) and spec.positive_map == "exp" and spec.least_squares_start
+
     def model_in(self, spec):
         return spec.n_in if self.scalar(spec) else max(spec.n_in, spec.n_out)
 
@@ -44,7 +48,8 @@ class PositiveDefinite(Constraint):
         positive = POSITIVE_MAPS[spec.positive_map]
         if self.scalar(spec):
             # exp(h): its growth beyond the data is capped (RidgeJacobianNet._set_growth_cap)
-            return scalar_ridges(spec, positive(spec.epsilon), signs, gen, growth_cap=positive is ExpPositive)
+            exp = positive is ExpPositive
+            return scalar_ridges(spec, positive(spec.epsilon), signs, gen, growth_cap=exp, trend_cap=exp)
         # square of size D (zero-padded when n_in != n_out)
         dt, D = spec.dtype, self.model_in(spec)
         R = spec.ridges(D)

@@ -94,6 +94,7 @@ class RidgeJacobianNet(JacobianLayer):
         linear: bool = False,
         saturate: bool = False,
         growth_cap: bool = False,
+        trend_cap: bool = False,
     ):
         super().__init__()
         self.field, self.structure = field, structure
@@ -131,6 +132,10 @@ class RidgeJacobianNet(JacobianLayer):
         self.s_lo = nn.Buffer(torch.tensor(torch.inf, dtype=dtype)) if growth_cap else None
         self.s_hi = nn.Buffer(torch.tensor(-torch.inf, dtype=dtype)) if growth_cap else None
         self.h_cap = nn.Buffer(torch.full((V.shape[0],), torch.inf, dtype=dtype)) if growth_cap else None
+        # trend_cap (with growth_cap): beyond each end h also stays below its value at that end plus the outward
+        # rise of its secant over the range (rows: low end, high end); see _set_growth_cap
+        self.h_end = nn.Buffer(torch.full((2, V.shape[0]), torch.inf, dtype=dtype)) if trend_cap else None
+        self.h_rise = nn.Buffer(torch.zeros(2, V.shape[0], dtype=dtype)) if trend_cap else None
         self.integrator: Integrator = MeshQuadrature(1e-6, 1e-8)
 
     QUADRATURE = MeshQuadrature  # method='quadrature': exact integration of the knot mesh
@@ -182,8 +187,13 @@ class RidgeJacobianNet(JacobianLayer):
         if self.s_lo is None or self.training or not bool(self.s_lo < self.s_hi):
             return self.structure(self.field(s.unsqueeze(-1)))
         h = self.field(s.unsqueeze(-1))
-        outside = ((s < self.s_lo) | (s > self.s_hi)).unsqueeze(-1)
-        return self.structure(torch.where(outside, torch.minimum(h, self.h_cap), h))
+        below, above = (s < self.s_lo).unsqueeze(-1), (s > self.s_hi).unsqueeze(-1)
+        cap = self.h_cap
+        if self.h_end is not None:  # the end's value plus the secant's outward rise times the distance out
+            out = torch.where(below, self.s_lo - s.unsqueeze(-1), s.unsqueeze(-1) - self.s_hi)
+            trend = torch.where(below, self.h_end[0] + self.h_rise[0] * out, self.h_end[1] + self.h_rise[1] * out)
+            cap = torch.minimum(cap, trend)
+        return self.structure(torch.where(below | above, torch.minimum(h, cap), h))
 
     @torch.no_grad()
     def _set_growth_cap(self) -> None:
@@ -198,10 +208,22 @@ class RidgeJacobianNet(JacobianLayer):
         3.78 -> 3.11, tanh(3x), exp(x), exp(2x), a logistic and 2x unchanged (JacobianRegressor(monotonic_cst=[1])
         alike: log 0.166 -> 0.149 at n = 200); the reproduction's 5-point prior suite: only x^3 + x moves, 0.513 ->
         0.319.
+
+        trend_cap: beyond each end h also rises no faster than its secant over the whole range rises outward (not
+        at all where h falls outward): a noisy edge's tangent is steep by chance, the secant is pinned by all the
+        data, and exp(x), exp(2x) and log(x + 2.5) have secants that match their trends; h falling (saturating
+        curves) is left to the network.  MAE on [-2, 2], 8 data seeds, n noisy points (noise 0.1) on [-1, 1],
+        JacobianRegressor(monotonic_cst=[1]) with alpha from the noise (_base) at n = 200, without -> with:
+        log(x + 2.5) 0.064 -> 0.044, sqrt(x + 2.5) 0.054 -> 0.036, 2x 0.016 -> 0.016.
         """
         lo, hi = self.s_lo, self.s_hi
         inner = torch.linspace(0.0, 1.0, GROWTH_GRID, dtype=lo.dtype, device=lo.device) * (hi - lo) + lo
-        self.h_cap.copy_(self.field(inner.unsqueeze(-1)).max(0).values + math.log(GROWTH_CAP))
+        h = self.field(inner.unsqueeze(-1))
+        self.h_cap.copy_(h.max(0).values + math.log(GROWTH_CAP))
+        if self.h_end is not None:
+            secant = (h[-1] - h[0]) / (hi - lo)
+            self.h_end.copy_(torch.stack([h[0], h[-1]]))
+            self.h_rise.copy_(torch.stack([(-secant).clamp_min(0.0), secant.clamp_min(0.0)]))
 
     def g_diag(self, z: Tensor) -> Tensor:
         """g_r(z[:, r]) for ridge coordinates z (n, R)."""
@@ -405,6 +427,7 @@ class RidgeJacobianNet(JacobianLayer):
             "linear": self.A is not None,
             "saturate": self.z_lo is not None,
             "growth_cap": self.s_lo is not None,
+            "trend_cap": self.h_end is not None,
         }
 
     @classmethod
@@ -424,4 +447,5 @@ class RidgeJacobianNet(JacobianLayer):
             linear=state.get("linear", False),
             saturate=state.get("saturate", False),
             growth_cap=state.get("growth_cap", False),
+            trend_cap=state.get("trend_cap", False),
         )
