@@ -15,7 +15,9 @@ subsample: at 6,366 rows skjacnet's unconstrained default takes 40-80 s a fold);
 ``exp1d`` exp(x), ``logistic1d`` 1 / (1 + exp(-4x)), ``log1d`` log(x + 2.5), each plus N(0, 0.1^2) noise on
 x ~ U[-1, 1], n = 2000 (seeds 0, 1, 2, 3), scored on the held-out fold and against the noiseless curve on
 [-1, 1] and on [-2, 2] (extrapolation).  Each dataset has monotone directions (stated in ``DATASETS`` with
-the reason).
+the reason).  ``small1d`` (a section of its own): the same four curves from 200 noisy points, 8 independent
+samples each, the monotone reference peers and skjacnet's defaults fitted on each whole sample and scored
+against the truth on [-1, 1] and [-2, 2].
 
 Models, all at their defaults (``random_state=0`` where there is one):
 
@@ -185,6 +187,9 @@ CURVES = {
 }  # fmt: skip
 DATASETS = {"diabetes": _diabetes, "cars": _cars, "star98": _star98, "fair": _fair, "friedman1": _friedman1,
             **CURVES}  # fmt: skip
+# The small-sample section: each 1-D curve from SMALL_N noisy points, SMALL_SAMPLES independent draws (seed
+# 100 + 10 j + s for curve j, draw s), every model fitted on all of them and scored against the truth
+SMALL, SMALL_N, SMALL_SAMPLES = "small1d", 200, 8
 
 
 # ============================================================================================ peers
@@ -413,6 +418,110 @@ def run_dataset(name, quick):
     return rows
 
 
+def run_small(quick):
+    """The 1-D curves from SMALL_N noisy points: per curve SMALL_SAMPLES samples, each model fitted on the whole
+    sample (no folds) and scored by its MAE against the noiseless curve on [-1, 1] and [-2, 2]; the monotone
+    reference peers and skjacnet's defaults only (the section asks whether the defaults extrapolate as well as
+    the models made for one monotone input)."""
+    n, samples = (SMALL_N, 2) if quick else (SMALL_N, SMALL_SAMPLES)
+    grids = {"[-1, 1]": np.linspace(-1, 1, 2001)[:, None], "[-2, 2]": np.linspace(-2, 2, 4001)[:, None]}
+    rows = []
+    for j, (name, make_ds) in enumerate(CURVES.items()):
+        truth, formula = make_ds(True)["truth"], make_ds(True)["formula"]
+        draws = []
+        for s in range(samples):
+            rng = np.random.RandomState(100 + 10 * j + s)
+            x = rng.uniform(-1, 1, n)
+            draws.append((x[:, None], truth(x) + 0.1 * rng.normal(size=n)))
+        print(f"{SMALL}/{name}: {samples} samples of n={n}", flush=True)
+        ds = dict(X=draws[0][0], cst=[1])
+        for label, kind, make in models_for(ds, quick):
+            if label not in REFERENCE and label not in DEFAULTS:
+                continue
+            fit_s, mae, caught = [], {g: [] for g in grids}, Counter()
+            for X, y in draws:
+                model = make()
+                with warnings.catch_warnings(record=True) as w, contextlib.redirect_stdout(io.StringIO()):
+                    warnings.simplefilter("always")
+                    t = time.perf_counter()
+                    model.fit(X, y)
+                    fit_s.append(time.perf_counter() - t)
+                    for g, G in grids.items():
+                        p = np.asarray(model.predict(G), dtype=float).ravel()
+                        mae[g].append(float(np.mean(np.abs(truth(G[:, 0]) - p))))
+                for wi in w:
+                    caught[wi.category.__name__] += 1
+            row = {"part": SMALL, "dataset": name, "formula": formula, "model": label, "kind": kind, "n": n,
+                   "samples": samples, "fit_s": [round(v, 3) for v in fit_s], "fit_s_mean": float(np.mean(fit_s)),
+                   "warnings": dict(caught)}  # fmt: skip
+            for g in grids:
+                row[f"mae_truth_{g}"] = float(np.mean(mae[g]))
+                row[f"mae_truth_{g}_samples"] = mae[g]
+            rows.append(row)
+            print(f"  {label:48s} MAE[-2, 2] {row['mae_truth_[-2, 2]']:.4f} (worst {max(mae['[-2, 2]']):.4f})  "
+                  f"MAE[-1, 1] {row['mae_truth_[-1, 1]']:.4f}  fit {row['fit_s_mean']:.2f}s  "
+                  f"warnings {dict(caught) or 0}", flush=True)  # fmt: skip
+    return rows
+
+
+def reference_ratios(rows, targets, ours, key):
+    """The best reference peer's row per target (None where none ran) and, per default and target, the
+    default's ``key`` divided by that peer's."""
+    by = {(r["dataset"], r["model"]): r for r in rows}
+    refs = {t: [by[(t, m)] for m in REFERENCE if (t, m) in by] for t in targets}
+    best = {t: min(refs[t], key=lambda r: r[key], default=None) for t in targets}
+    ratio = {m: {t: by[(t, m)][key] / best[t][key] for t in targets if best[t] and (t, m) in by} for m in ours}
+    return best, ratio
+
+
+def small_section(rows):
+    """The SMALL_N-point 1-D section: mean MAE per curve, and each default's ratio to the best reference peer."""
+    small = [r for r in rows if r["part"] == SMALL]
+    if not small:
+        return []
+    targets = list(dict.fromkeys(r["dataset"] for r in small))
+    by = {(r["dataset"], r["model"]): r for r in small}
+    n, samples = small[0]["n"], small[0]["samples"]
+    key = "mae_truth_[-2, 2]"
+    formulas = ", ".join(f"{t}: {f}" for t, f in dict((r["dataset"], r["formula"]) for r in small).items())
+    out = ["", f"## The 1-D curves from {n} points", "",
+           f"Each curve ({formulas}) "
+           f"from {n} points x ~ U[-1, 1] with N(0, 0.1^2) noise, {samples} independent samples (seed 100 + 10 j + s "
+           "for curve j, sample s: none of them the n = 2000 data above), each model fitted on the whole sample. "
+           f"MAE against the noiseless curve on 4001 points of [-2, 2], mean over the {samples} samples (the worst "
+           "sample in brackets); the monotone reference peers and skjacnet's defaults. Bold: the best of the curve.",
+           ""]  # fmt: skip
+    secs = ("fit s (mean)", lambda rs: f"{np.mean([r['fit_s_mean'] for r in rs]):.2f}")
+    out += _mae_table(small, targets, key, lambda r: f"{r[key]:.4f} ({max(r[key + '_samples']):.3f})", secs)
+    out += ["", f"In range ([-1, 1], 2001 points), mean over the {samples} samples:", ""]
+    out += _mae_table(small, targets, "mae_truth_[-1, 1]")
+    ours = [m for m in DEFAULTS if any((t, m) in by for t in targets)]
+    out += ["", "Each default's MAE on [-2, 2] divided by the best reference peer's (" + ", ".join(REFERENCE)
+            + ", those that ran):", "", "| curve | best reference peer (MAE) | " + " | ".join(ours) + " |",
+            "|---|---|" + "---|" * len(ours)]  # fmt: skip
+    best, ratio = reference_ratios(small, targets, ours, key)
+    for t in targets:
+        if best[t] is None:
+            out.append(f"| {t} | — (no reference peer ran) |" + " — |" * len(ours))
+            continue
+        cells = [f"{ratio[m][t]:.2f}×" if t in ratio[m] else "—" for m in ours]
+        out.append(f"| {t} | {best[t]['model']} ({best[t][key]:.4f}) | " + " | ".join(cells) + " |")
+    out.append("")
+    for m in ours:
+        if not ratio[m]:
+            continue
+        worst = max(ratio[m], key=ratio[m].get)
+        verdict = (
+            "within 2× on every curve"
+            if ratio[m][worst] <= 2
+            else "NOT within 2× on " + ", ".join(f"{t} ({v:.1f}×)" for t, v in ratio[m].items() if v > 2)
+        )
+        out.append(f"- {m}: {verdict} (worst {worst}, {ratio[m][worst]:.2f}×).")
+    warned = [f"{r['model']} on {r['dataset']}: {r['warnings']}" for r in small if r["kind"] == OURS and r["warnings"]]
+    out.append("- skjacnet's warnings in these fits: " + ("; ".join(warned) if warned else "none") + ".")
+    return out
+
+
 # ============================================================================================ page
 def _cell(r):
     return f"{r['r2_mean']:.3f} ± {r['r2_std']:.3f} ({r['fit_s_mean']:.2f} s)"
@@ -422,17 +531,22 @@ def _warn_txt(r):
     return ", ".join(f"{k} {v}" for k, v in sorted(r["warnings"].items())) or "0"
 
 
-def _mae_table(oned, targets, key):
-    """A model x target table of one MAE column, the best of each target bold."""
+def _mae_table(oned, targets, key, cell=None, extra=None):
+    """A model x target table of one MAE column, the best of each target bold; ``cell(row)`` formats a cell
+    (default the MAE), ``extra = (title, f(model rows))`` adds a last column."""
+    cell = cell or (lambda r: f"{r[key]:.4f}")
     by = {(r["dataset"], r["model"]): r for r in oned}
     best = {t: min((r for r in oned if r["dataset"] == t), key=lambda r: r[key])["model"] for t in targets}
-    out = ["| model | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
+    tail = [extra[0]] if extra else []
+    out = ["| model | " + " | ".join([*targets, *tail]) + " |", "|---|" + "---|" * (len(targets) + len(tail))]
     for m in dict.fromkeys(r["model"] for r in oned):
         cells = []
         for t in targets:
             r = by.get((t, m))
-            v = "—" if r is None else f"{r[key]:.4f}"
+            v = "—" if r is None else cell(r)
             cells.append(f"**{v}**" if r is not None and best[t] == m else v)
+        if extra:
+            cells.append(extra[1]([by[(t, m)] for t in targets if (t, m) in by]))
         out.append(f"| {m} | " + " | ".join(cells) + " |")
     return out
 
@@ -463,22 +577,18 @@ def curves_section(rows, k):
             "divided by the best reference peer's, then by the best of all peers.", "",
             "| target | best reference peer (MAE) | best peer (MAE) | " + " | ".join(ours) + " |",
             "|---|---|---|" + "---|" * len(ours)]  # fmt: skip
-    ratio = {m: {} for m in ours}
+    best, ratio = reference_ratios(oned, targets, ours, key)
     for t in targets:
-        refs = [by[(t, m)] for m in REFERENCE if (t, m) in by]
         bp = min((r for r in oned if r["dataset"] == t and r["kind"] == PEER), key=lambda r: r[key])
-        if not refs:
+        br = best[t]
+        if br is None:
             out.append(f"| {t} | — (no reference peer ran) | {bp['model']} ({bp[key]:.4f}) |" + " — |" * len(ours))
             continue
-        br = min(refs, key=lambda r: r[key])
-        cells = []
-        for m in ours:
-            r = by.get((t, m))
-            if r is None:
-                cells.append("—")
-                continue
-            ratio[m][t] = r[key] / br[key]
-            cells.append(f"{r[key]:.4f}: {ratio[m][t]:.1f}× ref, {r[key] / bp[key]:.1f}× best")
+        cells = [
+            f"{by[(t, m)][key]:.4f}: {ratio[m][t]:.1f}× ref, {by[(t, m)][key] / bp[key]:.1f}× best" if t in ratio[m]
+            else "—"
+            for m in ours
+        ]  # fmt: skip
         head = f"| {t} | {br['model']} ({br[key]:.4f}) | {bp['model']} ({bp[key]:.4f}) | "
         out.append(head + " | ".join(cells) + " |")
     out.append("")
@@ -497,11 +607,13 @@ def curves_section(rows, k):
     return out
 
 
-def tables(rows):
-    rows = [r for r in rows if r["part"] == "tabular"]
+def tables(all_rows):
+    rows = [r for r in all_rows if r["part"] == "tabular"]
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     models = list(dict.fromkeys(r["model"] for r in rows))
     by = {(r["dataset"], r["model"]): r for r in rows}
+    if not rows:  # a run of the small-sample section alone
+        return small_section(all_rows) + [""]
     k = rows[0]["n_folds"]
     out = ["## Datasets", "", "| dataset | n | d | source | monotone directions | why |", "|---|---|---|---|---|---|"]
     for d in datasets:
@@ -519,6 +631,7 @@ def tables(rows):
             cells.append("—" if r is None else (f"**{_cell(r)}**" if best[d] == m else _cell(r)))
         out.append(f"| {m} | " + " | ".join(cells) + " |")
     out += curves_section(rows, k)
+    out += small_section(all_rows)
     out += ["", f"## Warnings per {k} fits (by category)", "",
             "Every warning raised inside `fit` and `predict`, recorded with `warnings.catch_warnings(record=True)` "
             f"and `simplefilter('always')`, summed over the {k} folds; `printed line`: lines a model printed on "
@@ -687,7 +800,13 @@ def page(rows, args, wall_s):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small version (under a minute): checks that it runs")
-    parser.add_argument("--datasets", nargs="*", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument(
+        "--datasets",
+        nargs="*",
+        default=[*DATASETS, SMALL],
+        choices=[*DATASETS, SMALL],
+        help=f"{SMALL}: the 1-D curves from {SMALL_N} points, {SMALL_SAMPLES} samples each",
+    )
     parser.add_argument("--md", default=None, help="write the markdown page here")
     parser.add_argument("--json", default=None, help="write the raw rows here")
     parser.add_argument("--merge", nargs="*", default=None, help="print the page of saved JSON files (no runs)")
@@ -703,7 +822,7 @@ def main(argv=None):
     notes += [n for n in (_pygam(), _umnn()) if n is not None]
     with threadpool_limits(1):
         for name in args.datasets:
-            rows += run_dataset(name, args.quick)
+            rows += run_small(args.quick) if name == SMALL else run_dataset(name, args.quick)
     wall = time.perf_counter() - t0
     rows.append({"part": "meta", "wall_s": round(wall, 1), "date": datetime.date.today().isoformat(),
                  "quick": bool(args.quick), "datasets": args.datasets, "notes": notes,

@@ -153,7 +153,7 @@ class BaseJacobianEstimator(BaseEstimator):
 
     def _noise_alpha(self, X, Y, w, J, warm: bool, partial: bool) -> bool:
         """Whether alpha='auto' is set from the noise in this fit: a fresh fit of up to AUTO_EARLY_STOPPING_ROWS
-        rows, values only, of a structure that asks for it (``Constraint.noise_alpha``: the 1-D exp(h) regressions).
+        rows, values only, of a structure that asks for it (``Constraint.noise_alpha``: the 1-D one-layer regressions).
         """
         if self.alpha != "auto" or partial or J is not None or X.shape[0] > AUTO_EARLY_STOPPING_ROWS:
             return False

@@ -166,8 +166,9 @@ _SHARED_PARAMS_DOC = """
         L2 penalty on the network weights: ``alpha / (2 * sum(sample_weight))``
         times their squared norm, over the whole training set (so that
         integer weights equal repeated samples).  'auto': MLPRegressor's
-        1e-4, except for the 1-D exp(h) regressions
-        (``monotonic_cst`` on one feature, ``InvertibleJacobianRegressor``
+        1e-4, except for the 1-D one-layer regressions (the paper's JacNet,
+        ``constraint`` 'auto', 'none' or 'nonconservative' on one feature;
+        ``monotonic_cst`` on one feature; ``InvertibleJacobianRegressor``
         on one feature with ``positive_map`` 'exp'), fitted to values on up
         to 10,000 rows: there a first (pilot) fit at 1e-4 is followed by a
         fit from the same initial weights with alpha = the share of y's

@@ -102,21 +102,23 @@ def test_the_papers_field_is_an_explicit_option():
 
 
 @pytest.mark.parametrize(
-    "n, kwargs, on",
+    "n, d, kwargs, on",
     [
-        (99, {}, False),  # a 9-row split is too small to stop on
-        (100, {}, True),
-        (100, {"validation_fraction": 0.05}, False),
-        (10_001, {}, False),
+        (99, 2, {}, False),  # a 9-row split is too small to stop on
+        (100, 2, {}, True),
+        (100, 2, {"validation_fraction": 0.05}, False),
+        (10_001, 2, {}, False),
+        (100, 1, {"alpha": 1e-4}, True),
+        (100, 1, {}, False),  # the 1-D regression's alpha='auto' is set from the noise instead
     ],
 )
-def test_early_stopping_auto_follows_the_number_of_rows(n, kwargs, on):
+def test_early_stopping_auto_follows_the_number_of_rows(n, d, kwargs, on):
     rng = np.random.RandomState(0)
-    X = rng.uniform(-1, 1, (n, 1))
+    X = rng.uniform(-1, 1, (n, d))
     est = JacobianRegressor(max_iter=2, hidden_layer_sizes=(4,), random_state=0, **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est.fit(X, X.ravel() ** 2)
+        est.fit(X, X[:, 0] ** 2)
     assert (est.validation_scores_ is not None) is on
     assert est.get_params()["early_stopping"] == "auto"
 

@@ -189,13 +189,15 @@ def test_one_feature_exp_derivative_grows_at_most_tenfold_beyond_the_data(make):
     [
         lambda **k: JacobianRegressor(monotonic_cst=[1], random_state=0, **k),
         lambda **k: InvertibleJacobianRegressor(random_state=0, **k),
+        lambda **k: JacobianRegressor(random_state=0, **k),
+        lambda **k: JacobianRegressor(constraint="nonconservative", random_state=0, **k),
     ],
-    ids=["monotonic_cst", "invertible"],
+    ids=["monotonic_cst", "invertible", "paper-1d", "nonconservative-1d"],
 )
-def test_one_feature_exp_alpha_auto_follows_the_noise(make):
-    """alpha='auto' in the 1-D exp(h) regressions: a penalty that grows with the noise (the pilot's unexplained share
-    of y's variance), 1e-4 on noiseless data, no early stopping; a user's alpha is used as given; a warm start keeps
-    the alpha_ it continues."""
+def test_one_feature_alpha_auto_follows_the_noise(make):
+    """alpha='auto' in the 1-D regressions (exp(h) and the paper's free g): a penalty that grows with the noise (the
+    pilot's unexplained share of y's variance), 1e-4 on noiseless data, no early stopping; a user's alpha is used as
+    given; a warm start keeps the alpha_ it continues."""
     rng = np.random.RandomState(0)
     x = rng.uniform(-1, 1, (200, 1))
     clean = np.log(x[:, 0] + 2.5)
@@ -208,7 +210,10 @@ def test_one_feature_exp_alpha_auto_follows_the_noise(make):
     warm = make(warm_start=True).fit(x, clean + 0.1 * rng.normal(size=200))
     first = warm.alpha_
     assert warm.fit(x, clean).alpha_ == first  # continued: the penalty of the fit it continues
-    assert JacobianRegressor(random_state=0).fit(x, clean).alpha_ == 1e-4  # other structures: MLPRegressor's
+    noisy_2d = np.c_[x, rng.uniform(-1, 1, 200)]  # other structures: MLPRegressor's, noise or not
+    assert JacobianRegressor(random_state=0).fit(noisy_2d, clean + 0.1 * rng.normal(size=200)).alpha_ == 1e-4
+    two_layers = JacobianRegressor(n_layers=2, max_iter=20, random_state=0)
+    assert two_layers.fit(x, clean + 0.1 * rng.normal(size=200)).alpha_ == 1e-4
 
 
 def test_one_feature_exp_derivative_rises_beyond_the_data_no_faster_than_its_secant():
@@ -230,3 +235,30 @@ def test_one_feature_exp_derivative_rises_beyond_the_data_no_faster_than_its_sec
     assert np.all(est.jacobian(right).ravel() <= g_hi * tol)
     fd = (est.predict(left + 1e-5) - est.predict(left - 1e-5)) / 2e-5
     np.testing.assert_allclose(fd, est.jacobian(left).ravel(), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("constraint", ["auto", "none", "nonconservative"])
+def test_paper_1d_derivative_beyond_the_data_stays_within_its_secant_band(constraint):
+    """The 1-D free-g regression: beyond each end g stays within its end value +- the |slope| of g's secant over the
+    range times the distance out (the band that keeps a noisy edge's trend from running away); predict's finite
+    differences agree with jacobian() out there, and the band is what the network would not have kept by itself."""
+    rng = np.random.RandomState(3)
+    x = rng.uniform(-1, 1, 200)
+    y = np.tanh(3 * x) + 0.1 * rng.normal(size=200)
+    est = JacobianRegressor(constraint=constraint, random_state=0).fit(x[:, None], y)
+    lo, hi = x.min(), x.max()
+    g_lo, g_hi = est.jacobian(np.array([[lo], [hi]])).ravel()
+    slope = abs(g_hi - g_lo) / (hi - lo)
+    tol = 1e-3 * max(abs(g_lo), abs(g_hi), 1e-3)  # jacobian() at the ends reads the frozen mesh
+    beyond = ((lo, g_lo, np.linspace(lo - 3, lo - 1e-3, 300)), (hi, g_hi, np.linspace(hi + 1e-3, hi + 3, 300)))
+    for end, g_end, out in beyond:
+        g = est.jacobian(out[:, None]).ravel()
+        assert np.all(np.abs(g - g_end) <= slope * np.abs(out - end) + tol)
+        fd = (est.predict(out[:, None] + 1e-5) - est.predict(out[:, None] - 1e-5)) / 2e-5
+        np.testing.assert_allclose(fd, g, rtol=1e-5, atol=1e-7)
+    net = est.model_
+    s = (torch.linspace(lo - 3, hi + 3, 601, dtype=torch.float64) - float(est._x_mean[0])) / float(est._x_scale[0])
+    with torch.no_grad():
+        free = net.field(s.unsqueeze(-1)).ravel()  # the network itself, unbanded
+        banded = net.g_table(s).ravel()
+    assert not torch.allclose(free, banded)  # the band acts on this fit

@@ -126,7 +126,7 @@ def test_early_stopping_trains_exactly_as_a_fit_on_the_training_rows(solver, rng
     """Scoring the validation rows must not advance the training mesh's refinement schedule."""
     X = rng.uniform(-2, 2, (200, 1))
     y = np.tanh(X).ravel() + 0.1 * rng.standard_normal(200)
-    fit = dict(max_iter=30, random_state=0, solver=solver)
+    fit = dict(max_iter=30, random_state=0, solver=solver, alpha=1e-4)  # one fit, no pilot for the noise
     early = JacobianRegressor(early_stopping=True, validation_fraction=0.3, n_iter_no_change=100, **fit).fit(X, y)
     seeds = np.random.RandomState(0)
     seeds.randint(np.iinfo(np.int32).max)  # the network's seed comes first
@@ -223,7 +223,7 @@ def test_lbfgs_trains_every_structure_and_integrator(case, rng):
 # ---------------------------------------------------------------- progress output
 def test_verbose_levels(data_1d, capsys, monkeypatch):
     X, y = data_1d[0][:60], data_1d[1][:60]
-    fit = dict(max_iter=4, random_state=0)
+    fit = dict(max_iter=4, random_state=0, alpha=1e-4)  # one fit (alpha='auto' adds a pilot fit in 1-D)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         JacobianRegressor(**fit).fit(X, y)

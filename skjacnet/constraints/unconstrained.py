@@ -50,6 +50,12 @@ def unconstrained_stack(spec, depth: int, width: int, gen: torch.Generator) -> C
     return Composition(layers)
 
 
+def paper_scalar(spec, gen: torch.Generator) -> RidgeJacobianNet:
+    """The paper's 1-D JacNet, g free; a regression's g beyond the data stays within its value at the end +- the
+    |slope| of its secant over the range times the distance out (RidgeJacobianNet trend_band)."""
+    return scalar_ridges(spec, Unconstrained(), np.ones(spec.n_out), gen, trend_band=spec.least_squares_start)
+
+
 @register
 class NoConstraint(Constraint):
     name = "none"
@@ -67,6 +73,10 @@ class NoConstraint(Constraint):
     def uses_ridges(self, spec):
         return spec.n_layers > 1 or spec.n_in > 1
 
+    def noise_alpha(self, spec):
+        # the paper's 1-D regression, as monotonic_cst's (BaseJacobianEstimator._fit; docs/measurements.md)
+        return self.scalar(spec) and spec.n_layers == 1 and spec.least_squares_start
+
     def build(self, spec, gen, signs):
         n_in, n_out = spec.n_in, spec.n_out
         if spec.n_layers > 1:
@@ -74,7 +84,7 @@ class NoConstraint(Constraint):
         if n_in > 1:
             # y0 + A (x - x0) + U (G(V x) - G(V x0)): free ridges beside a linear term (see initialise)
             return learned_ridges(spec, Unconstrained(), gen, linear=True)
-        return scalar_ridges(spec, Unconstrained(), np.ones(n_out), gen)
+        return paper_scalar(spec, gen)
 
     def initialise(self, model, X, Y, w):
         if isinstance(model, RidgeJacobianNet):
@@ -98,7 +108,7 @@ class NonConservative(NoConstraint):
         if n_in > 1:
             field = MLP((n_in, *spec.hidden, n_out * n_in), spec.activation, gen, dt)
             return FullJacobianNet(field, n_in, n_out, dt)
-        return scalar_ridges(spec, Unconstrained(), np.ones(n_out), gen)
+        return paper_scalar(spec, gen)
 
     def initialise(self, model, X, Y, w):
         pass
