@@ -90,3 +90,16 @@ def test_states_saved_by_earlier_versions_load_unchanged(rng):
     assert k > 1 and lip.model_.structure.h_scale == k
     torch.testing.assert_close(loaded.model_.structure(h), k * torch.tanh(h))  # the old map, not a new one
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(lip)).predict(X[:, :1]), lip.predict(X[:, :1]))
+
+    # the paper's 1-D model before trend_band (no field, no range buffers): loads, and predicts from its saved mesh
+    paper = JacobianRegressor(max_iter=5, random_state=0).fit(X[:, :1], np.tanh(X[:, 0]))
+    old = paper.__getstate__()
+    del old["model_"]["trend_band"]
+    for name in ("s_lo", "s_hi", "h_end", "h_rise"):
+        del old["model_"]["tensors"][name]
+    loaded = JacobianRegressor.__new__(JacobianRegressor)
+    loaded.__setstate__(old)
+    far = np.linspace(-8, 8, 33)[:, None]
+    assert not loaded.model_.trend_band and loaded.model_.s_lo is None
+    np.testing.assert_array_equal(loaded.predict(far), paper.predict(far))
+    assert pickle.loads(pickle.dumps(paper)).model_.trend_band
