@@ -175,7 +175,9 @@ _SHARED_PARAMS_DOC = """
         variance the pilot's residuals leave (noiseless data keep 1e-4 and
         the pilot), and early stopping 'auto' is off: the penalty grows
         with the noise, where a 10% validation split of a few hundred rows
-        picked epochs by chance (docs/measurements.md).  A warm start or
+        picked epochs by chance (docs/measurements.md).  Above 1,000
+        unweighted rows that share comes from differences of neighbouring
+        points (Gasser et al., 1986) instead, and there is one fit.  A warm start or
         ``partial_fit`` continues with the ``alpha_`` of the fit it
         continues.  The value used is ``alpha_``.
     initial_point : 'mean', float or array-like of shape (n_features,), default='mean'

@@ -237,6 +237,45 @@ def test_one_feature_exp_derivative_rises_beyond_the_data_no_faster_than_its_sec
     np.testing.assert_allclose(fd, est.jacobian(left).ravel(), rtol=1e-5, atol=1e-8)
 
 
+def test_neighbour_noise_reads_the_noise_not_the_curve():
+    from skjacnet._noise import neighbour_noise
+
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, 4000)
+    curves = np.c_[np.exp(2 * x), np.tanh(3 * x)]
+    noise = np.array([0.1, 0.03]) * rng.normal(size=(4000, 2))
+    estimate = neighbour_noise(torch.as_tensor(x), torch.as_tensor(curves + noise))
+    assert abs(estimate / (0.1**2 + 0.03**2) - 1) < 0.1  # summed over the columns
+    assert neighbour_noise(torch.as_tensor(x), torch.as_tensor(curves)) < 1e-6  # dense noiseless curves: ~0
+    tied = np.repeat(x[:500], 2)  # every x twice: pairs compare as pure noise, triples x, x, x' still count
+    y = np.exp(tied) + 0.1 * rng.normal(size=1000)
+    assert abs(neighbour_noise(torch.as_tensor(tied), torch.as_tensor(y[:, None])) / 0.01 - 1) < 0.15
+    assert neighbour_noise(torch.zeros(10, dtype=torch.float64), torch.ones(10, 1, dtype=torch.float64)) is None
+
+
+def test_large_samples_take_alpha_from_neighbours_without_a_pilot(monkeypatch):
+    """Above PILOT_ROWS unweighted rows: one fit, alpha_ about the noise's share of y's variance; weighted rows
+    keep the pilot (its weighted residuals)."""
+    import skjacnet._base as base
+
+    calls = []
+    real = base.train
+    monkeypatch.setattr(base, "train", lambda *a, **k: calls.append(k["alpha"]) or real(*a, **k))
+    rng = np.random.RandomState(1)
+    x = rng.uniform(-1, 1, (1500, 1))
+    clean = np.log(x[:, 0] + 2.5)
+    y = clean + 0.1 * rng.normal(size=1500)
+    est = JacobianRegressor(monotonic_cst=[1], max_iter=30, random_state=0).fit(x, y)
+    share = 0.01 / np.var(y)
+    assert len(calls) == 1 and calls[0] == est.alpha_ and 0.8 * share < est.alpha_ < 1.25 * share
+    calls.clear()
+    assert JacobianRegressor(max_iter=30, random_state=0).fit(x, clean).alpha_ == 1e-4 and len(calls) == 1
+    calls.clear()
+    w = rng.uniform(0.5, 2, 1500)
+    JacobianRegressor(monotonic_cst=[1], max_iter=30, random_state=0).fit(x, y, sample_weight=w)
+    assert len(calls) == 2 and calls[0] == 1e-4  # the pilot, then the refit
+
+
 @pytest.mark.parametrize("constraint", ["auto", "none", "nonconservative"])
 def test_paper_1d_derivative_beyond_the_data_stays_within_its_secant_band(constraint):
     """The 1-D free-g regression: beyond each end g stays within its end value +- the |slope| of g's secant over the
