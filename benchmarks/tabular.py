@@ -789,6 +789,10 @@ def page(rows, args, wall_s):
         "500 full-batch Adam steps on the MSE at learning rate 0.01, float32.",
         "",
     ]
+    if any(r["part"] == SMALL for r in rows):
+        head += [f"The section \"The 1-D curves from {SMALL_N} points\" fits the same four curves from {SMALL_N} "
+                 f"noisy points, {SMALL_SAMPLES} independent samples each, with the monotone reference peers (UMNN, "
+                 "IsotonicRegression, pyGAM's monotone spline) and skjacnet's defaults.", ""]  # fmt: skip
     if notes:
         head += [f"Note: {n}" for n in notes] + [""]
     if args.quick:
