@@ -313,7 +313,7 @@ class BaseJacobianEstimator(BaseEstimator):
                 estimate = neighbour_noise(Xt[:, 0], Yt)
                 if estimate is not None:
                     noise = False
-                    alpha = estimate / spread if estimate > NOISE_REFIT * AUTO_ALPHA * spread else AUTO_ALPHA
+                    alpha = estimate / spread if estimate > NOISE_REFIT * AUTO_ALPHA * spread > 0 else AUTO_ALPHA
             initial = copy.deepcopy(model) if noise else None
             hist = fit_network(model, alpha, " (pilot: alpha from its residuals)" if noise else "")
             if noise and hist.diverged is None:
@@ -323,7 +323,8 @@ class BaseJacobianEstimator(BaseEstimator):
                 # noise-following bends would stay)
                 with torch.no_grad():
                     residual = float(target.loss(model, Xt, Yt, wt, "squared_error"))
-                if residual > NOISE_REFIT * AUTO_ALPHA * spread:  # else the pilot is the fit, at AUTO_ALPHA
+                # else the pilot is the fit, at AUTO_ALPHA (a constant y: nothing to measure the noise against)
+                if residual > NOISE_REFIT * AUTO_ALPHA * spread > 0:
                     alpha = residual / spread
                     model = initial
                     hist = fit_network(model, alpha, "")

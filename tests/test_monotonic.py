@@ -253,6 +253,20 @@ def test_neighbour_noise_reads_the_noise_not_the_curve():
     assert neighbour_noise(torch.zeros(10, dtype=torch.float64), torch.ones(10, 1, dtype=torch.float64)) is None
 
 
+@pytest.mark.parametrize("n", [200, 1500])  # the pilot, the neighbours
+def test_alpha_auto_on_a_constant_target_stays_at_its_default(n):
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, (n, 1))
+    for est in (
+        JacobianRegressor(max_iter=20, random_state=0),
+        JacobianRegressor(monotonic_cst=[1], max_iter=20, random_state=0),
+        InvertibleJacobianRegressor(max_iter=20, random_state=0),
+    ):
+        est.fit(x, np.full(n, 3.0))
+        assert est.alpha_ == 1e-4
+        np.testing.assert_allclose(est.predict(x), 3.0, atol=1e-2)  # strictly monotone models tilt a little
+
+
 def test_large_samples_take_alpha_from_neighbours_without_a_pilot(monkeypatch):
     """Above PILOT_ROWS unweighted rows: one fit, alpha_ about the noise's share of y's variance; weighted rows
     keep the pilot (its weighted residuals)."""
