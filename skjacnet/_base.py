@@ -304,9 +304,10 @@ class BaseJacobianEstimator(BaseEstimator):
                 )
 
             alpha = self._alpha(warm=plan.warm or partial)
-            with torch.no_grad():
-                centred = Yt - (wt @ Yt) / wt.sum()
-                spread = float((wt * (centred * centred).sum(-1)).sum() / wt.sum())
+            if noise:  # y's variance (standardised units), against which the noise is measured
+                with torch.no_grad():
+                    centred = Yt - (wt @ Yt) / wt.sum()
+                    spread = float((wt * (centred * centred).sum(-1)).sum() / wt.sum())
             if noise and Xt.shape[0] > PILOT_ROWS and Xt.shape[1] == 1 and bool((wt == wt[0]).all()):
                 # a large sample: the same share from differences of neighbours, which cost no fit (a pilot
                 # doubled the 1-D fit's time at n = 2000: 11x HistGradientBoosting's, docs/measurements.md)

@@ -177,9 +177,9 @@ _SHARED_PARAMS_DOC = """
         with the noise, where a 10% validation split of a few hundred rows
         picked epochs by chance (docs/measurements.md).  Above 1,000
         unweighted rows that share comes from differences of neighbouring
-        points (Gasser et al., 1986) instead, and there is one fit.  A warm start or
-        ``partial_fit`` continues with the ``alpha_`` of the fit it
-        continues.  The value used is ``alpha_``.
+        points (Gasser et al., 1986) instead, and there is one fit.  A warm
+        start or ``partial_fit`` continues with the ``alpha_`` of the fit
+        it continues.  The value used is ``alpha_``.
     initial_point : 'mean', float or array-like of shape (n_features,), default='mean'
         The initial condition x0 of every line integral ('mean': the
         weighted mean of X; the paper uses 0).  The value there, ``y0_``,
