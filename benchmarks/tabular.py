@@ -427,7 +427,8 @@ def run_small(quick):
     grids = {"[-1, 1]": np.linspace(-1, 1, 2001)[:, None], "[-2, 2]": np.linspace(-2, 2, 4001)[:, None]}
     rows = []
     for j, (name, make_ds) in enumerate(CURVES.items()):
-        truth, formula = make_ds(True)["truth"], make_ds(True)["formula"]
+        ds = make_ds(True)
+        truth, formula = ds["truth"], ds["formula"]
         draws = []
         for s in range(samples):
             rng = np.random.RandomState(100 + 10 * j + s)
@@ -789,10 +790,12 @@ def page(rows, args, wall_s):
         "500 full-batch Adam steps on the MSE at learning rate 0.01, float32.",
         "",
     ]
-    if any(r["part"] == SMALL for r in rows):
-        head += [f"The section \"The 1-D curves from {SMALL_N} points\" fits the same four curves from {SMALL_N} "
-                 f"noisy points, {SMALL_SAMPLES} independent samples each, with the monotone reference peers (UMNN, "
-                 "IsotonicRegression, pyGAM's monotone spline) and skjacnet's defaults.", ""]  # fmt: skip
+    small = [r for r in rows if r["part"] == SMALL]
+    if small:
+        n, k = small[0]["n"], small[0]["samples"]
+        head += [f"The section \"The 1-D curves from {n} points\" fits the same four curves from {n} noisy points, "
+                 f"{k} independent samples each, with the monotone reference peers (UMNN, IsotonicRegression, pyGAM's "
+                 "monotone spline) and skjacnet's defaults.", ""]  # fmt: skip
     if notes:
         head += [f"Note: {n}" for n in notes] + [""]
     if args.quick:

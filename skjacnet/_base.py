@@ -42,7 +42,7 @@ AUTO_EARLY_STOPPING_ROWS = 10_000
 AUTO_EARLY_STOPPING_MIN_VALIDATION = 10
 # alpha='auto' from the noise: refit only when the pilot's residuals exceed this many times AUTO_ALPHA (of y's variance)
 NOISE_REFIT = 2.0
-# above this many unweighted rows the noise comes from differences of neighbours (skjacnet._noise), not a pilot fit
+# above this many unweighted rows (x distinct) the noise comes from neighbour differences (skjacnet._noise), no pilot
 PILOT_ROWS = 1000
 
 

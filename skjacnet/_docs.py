@@ -176,8 +176,10 @@ _SHARED_PARAMS_DOC = """
         the pilot), and early stopping 'auto' is off: the penalty grows
         with the noise, where a 10% validation split of a few hundred rows
         picked epochs by chance (docs/measurements.md).  Above 1,000
-        unweighted rows that share comes from differences of neighbouring
-        points (Gasser et al., 1986) instead, and there is one fit.  A warm
+        unweighted rows with distinct x that share comes from differences
+        of neighbouring points (Gasser et al., 1986) instead, and there is
+        one fit (repeated x keep the pilot: duplicated rows would read as
+        noiseless).  A warm
         start or ``partial_fit`` continues with the ``alpha_`` of the fit
         it continues.  The value used is ``alpha_``.
     initial_point : 'mean', float or array-like of shape (n_features,), default='mean'

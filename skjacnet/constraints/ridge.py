@@ -311,9 +311,17 @@ class RidgeJacobianNet(JacobianLayer):
         """
         if self.s_lo is not None and X is not None:  # before the mesh, which integrates the capped g
             with torch.no_grad():
-                z = X @ self.V().T
-                torch.minimum(self.s_lo, z.min(), out=self.s_lo)
-                torch.maximum(self.s_hi, z.max(), out=self.s_hi)
+                if self.trend_band and not isinstance(self.integrator, MeshQuadrature):
+                    # the band is the mesh's alone: the ODE methods step across its kinks inexactly (predict then
+                    # misses its tolerance beyond the data, and jacobian() predict's slope), so they integrate g as
+                    # the network gives it
+                    self.s_lo.fill_(torch.inf)
+                    self.s_hi.fill_(-torch.inf)
+                else:
+                    # x0 too: predictions integrate g from it, and training saw g unheld between it and the data
+                    z = torch.cat([X, self.x0.unsqueeze(0)]) @ self.V().T
+                    torch.minimum(self.s_lo, z.min(), out=self.s_lo)
+                    torch.maximum(self.s_hi, z.max(), out=self.s_hi)
             if bool(self.s_lo < self.s_hi):
                 self._set_growth_cap()  # once, for the weights being frozen (g_table reads it)
         super().freeze(X)
