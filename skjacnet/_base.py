@@ -46,6 +46,13 @@ NOISE_REFIT = 2.0
 PILOT_ROWS = 1000
 
 
+def _noise_share(noise: float, spread: float) -> float | None:
+    """alpha='auto' from the noise: its mean square over y's variance (standardised units), so that noisy data get a
+    penalty that grows with their noise; None (AUTO_ALPHA stays) within NOISE_REFIT x AUTO_ALPHA of noiseless, or
+    for a constant y (nothing to measure the noise against)."""
+    return noise / spread if noise > NOISE_REFIT * AUTO_ALPHA * spread > 0 else None
+
+
 def _best(pick, previous: float | None, new: float | None) -> float | None:
     """pick (min or max) of the values that exist."""
     values = [v for v in (previous, new) if v is not None]
@@ -304,30 +311,28 @@ class BaseJacobianEstimator(BaseEstimator):
                 )
 
             alpha = self._alpha(warm=plan.warm or partial)
+            pilot = noise
             if noise:  # y's variance (standardised units), against which the noise is measured
                 with torch.no_grad():
                     centred = Yt - (wt @ Yt) / wt.sum()
                     spread = float((wt * (centred * centred).sum(-1)).sum() / wt.sum())
-            if noise and Xt.shape[0] > PILOT_ROWS and Xt.shape[1] == 1 and bool((wt == wt[0]).all()):
-                # a large sample: the same share from differences of neighbours, which cost no fit (a pilot
-                # doubled the 1-D fit's time at n = 2000: 11x HistGradientBoosting's, docs/measurements.md)
-                estimate = neighbour_noise(Xt[:, 0], Yt)
-                if estimate is not None:
-                    noise = False
-                    alpha = estimate / spread if estimate > NOISE_REFIT * AUTO_ALPHA * spread > 0 else AUTO_ALPHA
-            initial = copy.deepcopy(model) if noise else None
-            hist = fit_network(model, alpha, " (pilot: alpha from its residuals)" if noise else "")
-            if noise and hist.diverged is None:
-                # alpha = the share of y's variance the pilot fit leaves unexplained (its residuals' mean square
-                # over Y's variance, in the standardised units): noiseless data keep AUTO_ALPHA, noisy data a
-                # penalty that grows with their noise; refit from the same initial weights (not warm: the pilot's
-                # noise-following bends would stay)
+                if Xt.shape[0] > PILOT_ROWS and Xt.shape[1] == 1 and bool((wt == wt[0]).all()):
+                    # a large sample: the noise from differences of neighbours, which cost no fit (a pilot
+                    # doubled the 1-D fit's time at n = 2000: 11x HistGradientBoosting's, docs/measurements.md)
+                    estimate = neighbour_noise(Xt[:, 0], Yt)
+                    if estimate is not None:
+                        pilot = False
+                        alpha = _noise_share(estimate, spread) or AUTO_ALPHA
+            initial = copy.deepcopy(model) if pilot else None
+            hist = fit_network(model, alpha, " (pilot: alpha from its residuals)" if pilot else "")
+            if pilot and hist.diverged is None:
+                # the noise = what the pilot fit leaves unexplained (its residuals' mean square); refit from the
+                # same initial weights (not warm: the pilot's noise-following bends would stay)
                 with torch.no_grad():
                     residual = float(target.loss(model, Xt, Yt, wt, "squared_error"))
-                # else the pilot is the fit, at AUTO_ALPHA (a constant y: nothing to measure the noise against)
-                if residual > NOISE_REFIT * AUTO_ALPHA * spread > 0:
-                    alpha = residual / spread
-                    model = initial
+                share = _noise_share(residual, spread)
+                if share is not None:  # else the pilot is the fit, at AUTO_ALPHA
+                    alpha, model = share, initial
                     hist = fit_network(model, alpha, "")
             if members > 1:
                 model = plan.spec.constraint.merge_members(model, members).eval()  # a new module starts in train mode
