@@ -139,7 +139,8 @@ class Constraint:
         return AUTO_MAX_ITER
 
     def noise_alpha(self, spec: ModelSpec) -> bool:
-        """Whether alpha='auto' is set from the noise a pilot fit leaves (BaseJacobianEstimator._fit)."""
+        """Whether alpha='auto' is set from the noise (a pilot fit's residuals, or neighbour differences on large
+        samples: BaseJacobianEstimator._fit)."""
         return False
 
     def auto_tol(self, spec: ModelSpec, solver: str) -> float:
