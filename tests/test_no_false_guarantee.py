@@ -393,19 +393,18 @@ def test_a_minibatch_of_light_outliers_is_not_a_divergence():
 
 def test_a_nan_step_of_lbfgs_in_its_first_iteration_is_restored(monkeypatch):
     """The initial loss was finite: the fit must roll back, not blame the data."""
-    import torch
+    from skjacnet._lbfgs import LBFGS
 
     X, y = _data(1, 1)
-    step = torch.optim.LBFGS.step
+    step = LBFGS.step
 
     def poisoned(self, closure):
         out = step(self, closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                p.data.fill_(float("nan"))
+        for p in self.params:
+            p.data.fill_(float("nan"))
         return out
 
-    monkeypatch.setattr(torch.optim.LBFGS, "step", poisoned)
+    monkeypatch.setattr(LBFGS, "step", poisoned)
     est = JacobianRegressor(solver="lbfgs", max_iter=5, random_state=0)
     with pytest.warns(ConvergenceWarning, match="diverged at iteration 1.*non-finite.*alpha"):
         est.fit(X, y)

@@ -204,6 +204,13 @@ class RidgeJacobianNet(JacobianLayer):
             held = torch.minimum(h, self.h_cap if self.h_end is None else torch.minimum(self.h_cap, end + reach))
         return self.structure(torch.where(below | above, held, h))
 
+    def g_breaks(self) -> list[float]:
+        """Where g_table switches from the network's g to its held value (the ends of the held range): kinks,
+        which the mesh takes as knots."""
+        if self.s_lo is None or self.training or not bool(self.s_lo < self.s_hi):
+            return []
+        return [float(self.s_lo), float(self.s_hi)]
+
     @torch.no_grad()
     def _set_growth_cap(self) -> None:
         """h beyond the training range [s_lo, s_hi] is held below log(GROWTH_CAP) plus its largest value over it.

@@ -133,7 +133,8 @@ class MeshQuadrature(Integrator):
     def _refine(self, net, lo: float, hi: float, scale: float = 1.0) -> tuple[Tensor, bool]:
         ref = net.x0
         knots, ok = _mesh.refine_knots(net.g_table, lo, hi, rtol=scale * self.rtol, atol=scale * self.atol,
-                                       max_knots=self.max_knots, dtype=ref.dtype, device=ref.device)  # fmt: skip
+                                       max_knots=self.max_knots, dtype=ref.dtype, device=ref.device,
+                                       breaks=net.g_breaks())  # fmt: skip
         if net.training and not ok:
             self.capped += 1
         return knots, ok
