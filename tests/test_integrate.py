@@ -229,3 +229,16 @@ def test_fixed_step_methods_come_from_torchdiffeq_classes():
         assert (method in FIXED_STEP_METHODS) == fixed
         assert ("step_size" in ode_options(method, 1e-4, 1e-6)) == fixed
     assert {"euler", "midpoint", "rk4", "explicit_adams", "implicit_adams"} <= set(FIXED_STEP_METHODS)
+
+
+def test_a_kink_is_a_knot_so_the_interpolant_is_exact_there():
+    """g with a kink at an odd point (as a 1-D held g at the end of its range): without it as a knot the
+    trapezoid/Simpson test can pass a cell across it; given as a break, the interpolant equals g there."""
+    kink = 0.3137
+    g = lambda s: torch.where(s < kink, torch.exp(4 * (kink - s)), 1.0 + 0.05 * (s - kink)).unsqueeze(-1)
+    knots, ok = _mesh.refine_knots(g, -8, 8, rtol=1e-4, atol=1e-8, max_knots=10**5, dtype=D, device="cpu",
+                                   breaks=[kink, 99.0])  # fmt: skip
+    assert ok and bool((knots == kink).any()) and float(knots.max()) == 8.0  # a break outside [lo, hi] is left out
+    mesh = _mesh.build_table(knots, g(knots))
+    at = torch.tensor([kink], dtype=D)
+    assert float(_mesh.derivative(mesh, at.unsqueeze(-1))[0, 0]) == float(g(at)[0, 0])

@@ -175,7 +175,8 @@ def test_one_feature_exp_derivative_grows_at_most_tenfold_beyond_the_data(make):
     inside = est.jacobian(np.linspace(x.min(), x.max(), 2001)[:, None]).ravel()
     far = np.r_[np.linspace(-40, x.min() - 1e-3, 500), np.linspace(x.max() + 1e-3, 40, 500)][:, None]
     J = est.jacobian(far).ravel()
-    # in range jacobian() reads the frozen mesh's piecewise-linear g (knots within rtol of the network's exp(h))
+    # in range jacobian() reads the frozen mesh's piecewise-linear g (knots within rtol of the network's exp(h),
+    # and knots at the held range's ends, where g has a kink: without them the edge read 1.5% low)
     assert np.all(J > 0) and J.max() <= 10 * inside.max() * (1 + 1e-3)
     h = 1e-5
     fd = (est.predict(far + h) - est.predict(far - h)) / (2 * h)
@@ -343,3 +344,18 @@ def test_paper_1d_ode_methods_integrate_the_network_beyond_the_data(method):
     out = np.linspace(1.0, 4.0, 25)[:, None]
     fd = (est.predict(out + 1e-4) - est.predict(out - 1e-4)) / 2e-4
     np.testing.assert_allclose(est.jacobian(out).ravel(), fd, rtol=1e-3, atol=1e-4)
+
+
+def test_the_held_ranges_ends_are_knots_so_the_edge_slope_is_the_networks():
+    """The 1-D exp(h) model holds g beyond [s_lo, s_hi]: a kink there. The frozen mesh has knots at both ends, so
+    jacobian() at the data's edges is the network's g exactly (it was 1.5% off on the data above)."""
+    rng = np.random.RandomState(103)
+    x = rng.uniform(-1, 1, 200)
+    est = InvertibleJacobianRegressor(random_state=0).fit(x[:, None], np.log(x + 2.5) + 0.1 * rng.normal(size=200))
+    net = est.model_
+    ends = torch.stack([net.s_lo, net.s_hi])
+    assert bool(torch.isin(ends, net.integrator.mesh.knots).all())
+    with torch.no_grad():
+        g = net.g_table(ends).ravel().numpy()
+    edge = est.jacobian(np.array([[x.min()], [x.max()]])).ravel()
+    np.testing.assert_allclose(edge, g * est._y_scale[0] / est._x_scale[0], rtol=1e-9)
