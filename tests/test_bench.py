@@ -1,6 +1,7 @@
 """The benchmark script runs (tiny sizes): it prints ratios, never asserts timings."""
 
 import importlib.util
+import json
 import pathlib
 
 import numpy as np
@@ -44,9 +45,15 @@ def test_derivative_benchmark_runs(tmp_path):
     h = 1e-6  # the analytic gradient the forces come from, against central differences
     fd = np.stack([(mod.muller_brown(P + h * e)[0] - mod.muller_brown(P - h * e)[0]) / (2 * h) for e in np.eye(2)], 1)
     np.testing.assert_allclose(G, fd, rtol=1e-6, atol=1e-6)
-    assert mod.main(["--quick", "--sizes", "25", "--out", str(tmp_path)]) == 0
+    assert mod.main(["--quick", "--sizes", "25", "--seeds", "0", "1", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "derivatives.md").read_text()
     assert "| 25 |" in text and "Sobolev MLP" in text
+    # issue 16's ratios, from the means over both seeds
+    rows = json.loads((tmp_path / "derivatives.json").read_text())
+    assert {r["seed"] for r in rows} == {0, 1}
+    mean = mod._means(rows)
+    energies, forces = mean[25, "skjacnet, energies"][0], mean[25, "skjacnet, energies + forces"][0]
+    assert f"| skjacnet | 25 | {energies / forces:.1f} |" in text and " of 2 |" in text
 
 
 def test_device_check_script_runs_on_cpu(capsys):
