@@ -1,6 +1,7 @@
 """Learning an energy from energies and forces: the Müller-Brown potential (issue 16).
 
     python benchmarks/derivatives.py [--quick] [--sizes 25 50 ...] [--seeds 0 1 2 3 4 5] [--out DIR]
+    python benchmarks/derivatives.py --rows docs/deep_results/derivatives.json   # the tables again, no runs
 
 At n training configurations (uniform in the usual box, energies below a cutoff, as in the
 literature), four models learn the energy surface, all in this process:
@@ -208,14 +209,14 @@ def fits(X, E, G, quick, seed):
 
 
 def _means(rows):
-    """{(n, model): (mean RMSE, mean fit seconds, [RMSE per seed])} over the seeds."""
+    """{(n, model): (mean RMSE, mean fit seconds, {seed: RMSE})} over the seeds."""
     out = {}
     for key in dict.fromkeys((r["n"], r["model"]) for r in rows):
         these = [r for r in rows if (r["n"], r["model"]) == key]
         out[key] = (
             float(np.mean([r["rmse"] for r in these])),
             float(np.mean([r["fit_s"] for r in these])),
-            [r["rmse"] for r in these],
+            {r["seed"]: r["rmse"] for r in these},
         )
     return out
 
@@ -223,7 +224,7 @@ def _means(rows):
 def summary(rows):
     """The mean over the seeds of each model's RMSE and fit time, then issue 16's three ratios for each
     skjacnet variant: energies-only / with-forces error, with-forces error / the Sobolev MLP's, and fit
-    time / the MLP's (the issue asks >= 5, <= 1 and <= 0.5)."""
+    time / the MLP's (the issue asks >= 5, <= 1 and <= 0.5), and on how many seeds the first two held."""
     mean = _means(rows)
     sizes = list(dict.fromkeys(r["n"] for r in rows))
     head = "| n |" + "".join(f" skjacnet{label}: energies | + forces | ratio |" for label in SKJACNET)
@@ -237,18 +238,20 @@ def summary(rows):
         lines.append(f"| {n} | " + " | ".join(cells) + f" | {fmt(mean[n, MLP])} | {fmt(mean.get((n, GP)))} |")
     lines += [
         "",
-        "| skjacnet, with forces | n | energies-only / with forces (>= 5) | error / MLP's (<= 1) | "
-        "fit time / MLP's (<= 0.5) | seeds with forces at or below the MLP |",
-        "|---|---|---|---|---|---|",
+        "| skjacnet, with forces | n | energies-only / with forces (>= 5) | seeds with >= 5 | error / MLP's (<= 1) "
+        "| seeds at or below the MLP | fit time / MLP's (<= 0.5) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for label in SKJACNET:
         for n in sizes:
             ours, both = mean[n, f"skjacnet{label}, energies"], mean[n, f"skjacnet{label}, energies + forces"]
             mlp = mean[n, MLP]
-            wins = sum(a <= b for a, b in zip(both[2], mlp[2]))
+            seeds = sorted(mlp[2])
+            five = sum(ours[2][k] >= 5 * both[2][k] for k in seeds)
+            wins = sum(both[2][k] <= mlp[2][k] for k in seeds)
             lines.append(
-                f"| skjacnet{label} | {n} | {ours[0] / both[0]:.1f} | {both[0] / mlp[0]:.2f} | "
-                f"{both[1] / mlp[1]:.2f} | {wins} of {len(mlp[2])} |"
+                f"| skjacnet{label} | {n} | {ours[0] / both[0]:.1f} | {five} of {len(seeds)} | "
+                f"{both[0] / mlp[0]:.2f} | {wins} of {len(seeds)} | {both[1] / mlp[1]:.2f} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -259,7 +262,11 @@ def main(argv=None):
     parser.add_argument("--sizes", nargs="*", type=int, default=[25, 50, 100, 200, 400])
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2, 3, 4, 5])
     parser.add_argument("--out", default=None)
+    parser.add_argument("--rows", default=None, help="print the tables of a saved derivatives.json (no runs)")
     args = parser.parse_args(argv)
+    if args.rows:
+        print(summary(json.loads(pathlib.Path(args.rows).read_text())), end="")
+        return 0
     rows = run(args.sizes, args.quick, args.seeds)
     text = summary(rows)
     print(text, end="")

@@ -103,8 +103,9 @@ class LBFGS:
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Tensor]) -> bool:
-        """One iteration from the current weights; False where none was taken (the gradient is below
-        tolerance, or the direction is not a descent direction: L-BFGS has converged)."""
+        """One iteration from the current weights; False where there is none to take: the gradient is below
+        torch's ``tolerance_grad`` (L-BFGS has converged). Where the direction is no descent direction, as torch,
+        the iteration counts but takes no step (the next call, after a change of tolerances, may)."""
         with torch.enable_grad():
             loss = float(closure().detach())
         g = self._flat_grad()
@@ -126,15 +127,16 @@ class LBFGS:
                 self.h_diag = ys / float(y.dot(y))
             d = _two_loop(self.pairs, g, self.h_diag, self.fns)
         t = min(1.0, 1.0 / float(g.abs().sum())) * self.lr if self.n_iter == 0 else self.lr
-        gtd = g.dot(d)
-        if gtd > -TOLERANCE_CHANGE:
-            return False
+        # as torch: the iteration counts (and the point is the one the next pair starts from) before the test
         self.n_iter += 1
-        self.prev_grad = g
+        self.prev_grad, self.d, self.t = g, d, t
+        gtd = g.dot(d)
+        if gtd > -TOLERANCE_CHANGE:  # not a descent direction: torch's LBFGS takes no step, and neither do we
+            return True
         x = [p.clone(memory_format=torch.contiguous_format) for p in self.params]
         _, _, t, _ = _strong_wolfe(
             lambda x_, t_, d_: self._evaluate(closure, x_, t_, d_), x, t, d, loss, g, gtd, max_ls=self.max_eval - 1
         )
         self._add(t, d)
-        self.d, self.t = d, t
+        self.t = t
         return True

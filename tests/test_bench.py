@@ -54,6 +54,7 @@ def test_derivative_benchmark_runs(tmp_path):
     mean = mod._means(rows)
     energies, forces = mean[25, "skjacnet, energies"][0], mean[25, "skjacnet, energies + forces"][0]
     assert f"| skjacnet | 25 | {energies / forces:.1f} |" in text and " of 2 |" in text
+    assert mod.main(["--rows", str(tmp_path / "derivatives.json")]) == 0  # the same tables from the saved rows
 
 
 def test_device_check_script_runs_on_cpu(capsys):

@@ -78,3 +78,17 @@ def test_history_is_bounded_and_a_stationary_point_is_no_step():
     still = LBFGS([zero])
     assert not still.step(flat_closure)
     assert still.n_iter == 0 and torch.equal(zero.detach(), torch.zeros(3, dtype=torch.float64))
+
+
+def test_no_descent_direction_counts_an_iteration_but_takes_no_step(monkeypatch):
+    """As torch: the iteration counts, the weights stay, and the next call does not store that pair twice."""
+    net, closure = _problem()
+    opt = LBFGS(net.parameters())
+    for _ in range(3):
+        opt.step(closure)
+    before, pairs = _flat(net), len(opt.pairs)
+    monkeypatch.setattr("skjacnet._lbfgs._two_loop", lambda pairs, g, h, fns: g.clone())  # uphill
+    assert opt.step(closure)
+    assert torch.equal(_flat(net), before) and opt.n_iter == 4 and len(opt.pairs) == pairs + 1
+    assert opt.step(closure)  # same point, same gradient: y = 0, no pair stored
+    assert len(opt.pairs) == pairs + 1

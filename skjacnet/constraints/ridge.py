@@ -206,7 +206,9 @@ class RidgeJacobianNet(JacobianLayer):
 
     def g_breaks(self) -> list[float]:
         """Where g_table switches from the network's g to its held value (the ends of the held range): kinks,
-        which the mesh takes as knots."""
+        which the mesh takes as knots. Further out h may cross its bound again (another kink, at a point known
+        only through the network): the refinement meets those as any curvature (measured 6e-5 relative error
+        at one, s = -18.9, against 1.5e-4 over [-5, 5])."""
         if self.s_lo is None or self.training or not bool(self.s_lo < self.s_hi):
             return []
         return [float(self.s_lo), float(self.s_hi)]
