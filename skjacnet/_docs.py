@@ -94,8 +94,8 @@ _SHARED_PARAMS_DOC = """
     solver : {'auto', 'adam', 'lbfgs'}, default='auto'
         'adam': Adam on mini-batches.  'lbfgs': full-batch L-BFGS
         (``torch.optim.LBFGS``'s algorithm and strong Wolfe line search,
-        its two-loop recursion through BLAS), one iteration per epoch; it ignores ``learning_rate_init`` and
-        ``batch_size``.  'auto': 'lbfgs' while the full batch is cheap —
+        its two-loop recursion through BLAS), one iteration per epoch; it
+        ignores ``learning_rate_init`` and ``batch_size``.  'auto': 'lbfgs' while the full batch is cheap —
         n_samples x max(n_features, n_targets) <= 1e6 (about 1.2 GB), or
         n_samples <= 1000 for 'complex' — and 'adam' above.  L-BFGS
         reaches a near-interpolant close to the initial network, which
