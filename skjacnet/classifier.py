@@ -21,13 +21,22 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _warn
 from ._base import BaseJacobianEstimator
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._docs import _NETWORK_DOC, _SHARED_ATTRS_DOC, _SHARED_PARAMS_DOC, params_doc
 from ._training import LogLossTarget
 from .constraints import REGISTRY
+from .exceptions import NonFiniteError
+from .integrate.mesh import FAR
 
 CLASSIFIER_CONSTRAINTS = ("none", "lipschitz")  # what a map to logits can use (monotone: monotonic_cst)
+
+# predict_proba's bounds: a probability of exactly 0 or 1 states certainty, and the nearest normal floats
+# keep log(p), 1 / p, 1 / (1 - p) and the odds finite (a subnormal floor would overflow 1 / p)
+_P_FLOOR = float(np.finfo(np.float64).tiny)  # 2**-1022
+_P_CEIL = float(np.nextafter(1.0, 0.0))  # 1 - 2**-53
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 _EARLY_STOPPING = """    early_stopping : bool or 'auto', default='auto'
         Hold out ``validation_fraction`` of the training data (a split
@@ -349,7 +358,14 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         return self.classes_[index]
 
     def predict_log_proba(self, X):
-        """Log of the class probabilities.
+        """Log of the class probabilities, computed from the logits in log space.
+
+        ``log_expit`` of the logit (two classes) or ``log_softmax`` of the
+        logits: finite, and strictly monotone in a logit far beyond where
+        ``predict_proba`` reaches its bounds (two classes: for a logit below
+        about 708 for ``classes_[1]``, and down to any finite one).  Kept
+        within ``[-1.8e308, -2**-1022]``: never 0, which would be a
+        probability of exactly 1, and never -inf.
 
         Parameters
         ----------
@@ -359,15 +375,28 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities of the classes, in the order of ``classes_``.
+            Log-probabilities of the classes, in the order of ``classes_``:
+            finite and negative.
         """
         Z = self._predict_values(X)
         if Z.shape[1] == 1:
-            return np.column_stack([log_expit(-Z[:, 0]), log_expit(Z[:, 0])])
-        return log_softmax(Z, axis=1)
+            L = np.column_stack([log_expit(-Z[:, 0]), log_expit(Z[:, 0])])
+        else:
+            L = log_softmax(Z, axis=1)  # -inf only if two logits differ by more than float64 holds
+        return np.clip(L, -_FLOAT_MAX, -_P_FLOOR)
 
     def predict_proba(self, X):
-        """Class probabilities: the softmax of the logits (two classes: the sigmoid of the logit).
+        """Class probabilities: the softmax of the logits (two classes: the sigmoid of the logit), never 0 or 1.
+
+        ``exp(predict_log_proba(X))`` clipped to ``[2**-1022, 1 - 2**-53]``:
+        the smallest normal float64 and the largest float64 below 1.  A
+        probability of exactly 0 or 1 states certainty (an infinite log-loss
+        the first time it is wrong); within these bounds ``log(p)``, ``1 / p``,
+        ``1 / (1 - p)`` and the odds stay finite.  With two classes the
+        probability of ``classes_[1]`` is non-decreasing in the logit z and
+        strictly increasing as far as float64 resolves it: for z in about
+        (-708, 36.7); beyond 36.7, ``1 - p`` is below float64's spacing
+        below 1 and p stays at its ceiling (below -708 at its floor).
 
         Parameters
         ----------
@@ -379,7 +408,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities of the classes, in the order of ``classes_``.
         """
-        return np.exp(self.predict_log_proba(X))
+        return np.clip(np.exp(self.predict_log_proba(X)), _P_FLOOR, _P_CEIL)
 
     def certified_radius(self, X):
         """The l2 radius around each point within which the predicted class provably cannot change.
@@ -426,20 +455,48 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         return tags
 
 
-_AUTO_CALIBRATOR = "'tanh' (a bounded derivative: the logit continues linearly beyond the scores seen, as Platt's)"
+_AUTO_CALIBRATOR = (
+    "'tanh' (a bounded derivative that saturates: beyond the scores seen the logit's slope settles to a constant, "
+    "so its tails are asymptotically straight, as Platt's)"
+)
 
 
 class JacobianCalibrator(JacobianClassifier):
-    __doc__ = f"""Strictly increasing probability calibration of a score: a 1-D JacNet logit trained by log-loss.
+    __doc__ = f"""Strictly monotone probability calibration of a score: a 1-D JacNet logit trained by log-loss.
 
-    ``P(y = classes_[1] | s) = sigmoid(f(s))`` with ``f(s) = y0 + integral
+    ``P(y = classes_[1] | s) = sigmoid(f(s))`` with ``f(s) = y0 + S integral
     from s0 to s of (J(t)**2 + epsilon) dt`` (the paper's invertible 1-D
-    JacNet), so the calibrated probability is strictly increasing in the
-    score everywhere (slope of the logit >= ``guarantee_['expansion_lower']``
-    > 0: no ties, unlike IsotonicRegression's steps), smooth, and more
-    flexible than Platt's single sigmoid.  :meth:`inverse_proba` gives the
-    score of a probability (a decision threshold for a target precision or
-    rate), exactly.
+    JacNet; S = ``increasing_``, +1 for a classifier's score), so the
+    calibrated probability is strictly monotone in the score (slope of the
+    logit >= ``guarantee_['expansion_lower']`` > 0: no ties, unlike
+    IsotonicRegression's steps), smooth, and more flexible than Platt's
+    single sigmoid.  :meth:`inverse_proba` gives the score of a probability
+    (a decision threshold for a target precision or rate), exactly.
+
+    What holds for every finite score s (stated for ``increasing_ = [1]``;
+    mirrored for -1):
+
+    - ``decision_function`` (the logit) is finite and strictly increasing,
+      up to the rounding of ``dtype``.  Beyond the scores seen, with the
+      default ``activation`` ('tanh': bounded units that saturate), its
+      slope settles to a constant on each side, so its tails are
+      asymptotically straight, as Platt's are; with any activation,
+      beyond 2**50 standard deviations of the scores from their mean the
+      logit is exactly straight, with the slope it has there, evaluated in
+      float64 whatever ``dtype`` (no finite score overflows the logit; it
+      saturates at +-1.8e308 only where the standardised score itself
+      overflows float64).
+    - ``predict_log_proba`` is computed in log space: finite, negative,
+      and strictly increasing (classes_[1]) wherever its value is
+      representable, for logits below about 708.
+    - ``predict_proba`` never returns exactly 0 or 1: it lies in
+      ``[2**-1022, 1 - 2**-53]`` (see JacobianClassifier.predict_proba); the
+      probability of classes_[1] is non-decreasing in s and strictly
+      increasing as far as float64 resolves it, for logits in about
+      (-708, 36.7); beyond, it stays at its floor or ceiling.
+    - :meth:`inverse_proba` inverts the logit exactly for every p in the
+      open interval (0, 1): ``predict_log_proba(inverse_proba(p))[:, 1]``
+      is ``log(p)`` up to rounding.
 
     Use it as the second stage of a calibration: fit a classifier on one
     part of the data, then this on its scores for another part (the
@@ -456,10 +513,18 @@ class JacobianCalibrator(JacobianClassifier):
 
     Parameters
     ----------
-    increasing : bool or 'auto', default=True
+    increasing : bool or 'auto', default='auto'
         Orientation of the probability of ``classes_[1]`` in the score:
-        True increasing, False decreasing, 'auto' from the data (the sign
-        of the least-squares slope), as IsotonicRegression's.
+        True increasing, False decreasing, 'auto' from the data: the sign
+        of the weighted least-squares slope of the labels on the score, as
+        IsotonicRegression's (one least-squares solve before training).
+        A classifier's ``decision_function`` rises with ``classes_[1]``, and
+        'auto' finds that whenever the score carries information; where it
+        carries none either orientation fits a nearly constant probability.
+        A forced orientation that the data contradict (the weighted
+        correlation of score and label of the other sign, more than two
+        standard errors from 0) warns: such a map can only fit a nearly
+        constant probability.  The orientation used is ``increasing_``.
     epsilon : float, default=1e-4
         The smallest slope of the logit, in standardised units (scores
         divided by their standard deviation).
@@ -510,7 +575,8 @@ class JacobianCalibrator(JacobianClassifier):
     guarantee_ : dict
         ``property`` (strictly increasing or decreasing logit) and
         ``expansion_lower``: the smallest ``|slope|`` of the logit per unit of
-        score.
+        score, on the whole real line; ``applies_to`` says what it means for
+        the probabilities.
     model_ : torch.nn.Module
         The fitted network (standardised units).
     n_iter_ : int
@@ -584,7 +650,7 @@ class JacobianCalibrator(JacobianClassifier):
     def __init__(
         self,
         *,
-        increasing=True,
+        increasing="auto",
         epsilon=1e-4,
         smoothing=1e-3,
         class_weight=None,
@@ -656,10 +722,74 @@ class JacobianCalibrator(JacobianClassifier):
         return out
 
     def _standardized_inputs(self, X) -> np.ndarray:
-        return super()._standardized_inputs(self._scores(X))
+        # the network sees at most +-FAR (where its mesh ends and the logit is straight): a float32 network
+        # would overflow on a score beyond float32's range; _predict_values continues the line in float64
+        return np.clip(super()._standardized_inputs(self._scores(X)), -FAR, FAR)
+
+    def _predict_values(self, X) -> np.ndarray:
+        """The logit at every finite score: the network within +-FAR standardised units, its straight tails beyond."""
+        z = super()._standardized_inputs(self._scores(X))
+        near = np.clip(z, -FAR, FAR)
+        Z = self._y_mean + self._y_scale * self._transform_rows(near, self._predict_std)
+        past = z - near  # standardised units beyond the mesh (+-inf where z overflowed float64)
+        if np.any(past):
+            slope = self._y_scale * self._transform_rows(np.array([[-FAR], [FAR]]), self._slope_std)
+            with np.errstate(over="ignore"):
+                Z = Z + np.where(past < 0, slope[0], slope[1]) * past
+        if np.isnan(Z).any():
+            raise NonFiniteError("The prediction is not finite; inputs may be too extreme for this model.")
+        # only a score whose standardised value overflows float64 reaches +-inf: the logit saturates there
+        return np.clip(Z, -_FLOAT_MAX, _FLOAT_MAX)
+
+    def _slope_std(self, zs: torch.Tensor) -> torch.Tensor:
+        """d logit / d z at standardised scores zs (n, 1), as ``jacobian`` computes it: (n, 1)."""
+        model = self.model_
+        if model.jacobian_is_exact():
+            return model.jacobian(self._pad(zs))[:, :1, 0]
+        with torch.enable_grad():  # an ODE's integrand is not its derivative: differentiate what predict computes
+            zs = zs.clone().requires_grad_(True)
+            return torch.autograd.grad(self._predict_std(zs)[:, 0].sum(), zs)[0]
 
     def _training_target(self, Ys, J, sc):
         return Ys, LogLossTarget(curvature=float(self.smoothing))
+
+    def _finish_fit(self, model, Xt, Yt, wt) -> None:
+        super()._finish_fit(model, Xt, Yt, wt)
+        sign = int(self.increasing_[0])
+        self.guarantee_ = {
+            **self.guarantee_,
+            "applies_to": f"decision_function (the logit); predict_proba is its sigmoid within [2**-1022, 1 - 2**-53], "
+            "non-decreasing in the logit, strictly as far as float64 resolves it (logits in about (-708, 36.7)), "
+            f"so the probability of classes_[1] is {'non-decreasing' if sign > 0 else 'non-increasing'} in the "
+            "score everywhere",
+        }
+        if not isinstance(self.increasing, str):
+            self._check_forced_orientation(Xt, Yt, wt)
+
+    def _check_forced_orientation(self, Xt, Yt, wt) -> None:
+        """Warn when the labels run against a forced orientation, beyond chance: the fit is then nearly flat."""
+        x = Xt[:, 0].double().cpu().numpy()
+        y = Yt[:, 0].double().cpu().numpy()
+        w = wt.double().cpu().numpy().reshape(-1)
+        W = w.sum()
+        xc, yc = x - (w @ x) / W, y - (w @ y) / W
+        vx, vy = w @ (xc * xc), w @ (yc * yc)
+        if W <= 0 or vx <= 0 or vy <= 0:
+            return  # one score or one class: no relation to contradict
+        r = (w @ (xc * yc)) / math.sqrt(vx * vy)
+        n_eff = W * W / (w @ w)  # Kish's effective sample size: weights that are not counts
+        t = r * math.sqrt(max(n_eff - 2.0, 0.0) / max(1.0 - r * r, 1e-300))
+        forced = bool(self.increasing)
+        if (t < -2.0) if forced else (t > 2.0):
+            _warn.warn(
+                f"increasing={forced} forced {'an increasing' if forced else 'a decreasing'} calibration, but the "
+                f"labels {'fall' if forced else 'rise'} as the score rises in these data (weighted correlation "
+                f"{r:.2f}, {abs(t):.1f} standard errors from 0): a map of the forced orientation can only fit a "
+                f"nearly constant probability. Pass increasing='auto' (the orientation from the data) or "
+                f"increasing={not forced}, or check which class the score favours (a decision_function scores "
+                "classes_[1]).",
+                UserWarning,
+            )
 
     def fit(self, X, y, sample_weight=None):
         """Fit the calibration map of the score X to the labels y by log-loss.
