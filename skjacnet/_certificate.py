@@ -168,3 +168,37 @@ def _check_monotone(est, X: np.ndarray, cst: np.ndarray, n_pairs: int, rng: np.r
         "worst_ratio": worst,
         "holds": bool(np.all(change >= -slack)),
     }
+
+
+def certified_radius(est, X) -> np.ndarray:
+    """The l2 radius around each row of X within which the class ``est.predict`` computes cannot change.
+
+    The exact logit map f is k-Lipschitz (``guarantee_['lipschitz_upper']``), so a margin m between the
+    top two logits holds for ``||delta|| < m / (factor k)`` (factor 1 for one logit, sqrt(2) for a
+    difference of two).  What ``predict`` computes is f up to two roundings, both subtracted:
+
+    - the logits' own rounding, a few ulps of the largest logit at x and at the perturbed point;
+    - rounding that grows with the input rather than with the logits: standardising X (in float64), casting
+      it to the model's dtype, and every matrix product of the network (``fan_in`` ulps of the entries it
+      sums, the classical bound).  Far from the data the logits can be near 0 while those entries are huge,
+      so this term is what keeps the radius true there.  It acts like a perturbation of the input of
+      ``c |u|`` (u the standardised point), at x and at every point within the radius.
+    """
+    k = est.guarantee_["lipschitz_upper"]
+    Z = est._predict_values(X)
+    Xs = est._standardized_inputs(X)
+    model = est.model_
+    eps = float(torch.finfo(model.x0.dtype).eps)
+    if Z.shape[1] == 1:
+        margin, factor = np.abs(Z[:, 0]), 1.0
+    else:
+        top = np.sort(Z, axis=1)
+        margin, factor = top[:, -1] - top[:, -2], np.sqrt(2.0)
+    logit_slack = 128 * eps * (np.abs(Z).max(axis=1) + 1.0)  # at x, and at a point whose logits are <= 2x
+    radius = np.maximum(margin - logit_slack, 0.0) / (factor * k)
+    # A conservative count of the entries summed between the input and the logits (4 ulps per entry summed).
+    fan_in = Xs.shape[1] + sum(t.shape[-1] for t in (*model.parameters(), *model.buffers()) if t.ndim == 2)
+    per_unit = 4 * eps * fan_in * float(np.max(est._x_scale))  # X units per unit of |u| (and of 1)
+    size = np.linalg.norm(Xs, axis=1) + 1.0
+    reach = radius / float(np.min(est._x_scale))  # how much larger |u| can be at a point within the radius
+    return np.maximum(radius - per_unit * (2 * size + reach), 0.0)
