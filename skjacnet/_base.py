@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
@@ -20,6 +21,7 @@ from ._build import DTYPES, ModelSpec, build_model
 from ._certificate import check_guarantee, guarantee
 from ._checks import check_monotonic_cst, check_ode_tolerances, check_path_options, check_shapes
 from ._compat import Interval, StrOptions
+from ._inert import warn_inert_options
 from ._members import MemberTarget, check_validation_size, member_splits, patience, replicate, resolve_members
 from ._noise import neighbour_noise
 from ._persist import from_state, restore_device, to_state
@@ -260,6 +262,8 @@ class BaseJacobianEstimator(BaseEstimator):
             self._attach_path(model, sc, self.path if hasattr(self, "path") else "linear")
             # a fresh integrator of `method` per layer: each freezes its own rule after training
             model.use_integrator(self.method, self.rtol, self.atol, adjoint=self.adjoint)
+            if not continuing:  # once per fit (partial_fit: on its first call)
+                warn_inert_options(self, model, plan.spec.structure)
             # the training mesh's coarseness (an attribute: a registered integrator's __init__ need not know it);
             # tol_annealing is the user's own training schedule, down to rtol, atol themselves
             scale = 1.0 if self.tol_annealing else plan.spec.constraint.train_tolerance_scale(plan.spec)
@@ -513,8 +517,10 @@ class BaseJacobianEstimator(BaseEstimator):
         if isinstance(n_pairs, bool):  # an Integral to check_scalar
             raise TypeError(f"n_pairs must be an int, got {n_pairs!r}.")
         check_scalar(n_pairs, "n_pairs", Integral, min_val=1)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return check_guarantee(self, X, n_pairs=n_pairs, random_state=random_state)
+        X = validate_data(self, X, reset=False, dtype=np.float64)  # names checked here, once
+        with warnings.catch_warnings():  # the pairs drawn from the validated X are arrays without names
+            warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+            return check_guarantee(self, X, n_pairs=n_pairs, random_state=random_state)
 
     def _set_anchors(self, model, spec, Xs: np.ndarray, w: np.ndarray, rng: np.random.RandomState) -> None:
         """k-means centres of the standardised training inputs as the anchors of the path integrals."""

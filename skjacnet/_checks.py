@@ -6,6 +6,7 @@ from numbers import Integral
 
 import numpy as np
 
+from . import _warn
 from .constraints import REGISTRY
 
 
@@ -47,17 +48,7 @@ def check_monotonic_cst(est, n_features: int) -> np.ndarray | None:
     if cst is None:
         return None
     if isinstance(cst, dict):
-        names = getattr(est, "feature_names_in_", None)
-        if names is None:
-            raise ValueError(
-                "monotonic_cst as a dict needs X with feature names (a DataFrame), but this X has none. Behind "
-                "a scaler or other transformer, make it output DataFrames: "
-                "pipeline.set_output(transform='pandas') (or pass monotonic_cst as a list, one entry per feature)."
-            )
-        unknown = [k for k in cst if names is None or k not in names]
-        if unknown:
-            raise ValueError(f"monotonic_cst names features {unknown} that are not in feature_names_in_.")
-        cst = [cst.get(name, 0) for name in names]
+        cst = _constraints_by_name(cst, getattr(est, "feature_names_in_", None))
     cst = np.asarray(cst)
     if cst.shape != (n_features,) or not np.isin(cst, (-1, 0, 1)).all():
         raise ValueError(
@@ -69,6 +60,92 @@ def check_monotonic_cst(est, n_features: int) -> np.ndarray | None:
             f"'auto'), not {est.constraint!r}."
         )
     return cst.astype(np.float64) if np.any(cst != 0) else None
+
+
+def _constraints_by_name(cst: dict, names) -> list:
+    """A ``monotonic_cst`` dict as one entry per feature of ``feature_names_in_``.
+
+    A key that is not a feature name may name the end of exactly one: a ColumnTransformer prefixes its outputs
+    with the transformer's name (``num__income``), and HistGradientBoosting users expect their own column names
+    to keep working behind it.
+    """
+    if names is None:
+        raise ValueError(
+            "monotonic_cst as a dict needs X with feature names (a DataFrame), but this X has none. Behind "
+            "a scaler or other transformer, make it output DataFrames: "
+            "pipeline.set_output(transform='pandas') (or pass monotonic_cst as a list, one entry per feature)."
+        )
+    names = [str(name) for name in names]
+    resolved, unknown = {}, []
+    for key, value in cst.items():
+        matches = [key] if key in names else [name for name in names if name.endswith(f"__{key}")]
+        if len(matches) > 1:
+            raise ValueError(
+                f"monotonic_cst names {key!r}, which ends {len(matches)} feature names: {matches}. Use the full "
+                "name of the one you mean."
+            )
+        if not matches:
+            unknown.append(key)
+        elif matches[0] in resolved:
+            raise ValueError(f"monotonic_cst names the feature {matches[0]!r} twice (as {key!r} and another key).")
+        else:
+            resolved[matches[0]] = value
+    if unknown:
+        raise ValueError(
+            f"monotonic_cst names features {unknown} that are not in feature_names_in_ {names}. Use those names, or "
+            "behind a ColumnTransformer keep your column names with ColumnTransformer(..., "
+            "verbose_feature_names_out=False)."
+        )
+    return [resolved.get(name, 0) for name in names]
+
+
+def check_target(y, allow_nan: bool) -> None:
+    """Refuse a target that is not numbers, saying what was found.
+
+    ``validate_data(y_numeric=True)`` lets arrays of strings through (to fail later in arithmetic) and turns
+    ``None`` in an object array into NaN, which a fit with observed Jacobians reads as an unobserved value.
+    """
+    values = np.asarray(y)
+    if values.dtype.kind in "biufc":
+        return
+    flat = values.ravel()
+    if values.dtype.kind == "O":
+        missing = np.array([v is None for v in flat]).reshape(values.shape)
+        if missing.any():
+            rows = np.flatnonzero(missing.reshape(len(values), -1).any(axis=1))
+            shown = f"{rows[:10].tolist()}{' ...' if rows.size > 10 else ''}"
+            fix = "mark unobserved values with np.nan" if allow_nan else "drop or impute those rows"
+            raise ValueError(f"y holds None in {rows.size} row(s) ({shown}): a missing target cannot be fitted; {fix}.")
+        texts = [v for v in flat if isinstance(v, (str, bytes))]
+    else:
+        texts = list(flat[:1]) if values.dtype.kind in "US" else []
+    if texts:
+        raise ValueError(
+            f"y must be numeric, but it holds strings (e.g. {texts[0]!r}, dtype {values.dtype}). For class labels "
+            "use JacobianClassifier; for numbers stored as text, convert them first: y.astype(float)."
+        )
+    try:
+        values.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        kinds = sorted({type(v).__name__ for v in flat})
+        raise ValueError(
+            f"y must be numeric, but its values ({', '.join(kinds)}) cannot be read as numbers: {exc}. Convert y to "
+            "floats first."
+        ) from None
+
+
+def warn_if_labels(Y: np.ndarray, name: str) -> None:
+    """A bijection of R through two levels is a steep step, not a probability: point to the classifiers."""
+    if len(Y) <= 3 or any(np.unique(column[~np.isnan(column)]).size > 2 for column in Y.T):
+        return
+    levels = np.unique(Y[~np.isnan(Y)])
+    _warn.warn(
+        f"y takes only the values {levels.tolist()}: these look like class labels. {name} fits a strictly monotone "
+        "bijection, which can only pass a steep curve through two levels, and its predictions are not "
+        "probabilities. For labels use JacobianClassifier (monotonic_cst=[1] for a monotone score); to turn a "
+        "classifier's score into probabilities use JacobianCalibrator.",
+        UserWarning,
+    )
 
 
 def check_initial_point(est, n_features: int) -> np.ndarray:

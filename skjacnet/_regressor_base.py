@@ -8,10 +8,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, validate_data
 
 from ._base import BaseJacobianEstimator
-from ._checks import check_jacobian_data, explain_infinite_y
+from ._checks import check_jacobian_data, check_target, explain_infinite_y, warn_if_labels
 from ._compat import _check_sample_weight, _fit_context
 from ._plan import Scaling
 from ._training import JacobianTarget, ValueTarget
+from .constraints import INVERTIBLE
 
 
 def _stochastic_solver(est) -> bool:
@@ -96,6 +97,7 @@ class BaseJacobianRegressor(RegressorMixin, BaseJacobianEstimator):
     def _validate_fit_data(self, X, y, sample_weight, jacobian=None, continuing=None):
         warm = bool(self.warm_start) and hasattr(self, "model_") if continuing is None else continuing
         missing = None
+        check_target(y, allow_nan=jacobian is not None)
         if jacobian is not None:  # NaN marks an unobserved value: validated as 0, restored below
             y = check_array(y, ensure_2d=False, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y")
             missing = np.isnan(y)
@@ -116,6 +118,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseJacobianEstimator):
             raise ValueError(
                 f"{how} needs the same number of targets as the previous fit ({self.n_targets_}), got {Y.shape[1]}."
             )
+        if self._structure() in INVERTIBLE:
+            warn_if_labels(Y, type(self).__name__)
         J = None if jacobian is None else check_jacobian_data(jacobian, Y, X.shape[1], y.ndim == 1)
         keep = w > 0
         return X[keep], Y[keep], w[keep], None if J is None else J[keep], y.ndim == 1, warm
