@@ -63,6 +63,11 @@ _SHARED_PARAMS_DOC = """
         path for the unconstrained n-D model).  Any torchdiffeq method name
         ('dopri5', 'rk4', ...) integrates with that ODE solver instead, the
         paper's way; guarantees then hold up to the solver's tolerance.
+        'potential' and 'coupling' integrate in closed form and take
+        'quadrature' only (another method is a ValueError); with
+        JacobianRegressor's ``constraint='auto'`` on several features an
+        ODE method selects 'none' instead of 'potential'.  Every other
+        structure integrates with the method given.
     rtol, atol : float, default=1e-4, 1e-6
         Relative and absolute tolerance of the integration, in standardised
         units.  For 'quadrature' a cell or panel is refined until its error
@@ -74,7 +79,14 @@ _SHARED_PARAMS_DOC = """
         mesh refined to 100 times these (1.5-3x faster fits, the same test
         R^2); the fitted model's mesh meets them, and its guarantee is exact
         either way.  Early stopping's validation scores are computed on the
-        training mesh.
+        training mesh.  They act on every structure but 'potential'
+        (JacobianRegressor's default on several features) and 'coupling',
+        which are integrated in closed form: there rtol, atol,
+        ``tol_annealing`` and ``adjoint`` cannot change the fit, and fit
+        warns (a UserWarning that names them and the fix) when any is set
+        off its default.  Gauss-Kronrod path integrals of a smooth network
+        often meet tight tolerances at one panel, and then a tighter one
+        changes nothing.
     tol_annealing : bool, default=False
         The paper's schedule: start at a loose tolerance (0.1) and halve it
         whenever the training loss falls below it, down to rtol/atol (also
