@@ -22,7 +22,6 @@ from ._certificate import check_guarantee, guarantee
 from ._checks import check_monotonic_cst, check_ode_tolerances, check_path_options, check_shapes
 from ._compat import Interval, StrOptions
 from ._inert import warn_inert_options
-from ._inert import warn_inert_options
 from ._members import MemberTarget, check_validation_size, member_splits, patience, replicate, resolve_members
 from ._noise import neighbour_noise
 from ._persist import from_state, restore_device, to_state
@@ -263,8 +262,6 @@ class BaseJacobianEstimator(BaseEstimator):
             self._attach_path(model, sc, self.path if hasattr(self, "path") else "linear")
             # a fresh integrator of `method` per layer: each freezes its own rule after training
             model.use_integrator(self.method, self.rtol, self.atol, adjoint=self.adjoint)
-            if not continuing:  # once per fit (partial_fit: on its first call)
-                warn_inert_options(self, model, plan.spec.structure)
             if not continuing:  # once per fit (partial_fit: on its first call)
                 warn_inert_options(self, model, plan.spec.structure)
             # the training mesh's coarseness (an attribute: a registered integrator's __init__ need not know it);
