@@ -106,7 +106,7 @@ def check_target(y, allow_nan: bool) -> None:
     ``None`` in an object array into NaN, which a fit with observed Jacobians reads as an unobserved value.
     """
     values = np.asarray(y)
-    if values.dtype.kind in "biufc":
+    if y is None or values.ndim == 0 or values.dtype.kind in "biufc":  # validate_data names the missing y
         return
     flat = values.ravel()
     if values.dtype.kind == "O":
