@@ -2,7 +2,7 @@
 
 from ._pipeline import pipeline_guarantee
 from .classifier import JacobianCalibrator, JacobianClassifier
-from .exceptions import NonFiniteError
+from .exceptions import InertOptionWarning, NonFiniteError
 from .regressor import InvertibleJacobianRegressor, JacobianRegressor
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "InvertibleJacobianRegressor",
     "JacobianClassifier",
     "JacobianCalibrator",
+    "InertOptionWarning",
     "NonFiniteError",
     "pipeline_guarantee",
     "__version__",

@@ -91,9 +91,13 @@ _SHARED_PARAMS_DOC = """
         The paper's schedule: start at a loose tolerance (0.1) and halve it
         whenever the training loss falls below it, down to rtol/atol (also
         for the models above, which then train down to rtol/atol themselves).
+        No effect on the structures integrated in closed form ('potential',
+        'coupling'): fit then warns (``InertOptionWarning``).
     adjoint : bool, default=False
         Back-propagate through ODE methods with the adjoint method
         (``torchdiffeq.odeint_adjoint``): memory independent of the steps.
+        Without an ODE ``method`` it has no effect, and fit warns
+        (``InertOptionWarning``).
     loss : {'squared_error', 'absolute_error'}, default='squared_error'
         Training loss per sample ('absolute_error' is the paper's norm loss).
     jacobian_weight : float, default=1.0

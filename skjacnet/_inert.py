@@ -13,18 +13,12 @@ import inspect
 import torch
 
 from . import _warn
+from .exceptions import InertOptionWarning
 from .integrate import ClosedForm
 from .integrate.integrators import ODE
 
 # the options the integrators read; tol_annealing only moves their rtol, atol during training
 TOLERANCES = ("rtol", "atol", "tol_annealing")
-
-
-class InertOptionWarning(UserWarning):
-    """An integration option was set away from its default where the fitted network cannot use it.
-
-    A UserWarning: ``warnings.filterwarnings("ignore", category=UserWarning)`` silences it with the rest.
-    """
 
 
 def _changed(est, names: tuple[str, ...]) -> list[str]:

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV
 
-from skjacnet import InvertibleJacobianRegressor, JacobianClassifier, JacobianRegressor
-from skjacnet._inert import InertOptionWarning
+from skjacnet import InertOptionWarning, InvertibleJacobianRegressor, JacobianClassifier, JacobianRegressor
 
 FAST = dict(max_iter=10, hidden_layer_sizes=(8,), random_state=0)
 
