@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,22 +13,21 @@ from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _warn, integrate
 from ._build import DTYPES, ModelSpec, build_model
 from ._certificate import check_guarantee, guarantee
-from ._checks import check_monotonic_cst, check_ode_tolerances, check_path_options, check_shapes
 from ._compat import Interval, StrOptions
 from ._inert import warn_inert_options
-from ._members import MemberTarget, check_validation_size, member_splits, patience, replicate, resolve_members
+from ._members import MemberTarget, check_validation_size, replicate
 from ._noise import neighbour_noise
 from ._persist import from_state, restore_device, to_state
-from ._plan import Scaling, batch_size, learning_rate, max_iter, plan_fit, plan_scaling, plan_spec, tol
-from ._runtime import resolve_device, thread_policy, torch_threads
+from ._plan import Scaling, plan_fit, plan_scaling, plan_spec
+from ._resolve import FitRun, resolve
+from ._runtime import thread_policy, torch_threads
 from ._training import LOSSES, SCHEDULES, SOLVERS, Stopping, ValueTarget, adam, train
-from .constraints import MONOTONE, REGISTRY
 from .constraints.base import AUTO_ALPHA
 from .constraints.complex import HolomorphicJacobianNet
 from .constraints.full import FullJacobianNet, UserPath, check_path
@@ -73,6 +72,18 @@ def _training_tolerance(model: torch.nn.Module, rtol: float, atol: float) -> str
     if scale == 1.0:
         return f"rtol={rtol}, atol={atol}"
     return f"{scale:g} x rtol={rtol}, atol={atol}"
+
+
+@dataclass
+class _TrainingData:
+    """The training tensors of one fit, in the network's units, and what scores and steps them."""
+
+    Xt: torch.Tensor
+    Yt: torch.Tensor  # the values (observed Jacobians packed beside them; one copy per member)
+    wt: torch.Tensor
+    target: ValueTarget
+    stopping: Stopping
+    optimizer: torch.optim.Optimizer | None  # partial_fit's Adam, kept between calls
 
 
 @dataclass
@@ -204,174 +215,125 @@ class BaseJacobianEstimator(BaseEstimator):
             raise
 
     def _fit(self, X, y, sample_weight, jacobian, partial=False):
-        # plan -> build -> train -> publish: only _publish writes fitted state (validate_data sets the
-        # feature counts and names, as in every sklearn estimator; fit() rolls everything back on failure)
+        # validate -> resolve -> build -> train -> publish: only _publish writes fitted state (validate_data sets
+        # the feature counts and names, as in every sklearn estimator; fit() rolls everything back on failure)
         continuing = hasattr(self, "model_") if partial else None
         X, Y, w, J, y_1d, warm = self._validate_fit_data(X, y, sample_weight, jacobian, continuing)
-        n_rows = X.shape[0]  # before the validation split: 'auto' looks at the data given
-        device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        # drawn first: fits without early stopping do not depend on the split's draws
-        gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-        held_out = None
-        noise = self._noise_alpha(X, Y, w, J, warm, partial)
-        early = not partial and self._early_stopping_on(X.shape[0], J is not None, noise)
-        structure = MONOTONE if check_monotonic_cst(self, X.shape[1]) is not None else REGISTRY[self._structure()]
-        members = resolve_members(self, structure, early, J is not None, partial)
-        if members > 1 and warm and plan_fit(self, X, Y, w, warm=True, n_rows=n_rows, J=J).warm:
-            members = 1  # a warm start continues the fitted (merged) network as one; a rebuild trains members
-        splits = member_splits(X.shape[0], members, self.validation_fraction, rng) if early and members > 1 else None
-        if early and members == 1:
-            X, Y, w, J, held_out = self._validation_split(X, Y, w, J, rng)
-        check_shapes(self, X.shape[1], Y.shape[1])
-        check_ode_tolerances(self)
-        check_path_options(self, X.shape[1], Y.shape[1])
-        plan = plan_fit(self, X, Y, w, warm=warm, n_rows=n_rows, J=J)
-        if partial:
-            if plan.restarted:
-                raise ValueError(
-                    f"partial_fit continues the fitted network, but {', '.join(plan.restarted)} changed since it "
-                    "was built; call fit to start afresh with the new parameters."
-                )
-            plan = replace(plan, solver="adam")
-            state = self.__dict__.get("_partial")
-            if state is not None and state.model is self.model_:
-                gen = state.gen  # the shuffles continue from the previous call's
-        elif plan.restarted:
+        run = resolve(self, X, Y, w, J, warm=warm, partial=partial)
+        if run.plan.restarted:  # (partial_fit refuses a changed network in resolve)
             _warn.warn(
-                f"warm_start=True, but {', '.join(plan.restarted)} changed since the previous fit: the network "
+                f"warm_start=True, but {', '.join(run.plan.restarted)} changed since the previous fit: the network "
                 "was rebuilt and trained from scratch (a warm start only continues a network of the same "
                 "structure, so that guarantee_ describes what predict computes).",
                 UserWarning,
             )
-        sc = plan.scaling
-        Xs, Ys = (X - sc.x_mean) / sc.x_scale, (Y - sc.y_mean) / sc.y_scale
-        values = Ys  # before _training_target packs observed Jacobians beside them
-        Ys, target = self._training_target(Ys, J, sc)
-        if members > 1:  # each member's copy of the values, its own validation rows NaN (see _members)
-            Ys, member_validation = replicate(Ys, splits, members)
-            values, target = Ys, MemberTarget(members)
-        with torch_threads(thread_policy(X.shape[0])):
-            if plan.warm:  # trained in place: fit() restores a copy if anything fails
-                model = self.model_.to(device)
-            elif members > 1:
-                model = plan.spec.constraint.build_members(plan.spec, gen, members).to(device)
-            else:
-                model = build_model(plan.spec, gen, plan.signs).to(device)
-                self._set_anchors(model, plan.spec, Xs, w, rng)
-            self._attach_path(model, sc, self.path if hasattr(self, "path") else "linear")
-            # a fresh integrator of `method` per layer: each freezes its own rule after training
-            model.use_integrator(self.method, self.rtol, self.atol, adjoint=self.adjoint)
-            if not continuing:  # once per fit (partial_fit: on its first call)
-                warn_inert_options(self, model, plan.spec.structure)
-            # the training mesh's coarseness (an attribute: a registered integrator's __init__ need not know it);
-            # tol_annealing is the user's own training schedule, down to rtol, atol themselves
-            scale = 1.0 if self.tol_annealing else plan.spec.constraint.train_tolerance_scale(plan.spec)
-            for it in model.integrators():
-                it.train_scale = scale
-            to = dict(dtype=model.x0.dtype, device=device)
-            Xt = _pad(model, torch.as_tensor(Xs, **to))
-            if not plan.warm and self._least_squares_start:
-                values_t, w_t = torch.as_tensor(values, **to), torch.as_tensor(w, **to)
-                plan.spec.constraint.initialise(model, Xt, values_t, w_t)
-            # the members' shorter patience is for their mean validation score (not their training loss)
-            patient = members if splits is not None else 1
-            stopping = self._stopping(model, sc, held_out, to, tol(self, plan.spec, plan.solver), patient)
-            if splits is not None:  # the rows some member holds out, each member scored on its own
-                rows = torch.as_tensor(np.unique(np.concatenate(splits)), device=device)
-                Yv, wv = torch.as_tensor(member_validation, **to), torch.as_tensor(w, **to)
-                stopping.validation = (Xt[rows], Yv[rows], wv[rows])
-            batch = batch_size(self, plan.spec, X.shape[0])
-            epochs = max_iter(self, plan.spec, plan.solver)
-            optimizer = None
-            if partial:
-                state = self.__dict__.get("_partial")
-                keep = state is not None and state.model is model
-                optimizer = state.optimizer if keep else adam(model, self.learning_rate_init)
-                for group in optimizer.param_groups:
-                    group["lr"] = self.learning_rate_init
-            Yt, wt = torch.as_tensor(Ys, **to), torch.as_tensor(w, **to)
-
-            def fit_network(net: torch.nn.Module, alpha: float, label: str):
-                return train(
-                    net,
-                    Xt,
-                    Yt,
-                    wt,
-                    solver=plan.solver,
-                    max_iter=1 if partial else epochs,
-                    learning_rate=self.learning_rate_init,
-                    schedule=learning_rate(self, plan.spec),
-                    batch_size=batch,
-                    alpha=alpha,
-                    loss=getattr(self, "loss", "squared_error"),
-                    gen=gen,
-                    tol_annealing=self.tol_annealing and not partial,
-                    stopping=stopping,
-                    verbose=int(self.verbose),
-                    target=target,
-                    optimizer=optimizer,
-                    label=f"{type(self).__name__}.{'partial_fit' if partial else 'fit'}{label}",
-                )
-
-            alpha = self._alpha(warm=plan.warm or partial)
-            pilot = noise
-            if noise:  # y's variance (standardised units), against which the noise is measured
-                with torch.no_grad():
-                    centred = Yt - (wt @ Yt) / wt.sum()
-                    spread = float((wt * (centred * centred).sum(-1)).sum() / wt.sum())
-                if Xt.shape[0] > PILOT_ROWS and Xt.shape[1] == 1 and bool((wt == wt[0]).all()):
-                    # a large sample: the noise from differences of neighbours, which cost no fit (a pilot
-                    # doubled the 1-D fit's time at n = 2000: 11x HistGradientBoosting's, docs/measurements.md)
-                    estimate = neighbour_noise(Xt[:, 0], Yt)
-                    if estimate is not None:
-                        pilot = False
-                        alpha = _noise_share(estimate, spread) or AUTO_ALPHA
-            initial = copy.deepcopy(model) if pilot else None
-            hist = fit_network(model, alpha, " (pilot: alpha from its residuals)" if pilot else "")
-            if pilot and hist.diverged is None:
-                # the noise = what the pilot fit leaves unexplained (its residuals' mean square); refit from the
-                # same initial weights (not warm: the pilot's noise-following bends would stay)
-                with torch.no_grad():
-                    residual = float(target.loss(model, Xt, Yt, wt, "squared_error"))
-                share = _noise_share(residual, spread)
-                if share is not None:  # else the pilot is the fit, at AUTO_ALPHA
-                    alpha, model = share, initial
-                    hist = fit_network(model, alpha, "")
-            if members > 1:
-                model = plan.spec.constraint.merge_members(model, members).eval()  # a new module starts in train mode
-            # every row given, the held-out ones too: the rules and ranges fixed here (panels, saturation) cover them
-            seen = Xt if held_out is None else torch.cat([Xt, stopping.validation[0]])
-            model.freeze(seen)
+        with torch_threads(thread_policy(run.X.shape[0])):
+            model, data = self._build(run, first=not continuing)
+            model, hist, alpha = self._train(run, model, data)
         if partial:  # the caller decides when to stop: only a divergence is worth a warning
             if hist.diverged is not None:
                 _warn.warn(hist.diverged, ConvergenceWarning)
         else:
-            self._report_training(hist, model, epochs, stopping)
-        self._publish(plan, model, hist, y_1d, alpha)
-        if hasattr(self, "n_members"):
-            self.n_members_ = members
-        with torch_threads(thread_policy(X.shape[0])), torch.no_grad():
-            self._finish_fit(model, Xt, Yt, wt)
-        self._partial = _PartialState(model, optimizer, gen) if partial else None
-        self.path_dependence_ = self._path_dependence(Xt[:PATH_CHECK_ROWS])
-        if self.path_dependence_ > PATH_WARN and not partial:
-            _warn.warn(
-                f"The learned Jacobian field is far from conservative: predictions change by "
-                f"{self.path_dependence_:.2g} (relative to y's spread) when the integration path is bent. "
-                "This model defines its function through its chosen path (straight, or the user's, from x0 or "
-                "the nearest anchor) only; for a function whose Jacobian is the learned one use a conservative "
-                "structure: constraint='auto' (JacobianRegressor's default), 'none', 'potential', 'lipschitz', "
-                "'positive_definite', 'kronecker' or monotonic_cst.",
-                UserWarning,
-            )
+            self._report_training(hist, model, run)
+        self._publish(run, model, hist, y_1d, alpha, data)
         return self
 
-    def _stopping(self, model, sc: Scaling, held_out, to: dict, tol: float, members: int) -> Stopping:
+    def _build(self, run: FitRun, first: bool) -> tuple[torch.nn.Module, _TrainingData]:
+        """The network (fresh, members, or the one continued) with its integrators, and its training tensors."""
+        plan, sc, device = run.plan, run.plan.scaling, run.device
+        Xs, Ys = (run.X - sc.x_mean) / sc.x_scale, (run.Y - sc.y_mean) / sc.y_scale
+        values = Ys  # before _training_target packs observed Jacobians beside them
+        Ys, target = self._training_target(Ys, run.J, sc)
+        member_validation = None
+        if run.members > 1:  # each member's copy of the values, its own validation rows NaN (see _members)
+            Ys, member_validation = replicate(Ys, run.splits, run.members)
+            values, target = Ys, MemberTarget(run.members)
+        if plan.warm:  # trained in place: fit() restores a copy if anything fails
+            model = self.model_.to(device)
+        elif run.members > 1:
+            model = plan.spec.constraint.build_members(plan.spec, run.gen, run.members).to(device)
+        else:
+            model = build_model(plan.spec, run.gen, plan.signs).to(device)
+            self._set_anchors(model, plan.spec, Xs, run.w, run.rng)
+        self._attach_path(model, sc, self.path if hasattr(self, "path") else "linear")
+        # a fresh integrator of `method` per layer: each freezes its own rule after training
+        model.use_integrator(self.method, self.rtol, self.atol, adjoint=self.adjoint)
+        if first:  # once per fit (partial_fit: on its first call)
+            warn_inert_options(self, model, plan.spec.structure)
+        # the training mesh's coarseness (an attribute: a registered integrator's __init__ need not know it);
+        # tol_annealing is the user's own training schedule, down to rtol, atol themselves
+        scale = 1.0 if self.tol_annealing else plan.spec.constraint.train_tolerance_scale(plan.spec)
+        for it in model.integrators():
+            it.train_scale = scale
+        to = dict(dtype=model.x0.dtype, device=device)
+        Xt = _pad(model, torch.as_tensor(Xs, **to))
+        wt = torch.as_tensor(run.w, **to)
+        if not plan.warm and self._least_squares_start:
+            plan.spec.constraint.initialise(model, Xt, torch.as_tensor(values, **to), wt)
+        stopping = self._stopping(model, run, to)
+        if run.splits is not None:  # the rows some member holds out, each member scored on its own
+            rows = torch.as_tensor(np.unique(np.concatenate(run.splits)), device=device)
+            Yv = torch.as_tensor(member_validation, **to)
+            stopping.validation = (Xt[rows], Yv[rows], wt[rows])
+        optimizer = None
+        if run.partial:
+            state = self.__dict__.get("_partial")
+            keep = state is not None and state.model is model
+            optimizer = state.optimizer if keep else adam(model, self.learning_rate_init)
+            for group in optimizer.param_groups:
+                group["lr"] = self.learning_rate_init
+        return model, _TrainingData(Xt, torch.as_tensor(Ys, **to), wt, target, stopping, optimizer)
+
+    def _train(self, run: FitRun, model: torch.nn.Module, data: _TrainingData):
+        """Train (alpha from the noise: a pilot fit, or neighbour differences, first), merge members, freeze."""
+        alpha, pilot = run.alpha, run.noise
+        if run.noise:  # y's variance (standardised units), against which the noise is measured
+            Yt, wt = data.Yt, data.wt
+            with torch.no_grad():
+                centred = Yt - (wt @ Yt) / wt.sum()
+                spread = float((wt * (centred * centred).sum(-1)).sum() / wt.sum())
+            if data.Xt.shape[0] > PILOT_ROWS and data.Xt.shape[1] == 1 and bool((wt == wt[0]).all()):
+                # a large sample: the noise from differences of neighbours, which cost no fit
+                estimate = neighbour_noise(data.Xt[:, 0], Yt)
+                if estimate is not None:
+                    pilot = False
+                    alpha = _noise_share(estimate, spread) or AUTO_ALPHA
+        initial = copy.deepcopy(model) if pilot else None
+        hist = self._train_once(run, model, data, alpha, " (pilot: alpha from its residuals)" if pilot else "")
+        if pilot and hist.diverged is None:
+            # the noise = what the pilot fit leaves unexplained (its residuals' mean square); refit from the
+            # same initial weights (not warm: the pilot's noise-following bends would stay)
+            with torch.no_grad():
+                residual = float(data.target.loss(model, data.Xt, data.Yt, data.wt, "squared_error"))
+            share = _noise_share(residual, spread)
+            if share is not None:  # else the pilot is the fit, at AUTO_ALPHA
+                alpha, model = share, initial
+                hist = self._train_once(run, model, data, alpha, "")
+        if run.members > 1:
+            model = run.plan.spec.constraint.merge_members(model, run.members).eval()  # new modules train()
+        # every row given, the held-out ones too: the rules and ranges fixed here (panels, saturation) cover them
+        validation = data.stopping.validation
+        model.freeze(data.Xt if run.held_out is None else torch.cat([data.Xt, validation[0]]))
+        return model, hist, alpha
+
+    def _train_once(self, run: FitRun, model: torch.nn.Module, data: _TrainingData, alpha: float, label: str):
+        """One training of ``model`` (in place) at ``alpha``: MLPRegressor's loop, on this fit's settings."""
+        return train(
+            model, data.Xt, data.Yt, data.wt,
+            solver=run.plan.solver, max_iter=1 if run.partial else run.epochs,
+            learning_rate=self.learning_rate_init, schedule=run.schedule, batch_size=run.batch, alpha=alpha,
+            loss=getattr(self, "loss", "squared_error"), gen=run.gen,
+            tol_annealing=self.tol_annealing and not run.partial, stopping=data.stopping, verbose=int(self.verbose),
+            target=data.target, optimizer=data.optimizer,
+            label=f"{type(self).__name__}.{'partial_fit' if run.partial else 'fit'}{label}",
+        )  # fmt: skip
+
+    def _stopping(self, model, run: FitRun, to: dict) -> Stopping:
         """MLPRegressor's stopping rule, with the held-out rows in the network's units for early stopping."""
-        stopping = Stopping(tol=tol, n_iter_no_change=patience(self.n_iter_no_change, members))
-        if held_out is not None:
-            Xv, Yv, wv = held_out
+        stopping = Stopping(tol=run.tol, n_iter_no_change=run.patience)
+        if run.held_out is not None:
+            sc = run.plan.scaling
+            Xv, Yv, wv = run.held_out
             stopping.validation = (
                 _pad(model, torch.as_tensor((Xv - sc.x_mean) / sc.x_scale, **to)),
                 torch.as_tensor((Yv - sc.y_mean) / sc.y_scale, **to),
@@ -379,7 +341,7 @@ class BaseJacobianEstimator(BaseEstimator):
             )
         return stopping
 
-    def _report_training(self, hist, model: torch.nn.Module, epochs: int, stopping: Stopping) -> None:
+    def _report_training(self, hist, model: torch.nn.Module, run: FitRun) -> None:
         """One warning for what went wrong in training: divergence, integration caps, or max_iter."""
         if hist.diverged is not None:
             _warn.warn(hist.diverged, ConvergenceWarning)
@@ -397,14 +359,15 @@ class BaseJacobianEstimator(BaseEstimator):
         if not hist.converged:
             what = "validation score" if hist.validation_scores is not None else "training loss"
             _warn.warn(
-                f"Maximum iterations ({epochs}) reached and the optimization hasn't converged yet: "
-                f"the {what} had not stopped improving by tol={stopping.tol:g} (n_iter_no_change="
-                f"{stopping.n_iter_no_change}). Increase max_iter or tol.",
+                f"Maximum iterations ({run.epochs}) reached and the optimization hasn't converged yet: "
+                f"the {what} had not stopped improving by tol={run.tol:g} (n_iter_no_change="
+                f"{run.patience}). Increase max_iter or tol.",
                 ConvergenceWarning,
             )
 
-    def _publish(self, plan, model: torch.nn.Module, hist, y_1d: bool, alpha: float) -> None:
+    def _publish(self, run: FitRun, model: torch.nn.Module, hist, y_1d: bool, alpha: float, data) -> None:
         """Write the fitted state: the only step of fit that sets attributes."""
+        plan = run.plan
         self.alpha_ = alpha
         sc = plan.scaling
         previous = (self.loss_curve_, self.tol_curve_, self.n_iter_) if plan.warm else ([], [], 0)
@@ -440,6 +403,22 @@ class BaseJacobianEstimator(BaseEstimator):
         elif hasattr(self, "anchors_"):  # a refit without anchors
             del self.anchors_
         self.guarantee_ = guarantee(self)
+        if hasattr(self, "n_members"):
+            self.n_members_ = run.members
+        with torch_threads(thread_policy(run.X.shape[0])), torch.no_grad():
+            self._finish_fit(model, data.Xt, data.Yt, data.wt)
+        self._partial = _PartialState(model, data.optimizer, run.gen) if run.partial else None
+        self.path_dependence_ = self._path_dependence(data.Xt[:PATH_CHECK_ROWS])
+        if self.path_dependence_ > PATH_WARN and not run.partial:
+            _warn.warn(
+                f"The learned Jacobian field is far from conservative: predictions change by "
+                f"{self.path_dependence_:.2g} (relative to y's spread) when the integration path is bent. "
+                "This model defines its function through its chosen path (straight, or the user's, from x0 or "
+                "the nearest anchor) only; for a function whose Jacobian is the learned one use a conservative "
+                "structure: constraint='auto' (JacobianRegressor's default), 'none', 'potential', 'lipschitz', "
+                "'positive_definite', 'kronecker' or monotonic_cst.",
+                UserWarning,
+            )
 
     @property
     def _scaling(self) -> Scaling:
