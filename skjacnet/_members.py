@@ -21,7 +21,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from torch import Tensor
 
-from ._training import ValueTarget
+from ._targets import ValueTarget
 
 AUTO_PATIENCE = 50  # n_iter_no_change='auto' (see its docs)
 MEMBERS_PATIENCE = 20  # ... for several members: their mean validation score is much less noisy

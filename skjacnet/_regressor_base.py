@@ -11,7 +11,7 @@ from ._base import BaseJacobianEstimator
 from ._checks import check_jacobian_data, check_target, explain_infinite_y, warn_if_labels
 from ._compat import _check_sample_weight, _fit_context
 from ._plan import Scaling
-from ._training import JacobianTarget, ValueTarget
+from ._targets import JacobianTarget, ValueTarget
 from .constraints import INVERTIBLE
 
 

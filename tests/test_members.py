@@ -142,8 +142,9 @@ def test_the_resolved_patience_is_the_one_reported():
 def test_each_member_is_trained_on_its_own_objective_alpha_included():
     """The gradient the members' objective gives one member is 1/k times that of one network fitted to that
     member's training rows with the same alpha (Adam is invariant to the 1/k)."""
+    from skjacnet._divergence import Guard as _Guard
     from skjacnet._members import MemberTarget
-    from skjacnet._training import ValueTarget, _Guard, _objective
+    from skjacnet._training import ValueTarget, _objective
 
     k, d, alpha = 2, 3, 5.0
     model = _members(k, (8,), 1, d)

@@ -11,7 +11,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 
 from skjacnet import InvertibleJacobianRegressor, JacobianRegressor
-from skjacnet._training import weighted_r2
+from skjacnet._targets import weighted_r2
 
 quiet = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -107,7 +107,7 @@ def test_validation_split_is_seeded_unstratified_and_weighted(data_1d, rng):
 def test_validation_is_scored_in_chunks(d, rng, monkeypatch):
     """Bounded memory on any validation split: chunked scores equal the one-pass scores
     (to the training mesh's tolerance: each chunk refines over its own range)."""
-    import skjacnet._training as training
+    import skjacnet._stopping as training
 
     X = rng.uniform(-2, 2, (200, d))
     y = np.tanh(X).sum(axis=1) + 0.1 * rng.standard_normal(200)
