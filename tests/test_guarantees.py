@@ -174,7 +174,7 @@ def test_path_dependence_is_zero_for_conservative_models(lipschitz_fit):
 
 
 def test_path_dependence_measures_the_curl_of_the_nonconservative_field(monkeypatch):
-    import skjacnet._base as base
+    import skjacnet._fitting as base
 
     rng = np.random.RandomState(10)
     X = rng.standard_normal((150, 3))

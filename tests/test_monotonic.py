@@ -270,7 +270,7 @@ def test_alpha_auto_on_a_constant_target_stays_at_its_default(n):
 def test_large_samples_take_alpha_from_neighbours_without_a_pilot(monkeypatch):
     """Above PILOT_ROWS unweighted rows: one fit, alpha_ about the noise's share of y's variance; weighted rows
     keep the pilot (its weighted residuals)."""
-    import skjacnet._base as base
+    import skjacnet._fitting as base
 
     calls = []
     real = base.train
