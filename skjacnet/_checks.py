@@ -76,7 +76,7 @@ def _constraints_by_name(cst: dict, names) -> list:
             "pipeline.set_output(transform='pandas') (or pass monotonic_cst as a list, one entry per feature)."
         )
     names = [str(name) for name in names]
-    resolved, unknown = {}, []
+    resolved, unknown, keys = {}, [], {}
     for key, value in cst.items():
         matches = [key] if key in names else [name for name in names if name.endswith(f"__{key}")]
         if len(matches) > 1:
@@ -87,9 +87,12 @@ def _constraints_by_name(cst: dict, names) -> list:
         if not matches:
             unknown.append(key)
         elif matches[0] in resolved:
-            raise ValueError(f"monotonic_cst names the feature {matches[0]!r} twice (as {key!r} and another key).")
+            raise ValueError(
+                f"monotonic_cst names the feature {matches[0]!r} twice (as {keys[matches[0]]!r} and {key!r}); keep one."
+            )
         else:
             resolved[matches[0]] = value
+            keys[matches[0]] = key
     if unknown:
         raise ValueError(
             f"monotonic_cst names features {unknown} that are not in feature_names_in_ {names}. Use those names, or "
@@ -136,8 +139,8 @@ def check_target(y, allow_nan: bool) -> None:
 
 def warn_if_labels(Y: np.ndarray, name: str) -> None:
     """A bijection of R through two levels is a steep step, not a probability: point to the classifiers."""
-    if len(Y) <= 3 or any(np.unique(column[~np.isnan(column)]).size > 2 for column in Y.T):
-        return
+    if len(Y) <= 3 or any(np.unique(column[~np.isnan(column)]).size != 2 for column in Y.T):
+        return  # a constant target is not a set of labels
     levels = np.unique(Y[~np.isnan(Y)])
     _warn.warn(
         f"y takes only the values {levels.tolist()}: these look like class labels. {name} fits a strictly monotone "

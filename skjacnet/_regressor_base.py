@@ -118,8 +118,8 @@ class BaseJacobianRegressor(RegressorMixin, BaseJacobianEstimator):
             raise ValueError(
                 f"{how} needs the same number of targets as the previous fit ({self.n_targets_}), got {Y.shape[1]}."
             )
-        if self._structure() in INVERTIBLE:
-            warn_if_labels(Y, type(self).__name__)
+        if self._structure() in INVERTIBLE and not continuing:  # a stream's chunks are not judged one by one
+            warn_if_labels(Y[w > 0], type(self).__name__)
         J = None if jacobian is None else check_jacobian_data(jacobian, Y, X.shape[1], y.ndim == 1)
         keep = w > 0
         return X[keep], Y[keep], w[keep], None if J is None else J[keep], y.ndim == 1, warm

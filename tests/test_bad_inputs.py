@@ -144,3 +144,26 @@ def test_check_guarantee_on_the_fitted_dataframe_is_silent():
         assert lip.check_guarantee(Xf)["holds"]
     with pytest.warns(UserWarning, match="feature names"):  # a mismatch is still reported, once
         lip.check_guarantee(Xf.to_numpy())
+
+
+def test_label_warning_spares_constant_targets_streams_and_dropped_rows(X):
+    x = X[:, :1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        InvertibleJacobianRegressor(**FAST).fit(x, np.full(40, 3.5))  # one level: not labels
+        counts = np.floor(2 * (x[:, 0] + 2)).astype(float)  # a count target, streamed in sorted chunks
+        order = np.argsort(counts)
+        est = InvertibleJacobianRegressor(**FAST).partial_fit(x[order[::5]], counts[order[::5]])  # all levels
+        for rows in np.array_split(order, 8):  # then sorted chunks, some of one or two levels
+            est.partial_fit(x[rows], counts[rows])
+    weights = np.r_[np.ones(38), 0.0, 0.0]
+    labels = np.r_[np.array([0.0, 1.0] * 19), 5.0, 7.0]  # 0/1 labels once the zero-weight rows are dropped
+    with pytest.warns(UserWarning, match="JacobianClassifier"):
+        InvertibleJacobianRegressor(**FAST).fit(x, labels, sample_weight=weights)
+
+
+def test_monotonic_cst_dict_names_both_keys_of_a_feature_given_twice():
+    df, y = _frame()
+    with pytest.raises(ValueError, match="'income' and 'num__income'"):
+        _pipe({"income": 1, "num__income": -1}).fit(df, y)
