@@ -26,9 +26,10 @@ from torch import Tensor, nn
 from .activations import ExpPositive, Positive
 from .base import COARSE_TRAINING_MESH, Constraint, learned_ridges, scalar_ridges
 from .layer import Composition, Factors, JacobianLayer, persisted
+from .linear_start import init_member_linear
 from .lipschitz import lipschitz_stack, stack_width
 from .mlp import MemberMLP, init_matrix
-from .ridge import RidgeJacobianNet, init_member_linear
+from .ridge import RidgeJacobianNet
 
 MONOTONE_BATCH_SIZE = 400  # batch_size='auto' of the one-layer regression on several features
 

@@ -21,8 +21,9 @@ from torch import Tensor, nn
 from ..integrate import ClosedForm
 from .base import Constraint, register
 from .layer import Factors, JacobianLayer, persisted
+from .linear_start import init_member_linear
 from .mlp import MLP, MemberMLP
-from .ridge import RidgeJacobianNet, init_member_linear
+from .ridge import RidgeJacobianNet
 
 
 @persisted("potential")
