@@ -44,7 +44,7 @@ def guarantee(est) -> dict:
         "expansion_lower": None,
         "jacobian_lower": None,
     }
-    return spec.constraint.certify(est, cert)
+    return spec.constraint.certify(spec, cert, lambda: scaled_factors(est))
 
 
 def scaled_factors(est):

@@ -34,7 +34,7 @@ def patience(value: int | str, members: int) -> int:
     return MEMBERS_PATIENCE if members > 1 else AUTO_PATIENCE
 
 
-def resolve_members(est, constraint, early: bool, observed_jacobian: bool, partial: bool) -> int:
+def resolve_members(est, constraint, n_features: int, early: bool, observed_jacobian: bool, partial: bool) -> int:
     """n_members resolved for this fit: 'auto' is the structure's choice where validation rows are held out."""
     value = getattr(est, "n_members", 1)
     if value == "auto":
@@ -42,10 +42,10 @@ def resolve_members(est, constraint, early: bool, observed_jacobian: bool, parti
         # independent fits; L-BFGS's shared line search and curvature would couple them ('auto' members are
         # Adam's: the structure says where, Constraint.auto_members)
         auto = early and not observed_jacobian and not partial and est.solver != "lbfgs"
-        auto = auto and constraint.takes_members(est)
-        return constraint.auto_members(est) if auto else 1
+        auto = auto and constraint.takes_members(n_features, est.n_layers)
+        return constraint.auto_members(n_features, est.n_layers, est.method) if auto else 1
     k = int(value)
-    if k > 1 and not constraint.takes_members(est):
+    if k > 1 and not constraint.takes_members(n_features, est.n_layers):
         raise ValueError(
             f"n_members={k} trains {k} networks and merges them into one, which {_structure(est, constraint)} "
             f"cannot do (its networks do not average into one of its kind). Use n_members=1{_member_fix(constraint)}."

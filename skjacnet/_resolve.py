@@ -60,7 +60,7 @@ def resolve(est, X, Y, w, J, *, warm: bool, partial: bool) -> FitRun:
     noise = est._noise_alpha(X, Y, w, J, warm, partial)
     early = not partial and est._early_stopping_on(n_rows, J is not None, noise)
     structure = MONOTONE if check_monotonic_cst(est, X.shape[1]) is not None else REGISTRY[est._structure()]
-    members = resolve_members(est, structure, early, J is not None, partial)
+    members = resolve_members(est, structure, X.shape[1], early, J is not None, partial)
     if members > 1 and warm and plan_fit(est, X, Y, w, warm=True, n_rows=n_rows, J=J).warm:
         members = 1  # a warm start continues the fitted (merged) network as one; a rebuild trains members
     splits = member_splits(n_rows, members, est.validation_fraction, rng) if early and members > 1 else None

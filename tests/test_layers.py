@@ -134,11 +134,11 @@ class _HalfLipschitz(LipschitzConstraint):
 
     name = "half_lipschitz_test"
 
-    def certify(self, est, cert):
+    def certify(self, spec, cert, factors):
         return {
-            **super().certify(est, cert),
+            **super().certify(spec, cert, factors),
             "property": "k/2-Lipschitz",
-            "lipschitz_upper": scaled_factors(est).lipschitz,
+            "lipschitz_upper": factors().lipschitz,
         }
 
     def build(self, spec, gen, signs):

@@ -10,6 +10,7 @@ if new) and one import line in ``__init__``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +22,7 @@ from .ridge import RidgeJacobianNet
 
 if TYPE_CHECKING:
     from .._build import ModelSpec
+    from .layer import Factors
 
 AUTO_BATCH_SIZE = 200  # batch_size='auto': MLPRegressor's mini-batch
 AUTO_MAX_ITER = 200  # max_iter='auto': MLPRegressor's
@@ -172,11 +174,11 @@ class Constraint:
         """Data-dependent start of a fresh network (standardised training rows; regression fits only)."""
 
     # --- ensembles trained in lockstep (n_members > 1) --------------------
-    def takes_members(self, est) -> bool:
-        """Whether build_members / merge_members apply to this estimator's settings (k networks, then one)."""
+    def takes_members(self, n_features: int, n_layers: int) -> bool:
+        """Whether build_members / merge_members apply to a fit of this shape (k networks, then one)."""
         return False
 
-    def auto_members(self, est) -> int:
+    def auto_members(self, n_features: int, n_layers: int, method: str) -> int:
         """n_members='auto' resolved for a fit that holds out validation rows and is not L-BFGS's (1 elsewhere)."""
         return 1
 
@@ -188,8 +190,12 @@ class Constraint:
         """The network of ``spec`` that predicts the members' mean (exactly, with the mean's Jacobian)."""
         raise NotImplementedError
 
-    def certify(self, est, cert: dict) -> dict:
-        """``cert`` (the shared fields) completed with this structure's property and bounds."""
+    def certify(self, spec: ModelSpec, cert: dict, factors: Callable[[], Factors]) -> dict:
+        """``cert`` (the shared fields) completed with this structure's property and bounds.
+
+        ``factors()`` gives the fitted network's certificate factors in the units of X and y (computed on demand:
+        most structures state their bound from the spec alone).
+        """
         return cert
 
 

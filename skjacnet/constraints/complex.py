@@ -137,7 +137,7 @@ class Complex(Constraint):
         p, q, dt = spec.n_in // 2, spec.n_out // 2, spec.dtype
         return HolomorphicJacobianNet(ComplexMLP((p, *spec.hidden, q * p), spec.activation, gen, dt), p, q, dt)
 
-    def certify(self, est, cert):
+    def certify(self, spec, cert, factors):
         return {
             **cert,
             "property": "holomorphic: f(z) is complex differentiable in z_j = x[2j] + i x[2j+1] (outputs "

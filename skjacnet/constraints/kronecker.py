@@ -182,8 +182,6 @@ class Kronecker(SquareBijection):
         ]
         return layers[0] if spec.n_layers == 1 else Composition(layers)
 
-    def certify(self, est, cert):
-        from .._certificate import scaled_factors
-
+    def certify(self, spec, cert, factors):
         prop = "bijection of R^d with nowhere-singular Kronecker-factored Jacobian: ||f(a) - f(b)|| >= c ||a - b||"
-        return {**cert, "property": prop, "expansion_lower": scaled_factors(est).expansion}
+        return {**cert, "property": prop, "expansion_lower": factors().expansion}

@@ -165,6 +165,6 @@ class LipschitzConstraint(Constraint):
             normalize=True,
         )
 
-    def certify(self, est, cert):
-        k = float(est._spec.lipschitz_constant)
+    def certify(self, spec, cert, factors):
+        k = float(spec.lipschitz_constant)
         return {**cert, "property": "k-Lipschitz: ||f(a) - f(b)|| <= k ||a - b||", "lipschitz_upper": k}

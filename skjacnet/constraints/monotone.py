@@ -166,12 +166,12 @@ class Monotone(Constraint):
     # 3 members of the single network's max(8, 2 d) ridges: about twice the time (cars 15x HistGradientBoosting's)
     AUTO_MEMBERS = 3
 
-    def takes_members(self, est):
-        return est.n_features_in_ > 1 and est.n_layers == 1
+    def takes_members(self, n_features, n_layers):
+        return n_features > 1 and n_layers == 1
 
-    def auto_members(self, est):
+    def auto_members(self, n_features, n_layers, method):
         # the mesh rule only: an ODE integrates every ridge coordinate against every ridge's derivative (k^2)
-        return self.AUTO_MEMBERS if self.takes_members(est) and est.method == "quadrature" else 1
+        return self.AUTO_MEMBERS if self.takes_members(n_features, n_layers) and method == "quadrature" else 1
 
     def build_members(self, spec, gen, k):
         # each member a learned_ridges network: the fields side by side (MemberMLP), V stacked, U block-diagonal.
@@ -211,8 +211,8 @@ class Monotone(Constraint):
         merged.integrator.reset()  # its cached knots were the members' training knots
         return merged
 
-    def certify(self, est, cert):
-        cst = np.asarray(est._spec.monotonic_cst)
+    def certify(self, spec, cert, factors):
+        cst = np.asarray(spec.monotonic_cst)
         inc = [int(j) for j in np.flatnonzero(cst > 0)]
         dec = [int(j) for j in np.flatnonzero(cst < 0)]
         prop = f"monotone: every target non-decreasing in features {inc}, non-increasing in {dec}"

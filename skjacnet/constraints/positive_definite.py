@@ -66,11 +66,9 @@ class PositiveDefinite(Constraint):
             n_out=spec.n_out,
         )
 
-    def certify(self, est, cert):
-        from .._certificate import scaled_factors
-
+    def certify(self, spec, cert, factors):
         d, m = cert["n_features"], cert["n_targets"]
-        factors = scaled_factors(est)
+        factors = factors()
         lower = {"value": factors.expansion, "sign": 1.0 if factors.signs is None else float(factors.signs[0, 0])}
         if m < d:
             # the first m outputs of a bijection F of R^d: J_f = rows of J_F (nonsingular) have full row rank,

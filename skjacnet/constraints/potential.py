@@ -125,12 +125,12 @@ class Potential(Constraint):
     # 0.728, -0.209 -> -0.068, 0.906 -> 0.912 (one random split decides much of a small table's fit)
     AUTO_MEMBERS = 5
 
-    def takes_members(self, est):
+    def takes_members(self, n_features, n_layers):
         return True
 
-    def auto_members(self, est):
+    def auto_members(self, n_features, n_layers, method):
         # several features: Adam (auto_solver); one is L-BFGS's, which would couple the members
-        return self.AUTO_MEMBERS if est.n_features_in_ > 1 else 1
+        return self.AUTO_MEMBERS if n_features > 1 else 1
 
     def build_members(self, spec, gen, k):
         field = MemberMLP((spec.n_in, *spec.hidden, spec.n_out), spec.activation, gen, spec.dtype, k)
