@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
+from .constraints import constraint_for
+
 DTYPE = torch.float64  # the default; ``dtype='float32'`` builds the same networks in single precision
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -57,8 +59,6 @@ class ModelSpec:
     @property
     def constraint(self):
         """The registered structure this spec builds (``skjacnet.constraints``)."""
-        from .constraints import constraint_for
-
         return constraint_for(self)
 
     @property
