@@ -7,7 +7,7 @@ from numbers import Integral
 import numpy as np
 
 from . import _warn
-from .constraints import REGISTRY
+from .constraints import MONOTONE, REGISTRY
 
 
 def check_shapes(est, n_features: int, n_targets: int) -> None:
@@ -18,12 +18,12 @@ def check_shapes(est, n_features: int, n_targets: int) -> None:
 def check_depth(est, n_features: int, n_targets: int, cst) -> int:
     """n_layers, where the structure composes (every structured constraint), else a clear error."""
     depth = int(est.n_layers)
-    structure = "monotone" if cst is not None else est._structure()
-    if depth > 1 and not (cst is not None or REGISTRY[structure].deep):
+    constraint = MONOTONE if cst is not None else REGISTRY[est._structure()]
+    if depth > 1 and not (cst is not None or constraint.deep):
         deep = sorted(name for name, c in REGISTRY.items() if c.deep)
         raise ValueError(
-            f"n_layers={depth} composes guaranteed layers, which constraint={structure!r} does not have "
-            f"({REGISTRY[structure].single_layer}): use n_layers=1, or one of {deep} or monotonic_cst."
+            f"n_layers={depth} composes guaranteed layers, which constraint={constraint.name!r} does not have "
+            f"({constraint.single_layer}): use n_layers=1, or one of {deep} or monotonic_cst."
         )
     return depth
 

@@ -47,29 +47,15 @@ def resolve_members(est, constraint, n_features: int, early: bool, observed_jaco
     k = int(value)
     if k > 1 and not constraint.takes_members(n_features, est.n_layers):
         raise ValueError(
-            f"n_members={k} trains {k} networks and merges them into one, which {_structure(est, constraint)} "
-            f"cannot do (its networks do not average into one of its kind). Use n_members=1{_member_fix(constraint)}."
+            f"n_members={k} trains {k} networks and merges them into one, which {constraint.describe(est.n_layers)} "
+            f"cannot do (its networks do not average into one of its kind). Use n_members=1"
+            f"{constraint.members_alternative}."
         )
     if k > 1 and observed_jacobian:
         raise ValueError(
             f"n_members={k} does not take observed Jacobians (fit(..., jacobian=...)); use n_members=1 there."
         )
     return 1 if partial else k
-
-
-def _member_fix(constraint) -> str:
-    if constraint.name == "monotone":
-        return ", or n_layers=1 with monotonic_cst on several features"
-    return (
-        ", constraint='potential' (constraint='auto' on several features without monotonic_cst), or "
-        "monotonic_cst with n_layers=1 on several features"
-    )
-
-
-def _structure(est, constraint) -> str:
-    if constraint.name != "monotone":
-        return f"constraint={constraint.name!r}"
-    return f"monotonic_cst with n_layers={est.n_layers}" if est.n_layers > 1 else "monotonic_cst on one feature"
 
 
 def member_splits(n_rows: int, k: int, fraction: float, rng: np.random.RandomState) -> list[np.ndarray]:

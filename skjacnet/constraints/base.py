@@ -182,6 +182,16 @@ class Constraint:
         """n_members='auto' resolved for a fit that holds out validation rows and is not L-BFGS's (1 elsewhere)."""
         return 1
 
+    # how a refusal of n_members > 1 points to the structures that take members
+    members_alternative = (
+        ", constraint='potential' (constraint='auto' on several features without monotonic_cst), or "
+        "monotonic_cst with n_layers=1 on several features"
+    )
+
+    def describe(self, n_layers: int) -> str:
+        """This structure as a user asks for it, for error messages."""
+        return f"constraint={self.name!r}"
+
     def build_members(self, spec: ModelSpec, gen: torch.Generator, k: int) -> nn.Module:
         """k independent networks of ``spec`` as one, its outputs member-major (k * n_out columns)."""
         raise NotImplementedError

@@ -166,6 +166,11 @@ class Monotone(Constraint):
     # 3 members of the single network's max(8, 2 d) ridges: about twice the time (cars 15x HistGradientBoosting's)
     AUTO_MEMBERS = 3
 
+    members_alternative = ", or n_layers=1 with monotonic_cst on several features"
+
+    def describe(self, n_layers):
+        return f"monotonic_cst with n_layers={n_layers}" if n_layers > 1 else "monotonic_cst on one feature"
+
     def takes_members(self, n_features, n_layers):
         return n_features > 1 and n_layers == 1
 
