@@ -26,6 +26,7 @@ from ._base import BaseJacobianEstimator
 from ._certificate import certified_radius
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._docs import _NETWORK_DOC, _SHARED_ATTRS_DOC, _SHARED_PARAMS_DOC, params_doc
+from ._inverse import invert_outputs
 from ._training import LogLossTarget
 from .constraints import REGISTRY
 from .exceptions import NonFiniteError
@@ -829,8 +830,6 @@ class JacobianCalibrator(JacobianClassifier):
                 "proba must lie strictly between 0 and 1 (the calibrated probability reaches 0 and 1 only at "
                 f"scores of -inf and +inf); got values in [{p.min():g}, {p.max():g}]."
             )
-        from .regressor import invert_outputs  # the inverse of a fitted bijection, shared with the regressors
-
         logits = (np.log(p) - np.log1p(-p)).reshape(-1, 1)
         return invert_outputs(self, logits, "auto", "inverse_proba")[:, 0]
 

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-import types
 from numbers import Integral, Real
 
-import numpy as np
-import torch
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from . import _warn
 from ._compat import Interval, StrOptions
 from ._docs import _NETWORK_DOC, _POSITIVE_MAP_DOC, _SHARED_ATTRS_DOC, _SHARED_PARAMS_DOC
+from ._inverse import check_outputs, invert_outputs, square_fits_only
 from ._regressor_base import BaseJacobianRegressor
 from .constraints import INVERTIBLE, NAMES, REGISTRY
-from .exceptions import NonFiniteError
 from .integrate import ODE_METHODS
-from .integrate.newton import newton_solve
 
 _AUTO_JACOBIAN = (
     "'tanh', 'sin' for 'complex' (which needs an entire activation: 'sin' or 'identity'), and 'softplus' for a "
@@ -312,29 +305,6 @@ _WHY_SOFTPLUS = """
         at equal R² on larger samples."""
 
 
-class _square_fits_only:
-    """A method that exists before fit and after a square fit (``hasattr`` is False otherwise).
-
-    Like sklearn's ``available_if``, but the AttributeError says why the method is missing.
-    """
-
-    def __init__(self, fn):
-        self.fn = fn
-        functools.update_wrapper(self, fn)
-
-    def __get__(self, est, owner=None):
-        if est is None:
-            return self.fn
-        if hasattr(est, "model_") and est.n_features_in_ != est.n_targets_:
-            d, m = est.n_features_in_, est.n_targets_
-            kind = "an injection (not onto R^m)" if m > d else "a submersion (many inputs share each output)"
-            raise AttributeError(
-                f"This {type(est).__name__} has no {self.fn.__name__}: it was fitted on {d} feature(s) and {m} "
-                f"target(s), so the map is {kind}, not a bijection. Fit as many targets as features for an inverse."
-            )
-        return types.MethodType(self.fn, est)
-
-
 class InvertibleJacobianRegressor(BaseJacobianRegressor):
     __doc__ = f"""JacNet regressor that is invertible by construction, with ``inverse_transform``.
 
@@ -508,7 +478,7 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
     def _auto_activation(self) -> str:
         return "softplus"
 
-    @_square_fits_only
+    @square_fits_only
     def inverse_transform(self, Y):
         """Invert the fitted map: the X with ``predict(X) == Y``.
 
@@ -545,114 +515,5 @@ class InvertibleJacobianRegressor(BaseJacobianRegressor):
             (their X are the best found).
         """
         check_is_fitted(self)
-        if np.ndim(Y) == 0:
-            raise ValueError(
-                f"Y must be an array of shape (n_samples,) or (n_samples, {self.n_targets_}), got the scalar {Y!r}; "
-                "pass [y] (or [[...]] for several targets)."
-            )
-        Y = check_array(Y, dtype=np.float64, ensure_2d=False, input_name="Y")
-        if Y.ndim == 1:
-            if self.n_targets_ != 1:
-                raise ValueError(
-                    f"Y is 1-D but the model has {self.n_targets_} targets; pass shape (n, {self.n_targets_})."
-                )
-            Y = Y.reshape(-1, 1)
-        if Y.ndim != 2 or Y.shape[1] != self.n_targets_:
-            raise ValueError(
-                f"Y has {Y.shape[1] if Y.ndim == 2 else Y.shape} columns but the model has {self.n_targets_} targets."
-            )
+        Y = check_outputs(self, Y)
         return invert_outputs(self, Y, self.inverse_method, "inverse_transform")
-
-
-def _rows(mask: np.ndarray) -> str:
-    """'rows [3, 7] (of 10)': the rows a message is about (the first 20), by index into the caller's Y."""
-    idx = np.flatnonzero(mask)
-    listed = ", ".join(str(int(i)) for i in idx[:20]) + (f", ... {idx.size - 20} more" if idx.size > 20 else "")
-    return f"{'row' if idx.size == 1 else 'rows'} [{listed}] (of {mask.size})"
-
-
-def invert_outputs(est, Y: np.ndarray, inverse_method: str, name: str) -> np.ndarray:
-    """The X with ``est._predict_values(X) == Y`` for a fitted bijection: a first guess, then Newton polish.
-
-    Never passes off a wrong x: rows whose Y lies beyond what the fitted map can compute in its dtype, or
-    whose x is not representable, raise a ``NonFiniteError`` (as ``predict`` does for a non-finite
-    prediction); rows the polish leaves above its tolerance are named in a ``ConvergenceWarning``.
-    """
-    model = est.model_
-    dtype = model.x0.dtype
-    dtype_name = str(dtype).removeprefix("torch.")
-    largest = torch.finfo(dtype).max
-    with np.errstate(over="ignore", invalid="ignore"):
-        Ys = (Y - est._y_mean) / est._y_scale
-    # predict returns y_mean + y_scale * f with f a finite value of the model's dtype: nothing else is reached
-    beyond = ~np.all(np.abs(Ys) <= largest, axis=1)
-    if beyond.any():
-        reach = np.abs(est._y_mean) + est._y_scale * largest
-        fix = (
-            "fit with dtype='float64'"
-            if dtype != torch.float64
-            else "fit on rescaled targets (y divided by a large constant) to reach them"
-        )
-        raise NonFiniteError(
-            f"{name}: {_rows(beyond)} of the input are beyond the largest value the fitted map can compute in "
-            f"{dtype_name} (about {np.array2string(reach, precision=2)} per target): no X maps there, the "
-            f"answer is not representable. Pass values within that range, or {fix}."
-        )
-    solve = getattr(model, "solve_jacobian", None)  # structured J^-1 r where the model has one
-    independent = all(it.rows_independent for it in model.integrators())
-    done = []
-
-    failed = []  # rows an adaptive ODE could not integrate to, even alone
-
-    def solve_rows(y: torch.Tensor, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        try:
-            x = model.inverse(y, inverse_method)
-            return newton_solve(model, model.jacobian, x, y, solve=solve, rows_independent=independent)
-        except RuntimeError as exc:
-            # an adaptive ODE solves the whole batch at once: its failure (a step underflow far out) names
-            # no row, so the batch is halved until the rows it fails on alone are found
-            if independent or not str(exc).startswith("The ODE solver"):
-                raise
-            if rows.size == 1:
-                failed.append(int(rows[0]))
-                return torch.full_like(y, torch.nan), torch.zeros(1, dtype=torch.bool)
-            h = rows.size // 2
-            (xa, da), (xb, db) = solve_rows(y[:h], rows[:h]), solve_rows(y[h:], rows[h:])
-            return torch.cat([xa, xb]), torch.cat([da, db])
-
-    offset = [0]
-
-    def invert(y: torch.Tensor) -> torch.Tensor:
-        rows = np.arange(offset[0], offset[0] + y.shape[0])
-        offset[0] += y.shape[0]
-        x, ok = solve_rows(y, rows)
-        done.append(ok.cpu().numpy())
-        return x
-
-    Xs = est._transform_rows(Ys, invert)
-    if failed:
-        mask = np.zeros(Y.shape[0], dtype=bool)
-        mask[failed] = True
-        raise NonFiniteError(
-            f"{name}: for {_rows(mask)} the adaptive ODE solver failed even on each row alone: their "
-            "preimages lie beyond what it can integrate to (its step underflows). Pass values nearer the "
-            "training targets, or fit with method='quadrature', which inverts every value the map reaches."
-        )
-    with np.errstate(over="ignore", invalid="ignore"):
-        X = est._x_mean + est._x_scale * Xs
-    finite = np.all(np.isfinite(X), axis=1)
-    if not finite.all():
-        fix = ", or fit with dtype='float64'" if dtype != torch.float64 else ""
-        raise NonFiniteError(
-            f"{name}: for {_rows(~finite)} the preimage X overflows (not representable in {dtype_name} or in "
-            f"the units of X): the map grows too slowly there. Pass values nearer the training targets{fix}."
-        )
-    unsolved = ~np.concatenate(done) if done else np.zeros(0, dtype=bool)
-    if unsolved.any():
-        _warn.warn(
-            f"Newton polish of {name} did not converge for {_rows(unsolved)}: their X are the best found, and "
-            "predict(X) differs from the input there by more than rounding. Check those rows (far beyond the "
-            "training targets the map may not be solvable in this dtype), or refit with more iterations.",
-            ConvergenceWarning,
-        )
-    return X
