@@ -81,83 +81,119 @@ def newton_solve(
     if tol is None:
         tol = 1e-13 if x.dtype == torch.float64 else 1e-7  # ~ rounding: Newton runs until it stalls
     with torch.no_grad():
-        x = x.clone()
+        return _Newton(f, jacobian, x, y, tol, solve, rows_independent).run(max_iter)
 
-        f_given = f
 
-        def f(z: Tensor) -> Tensor:
-            """f at the finite rows of z, nan at the others (an overflowed guess or step is no point of the map)."""
-            finite = torch.isfinite(z).all(dim=-1)
-            if bool(finite.all()):
-                return f_given(z)
-            out = torch.full((z.shape[0], y.shape[-1]), torch.nan, dtype=y.dtype, device=y.device)
-            if bool(finite.any()):
-                out[finite] = f_given(z[finite])
-            return out
+class _Newton:
+    """One :func:`newton_solve`: the points x, their residuals r and norms, which are done; the steps that move them.
 
-        def evaluate(rows_x: Tensor, rows: Tensor) -> Tensor:
-            """f at the points rows_x of the rows ``rows`` (in their batch, when rows are not independent)."""
-            if rows_independent:
-                return f(rows_x)
-            full = x.clone()
-            full[rows] = rows_x
-            return f(full)[rows]
+    Each iteration retires the converged points, then takes the damped step of the others (:meth:`damped_step`),
+    backtracks deep for the far ones no halving improved (:meth:`deep_backtrack`), and retires the stalled.
+    """
 
-        r = f(x) - y
-        norm = _finite_norm(r)
-        y_norm = safe_norm(y)
-        done = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+    def __init__(self, f, jacobian, x: Tensor, y: Tensor, tol: float, solve, rows_independent: bool):
+        self.f_given, self.jacobian, self.solve = f, jacobian, solve
+        self.y, self.tol, self.rows_independent = y, tol, rows_independent
+        self.x = x.clone()
+        self.r = self.f(self.x) - y
+        self.norm = _finite_norm(self.r)
+        self.y_norm = safe_norm(y)
+        self.done = torch.zeros(x.shape[0], dtype=torch.bool, device=self.x.device)
+
+    def f(self, z: Tensor) -> Tensor:
+        """f at the finite rows of z, nan at the others (an overflowed guess or step is no point of the map)."""
+        finite = torch.isfinite(z).all(dim=-1)
+        if bool(finite.all()):
+            return self.f_given(z)
+        y = self.y
+        out = torch.full((z.shape[0], y.shape[-1]), torch.nan, dtype=y.dtype, device=y.device)
+        if bool(finite.any()):
+            out[finite] = self.f_given(z[finite])
+        return out
+
+    def evaluate(self, rows_x: Tensor, rows: Tensor) -> Tensor:
+        """f at the points rows_x of the rows ``rows`` (in their batch, when rows are not independent)."""
+        if self.rows_independent:
+            return self.f(rows_x)
+        full = self.x.clone()
+        full[rows] = rows_x
+        return self.f(full)[rows]
+
+    def run(self, max_iter: int) -> tuple[Tensor, Tensor]:
+        x, norm, tol = self.x, self.norm, self.tol
         active = torch.isfinite(x).all(dim=-1).nonzero()[:, 0]  # a non-finite guess has no step: never done
         for _ in range(max_iter):
-            xa = x[active]
-            finished = norm[active] <= tol + tol * safe_norm(xa)  # nan (not finite): not finished
-            done[active[finished]] = True
-            active, xa = active[~finished], xa[~finished]
+            finished = norm[active] <= tol + tol * safe_norm(x[active])  # nan (not finite): not finished
+            self.done[active[finished]] = True
+            active = active[~finished]
             if active.numel() == 0:
-                return x, done
-            ra, na, ya = r[active], norm[active], y[active]
-            # the step for r / max|r|: J^-1 of a huge residual overflows where the scaled one does not,
-            # and lam * scale shrinks to a representable step as the damping halves it
-            scale = ra.abs().amax(dim=-1, keepdim=True)
-            scale = torch.where(torch.isfinite(scale) & (scale > 0), scale, 1.0)
-            unit = ra / scale
-            step = (
-                solve(xa, unit) if solve is not None else torch.linalg.solve(jacobian(xa), unit.unsqueeze(-1))[..., 0]
-            )
-            improved = torch.zeros(active.shape[0], dtype=torch.bool, device=x.device)
-            lam = 1.0
-            for _ in range(30):
-                pending = (~improved).nonzero()[:, 0]
-                cand = xa[pending] - (lam * scale[pending]) * step[pending]
-                r_c = evaluate(cand, active[pending]) - ya[pending]
-                n_c = _finite_norm(r_c)
-                better = n_c < na[pending]
-                rows = pending[better]
-                xa[rows], ra[rows], na[rows] = cand[better], r_c[better], n_c[better]
-                improved[rows] = True
-                lam *= 0.5
-                if bool(improved.all()):
-                    break
-            stalled = ~improved  # no step improves these: rounding level, or a step far too long
-            if bool(stalled.any()):
-                big = 1e3 * tol
-                bound = big + big * safe_norm(xa) + big * y_norm[active]
-                far = (stalled & (na > bound)).nonzero()[:, 0]
-                if far.numel() and rows_independent:  # (a batch-coupled map cannot try steps row by row)
-                    deep = _deep_backtrack(f, xa[far], ya[far], na[far], scale[far] * step[far], tol)
-                    if deep is not None:
-                        found, cand, r_c, n_c = deep
-                        rows = far[found]
-                        xa[rows], ra[rows], na[rows] = cand, r_c, n_c
-                        improved[rows] = True
-                        stalled = ~improved
-            x[active], r[active], norm[active] = xa, ra, na
-            if bool(stalled.any()):
-                done[active[stalled]] = (na[stalled] <= bound[stalled]) & torch.isfinite(bound[stalled])
-                active = active[improved]
-        rest = norm[active] <= tol + tol * safe_norm(x[active]) + tol * y_norm[active]
-        done[active] = rest
-        return x, done
+                return x, self.done
+            active = self.iterate(active)
+        rest = norm[active] <= tol + tol * safe_norm(x[active]) + tol * self.y_norm[active]
+        self.done[active] = rest
+        return x, self.done
+
+    def iterate(self, active: Tensor) -> Tensor:
+        """One damped Newton step of the points ``active``; the points still active after it."""
+        xa, ra, na, ya = self.x[active], self.r[active], self.norm[active], self.y[active]
+        scale, step = self.newton_step(xa, ra)
+        improved = self.damped_step(active, xa, ra, na, ya, scale, step)
+        stalled = ~improved  # no step improves these: rounding level, or a step far too long
+        if bool(stalled.any()):
+            big = 1e3 * self.tol
+            bound = big + big * safe_norm(xa) + big * self.y_norm[active]
+            far = (stalled & (na > bound)).nonzero()[:, 0]
+            if far.numel() and self.rows_independent:  # (a batch-coupled map cannot try steps row by row)
+                self.deep_backtrack(far, xa, ra, na, ya, scale[far] * step[far], improved)
+                stalled = ~improved
+        self.x[active], self.r[active], self.norm[active] = xa, ra, na
+        if bool(stalled.any()):
+            self.done[active[stalled]] = (na[stalled] <= bound[stalled]) & torch.isfinite(bound[stalled])
+            active = active[improved]
+        return active
+
+    def newton_step(self, xa: Tensor, ra: Tensor) -> tuple[Tensor, Tensor]:
+        """The scale max|r| of each residual and the Newton step for r / max|r|.
+
+        J^-1 of a huge residual overflows where the scaled one does not, and lam * scale shrinks to a
+        representable step as the damping halves it.
+        """
+        scale = ra.abs().amax(dim=-1, keepdim=True)
+        scale = torch.where(torch.isfinite(scale) & (scale > 0), scale, 1.0)
+        unit = ra / scale
+        if self.solve is not None:
+            return scale, self.solve(xa, unit)
+        return scale, torch.linalg.solve(self.jacobian(xa), unit.unsqueeze(-1))[..., 0]
+
+    def damped_step(self, active, xa: Tensor, ra: Tensor, na: Tensor, ya: Tensor, scale: Tensor, step: Tensor):
+        """Halve each point's step (30 times at most) until its residual norm decreases; which points moved.
+
+        xa, ra and na (the points ``active``, their residuals and norms) are updated in place.
+        """
+        improved = torch.zeros(active.shape[0], dtype=torch.bool, device=self.x.device)
+        lam = 1.0
+        for _ in range(30):
+            pending = (~improved).nonzero()[:, 0]
+            cand = xa[pending] - (lam * scale[pending]) * step[pending]
+            r_c = self.evaluate(cand, active[pending]) - ya[pending]
+            n_c = _finite_norm(r_c)
+            better = n_c < na[pending]
+            rows = pending[better]
+            xa[rows], ra[rows], na[rows] = cand[better], r_c[better], n_c[better]
+            improved[rows] = True
+            lam *= 0.5
+            if bool(improved.all()):
+                break
+        return improved
+
+    def deep_backtrack(self, far, xa: Tensor, ra: Tensor, na: Tensor, ya: Tensor, step: Tensor, improved: Tensor):
+        """:func:`_deep_backtrack` for the stalled points ``far`` (indices into xa): xa, ra, na, improved updated."""
+        deep = _deep_backtrack(self.f, xa[far], ya[far], na[far], step, self.tol)
+        if deep is not None:
+            found, cand, r_c, n_c = deep
+            rows = far[found]
+            xa[rows], ra[rows], na[rows] = cand, r_c, n_c
+            improved[rows] = True
 
 
 def _deep_backtrack(f, x: Tensor, y: Tensor, norm: Tensor, step: Tensor, tol: float, chunk: int = 64):
