@@ -130,7 +130,8 @@ class Complex(Constraint):
             )
 
     def auto_solver(self, spec, n_rows):
-        # a path-integrated network: L-BFGS took 12 / 46 / 175 s against Adam's 9 / 21 / 59 s at 1e3 / 3e3 / 1e4 rows
+        # a path-integrated network: L-BFGS falls behind Adam in time as the rows grow (measured: docs/measurements.md,
+        # "Solvers of the other structures")
         return "lbfgs" if n_rows <= LBFGS_ROWS else "adam"
 
     def build(self, spec, gen, signs):

@@ -271,10 +271,9 @@ class CouplingJacobianNet(JacobianLayer):
 @register
 class Coupling(SquareBijection):
     name = "coupling"
-    # epsilon='auto': each coupling's slopes stay >= 1e-2, so fitted maps stay well conditioned.  With 1e-4 the
-    # strong twist in R^4 (benchmarks/deep.py, four layers) fitted slopes of 4e-4 at the corners of the box and its
-    # round trip was 4.9e-10 (y's rounding over sigma_min ~ 3e-6); with 1e-2: 1.2e-11, R^2 0.9882 against 0.9911
-    # (NSF 0.962); the arm, the mild twist, sRGB -> Lab and the strong twist in R^2 kept their R^2 within 1e-4.
+    # epsilon='auto': each coupling's slopes stay >= 1e-2, so fitted maps stay well conditioned.  With 1e-4 a
+    # benchmark map fitted near-singular slopes at the corners of its box and its round trip lost precision, for
+    # little R^2 (measured: docs/measurements.md, "The coupling structure")
     auto_epsilon = 1e-2
 
     def activation_for(self, spec):

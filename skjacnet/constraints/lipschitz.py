@@ -16,15 +16,11 @@ from .layer import Composition, Factors, persisted, scale_norm
 from .mlp import MLP, init_matrix
 from .ridge import RidgeJacobianNet
 
-# n_ridges='auto' in a deep stack: wider than one layer's max(8, 2 size).  Measured at depth 4 (benchmarks/deep.py
-# targets, test R^2, widths max(8, 2d) / 32 / 64): distance to 3 points (d = 2) 0.9978 / 0.9986 / 0.9973,
-# min-distance (d = 5) 0.9837 / 0.9941 / 0.9953, max-affine (d = 5) 0.9900 / 0.9974 / 0.9949, ||x|| (d = 5)
-# 0.9973 / 0.9985 / 0.9980; at d = 10, 20 against 32 split by the seed (seed 0: ||x|| 0.9964 / 0.9941, max-affine
-# 0.9958 / 0.9927; seed 1: 0.9923 / 0.9937, 0.9874 / 0.9891).
+# n_ridges='auto' in a deep stack: wider than one layer's max(8, 2 size), which fitted the deep benchmark's targets
+# less well than 32 ridges; 64 was not better everywhere (measured: docs/measurements.md, "The Lipschitz structure")
 DEEP_MIN_WIDTH = 32
-# constraint='lipschitz' stacks, which sort pairs between layers: measured at depth 4 with MaxMin, batches of 100
-# and the adaptive learning rate (benchmarks/deep.py targets, test R^2, widths 32 / 64): distance to 3 points
-# (d = 2) 0.9994 / 0.9995, max of 5 affine maps (d = 5) 0.9990 / 0.9993
+# constraint='lipschitz' stacks, which sort pairs between layers, fitted those targets better at 64 than at 32
+# (measured: docs/measurements.md, "The Lipschitz structure")
 SORTED_MIN_WIDTH = 64
 DEEP_BATCH_SIZE = 100  # batch_size='auto' of a deep stack (see LipschitzConstraint.auto_batch_size)
 
@@ -138,9 +134,8 @@ class LipschitzConstraint(Constraint):
     def uses_ridges(self, spec):
         return spec.n_layers > 1 or not self.scalar(spec)
 
-    # A deep stack trains on the precision of its kinks: on the benchmark's 1-Lipschitz targets (depth 4,
-    # width 64) the adaptive rule and half MLPRegressor's batch took test R^2 from 0.9992 / 0.9985 (constant
-    # rate, batches of 200) to 0.9995 / 0.9993 (distance to 3 points, d = 2 / max of 5 affine maps, d = 5).
+    # A deep stack trains on the precision of its kinks: the adaptive rule and half MLPRegressor's batch fitted the
+    # deep benchmark's 1-Lipschitz targets more closely (measured: docs/measurements.md, "The Lipschitz structure")
     def auto_batch_size(self, spec, n_rows):
         return min(DEEP_BATCH_SIZE, n_rows) if spec.n_layers > 1 else super().auto_batch_size(spec, n_rows)
 

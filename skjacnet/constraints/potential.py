@@ -100,16 +100,14 @@ class Potential(Constraint):
     single_layer = "its potential is one MLP: make it deeper with hidden_layer_sizes"
 
     def auto_solver(self, spec, n_rows):
-        # n-D: Adam, as for 'none' (5-fold R^2 at the defaults, benchmarks/tabular.py's data, without the linear
-        # start: Adam / L-BFGS diabetes 0.451 / 0.386, cars 0.869 / 0.867, star98 0.768 / 0.752, fair -0.086 /
-        # -0.137, friedman1 0.904 / 0.898)
+        # n-D: Adam, as for 'none': its early-stopped fits generalised better than L-BFGS's on the small noisy
+        # tables (measured: docs/measurements.md, "The potential")
         return super().auto_solver(spec, n_rows) if spec.n_in == 1 else "adam"
 
     def auto_max_iter(self, spec, solver):
-        # Adam with early stopping: a cap, not a budget (the validation split stops it). At 200 the smooth
-        # tables of the tests and benchmarks/tabular.py's cars still improved by tol at the cap in some folds
-        # (a ConvergenceWarning at the defaults); with 1000 they stop by themselves after 100-300 epochs at the
-        # same R^2 (diabetes, cars, star98, fair, friedman1: equal to three decimals).
+        # Adam with early stopping: a cap, not a budget (the validation split stops it). At 200 smooth tables
+        # still improved by tol at the cap in some folds (a ConvergenceWarning at the defaults); with 1000 they
+        # stop by themselves at the same R^2 (measured: docs/measurements.md, "The potential")
         return 1000 if solver == "adam" else super().auto_max_iter(spec, solver)
 
     def build(self, spec, gen, signs):
@@ -119,10 +117,8 @@ class Potential(Constraint):
     def initialise(self, model, X, Y, w):
         init_member_linear(model, X, Y, w)
 
-    # 5-fold R^2 at the defaults (benchmarks/tabular.py), one potential -> 5 members, each scored on its own
-    # random validation split: diabetes 0.473 -> 0.496, cars 0.876 -> 0.879, star98 0.735 -> 0.724, fair -0.074 ->
-    # -0.066, friedman1 0.911 -> 0.911; means over random_state 0-2: 0.479 -> 0.491, 0.868 -> 0.879, 0.702 ->
-    # 0.728, -0.209 -> -0.068, 0.906 -> 0.912 (one random split decides much of a small table's fit)
+    # 5 members, each scored on its own random validation split: one random split decides much of a small table's
+    # fit, and their mean scored as well or better than one potential (measured: docs/measurements.md, "The potential")
     AUTO_MEMBERS = 5
 
     def takes_members(self, n_features, n_layers):

@@ -67,7 +67,7 @@ class NoConstraint(Constraint):
 
     def auto_solver(self, spec, n_rows):
         # n-D: Adam, whose early-stopped path from the least-squares start generalises; L-BFGS runs to the
-        # interpolating end of it (the full field scored R^2 -1.5 on load_diabetes with L-BFGS, 0.16 with Adam)
+        # interpolating end of it (measured: docs/measurements.md, "Solvers of the other structures")
         return super().auto_solver(spec, n_rows) if spec.n_in == 1 else "adam"
 
     def uses_ridges(self, spec):
