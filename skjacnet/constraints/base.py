@@ -29,7 +29,9 @@ AUTO_MAX_ITER = 200  # max_iter='auto': MLPRegressor's
 AUTO_TOL = 1e-4  # tol='auto': MLPRegressor's
 AUTO_ALPHA = 1e-4  # alpha='auto': MLPRegressor's, where the structure does not set it from the noise
 # solver='auto': full-batch L-BFGS for the models whose full batch is cheap (see Constraint.auto_solver)
-LBFGS_CELLS = 1_000_000  # ridge/mesh models: rows x max(features, targets); the fit adds ~1.2 KB a cell
+# ridge/mesh models: rows x max(features, targets), which the full batch's memory grows with (measured per cell:
+# docs/measurements.md, "Solvers of the other structures")
+LBFGS_CELLS = 1_000_000
 COARSE_TRAINING_MESH = 100.0  # deep stacks' training meshes: 100x rtol, atol (Constraint.train_tolerance_scale)
 REGISTRY: dict[str, Constraint] = {}
 # the names the estimators accept, kept in step with REGISTRY (their _parameter_constraints hold these sets)

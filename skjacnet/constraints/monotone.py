@@ -103,10 +103,9 @@ class Monotone(Constraint):
 
     def auto_solver(self, spec, n_rows):
         # n-D: Adam, as for 'none' (deep stacks take it anyway): one layer of ridges early-stopped from the bounded
-        # least-squares start (5-fold R^2 at the defaults, benchmarks/tabular.py's data, L-BFGS / Adam: diabetes
-        # 0.470 / 0.463, cars 0.854 / 0.864, star98 0.748 / 0.750, fair -0.662 / -0.166, friedman1 0.948 / 0.940)
-        # (classifiers, whose linear term starts at 0, keep L-BFGS and no linear term: breast_cancer log-loss
-        # 0.121 -> 0.164 with them, credit 10x the fit time)
+        # least-squares start, which L-BFGS runs past on noisy tables; classifiers, whose linear term starts at 0,
+        # keep L-BFGS and no linear term, which scored better and fitted faster for them (measured:
+        # docs/measurements.md, "The monotone structure")
         return "adam" if self._linear(spec) else super().auto_solver(spec, n_rows)
 
     def noise_alpha(self, spec):
@@ -115,19 +114,15 @@ class Monotone(Constraint):
 
     def auto_batch_size(self, spec, n_rows):
         # the one-layer regression on several features: batches of 400 (the whole training split up to 400 rows),
-        # not MLPRegressor's 200, whose last small batch of the epoch jolts Adam on a 300-row table.  5-fold R^2 at
-        # the defaults (benchmarks/tabular.py's data), mean of random_state 0, 1, 2, batches of 200 -> 400:
-        # diabetes 0.473 -> 0.474, cars 0.866 -> 0.866, star98 0.641 -> 0.711, fair -0.343 -> -0.281, friedman1
-        # 0.938 -> 0.936, in about half the time (the potential, 'auto', lost 0.02-0.04 on three tables with it)
+        # not MLPRegressor's 200, whose last small batch of the epoch jolts Adam on a small table; faster too (the
+        # potential, 'auto', lost R^2 with it) (measured: docs/measurements.md, "The monotone structure")
         if self._linear(spec):
             return min(MONOTONE_BATCH_SIZE, n_rows)
         return super().auto_batch_size(spec, n_rows)
 
     def train_tolerance_scale(self, spec):
-        # the one-layer regression on several features too (its frozen mesh keeps rtol, atol): 5-fold R^2 and mean fit
-        # seconds at the defaults, benchmarks/tabular.py's data, one thread, before -> after: diabetes 0.463 -> 0.467
-        # (1.12 -> 0.55 s), cars 0.864 -> 0.865 (1.37 -> 0.57), star98 0.750 -> 0.750 (1.01 -> 0.56), fair -0.166 ->
-        # -0.170 (1.19 -> 0.62), friedman1 0.940 -> 0.940 (1.83 -> 0.58)
+        # the one-layer regression on several features too (its frozen mesh keeps rtol, atol): the coarse training
+        # mesh kept the R^2 in a fraction of the fit time (measured: docs/measurements.md, "The monotone structure")
         return COARSE_TRAINING_MESH if self._linear(spec) else super().train_tolerance_scale(spec)
 
     @staticmethod
@@ -144,8 +139,7 @@ class Monotone(Constraint):
         cst = torch.as_tensor(spec.monotonic_cst, dtype=dt)
         if self._scalar(spec):
             # f_i = y0_i + G_i(c x) - G_i(c x0), G_i' = exp(h_i): the 8-ridge sum below extrapolated saturating
-            # curves poorly (2,000 noisy points on [-1, 1], MAE on [-2, 2], mean of 2 seeds: tanh(3x) 0.050 ->
-            # 0.009, a logistic 0.037 -> 0.011, exp(x) 0.17 -> 0.042; UMNN 0.013, 0.018, 0.12)
+            # curves poorly (measured: docs/measurements.md, "The monotone structure")
             return scalar_ridges(
                 spec, ExpPositive(0.0), np.ones(spec.n_out), gen, monotonic_cst=cst, growth_cap=True, trend_cap=True
             )
@@ -160,10 +154,8 @@ class Monotone(Constraint):
             init_member_linear(model, X, Y, w)
 
     # the one-layer regression on several features: the mean of k monotone ridge sums is one, with k times the
-    # ridges.  5-fold R^2 at the defaults (benchmarks/tabular.py's data, saturating ridges), means over
-    # random_state 0-2, one network / 3 members of 8 ridges / 5 of 8: diabetes 0.478 / 0.496 / 0.489, cars 0.866 /
-    # 0.869 / 0.871, star98 0.700 / 0.712 / 0.713, fair -0.276 / -0.090 / -0.081, friedman1 0.937 / 0.949 / 0.948;
-    # 3 members of the single network's max(8, 2 d) ridges: about twice the time (cars 15x HistGradientBoosting's)
+    # ridges.  3 members scored above one network on the small noisy tables and as well as 5; 3 members with the
+    # single network's ridges each took about twice the time (measured: docs/measurements.md, "The monotone structure")
     AUTO_MEMBERS = 3
 
     members_alternative = ", or n_layers=1 with monotonic_cst on several features"
@@ -183,8 +175,7 @@ class Monotone(Constraint):
         # U's off-diagonal blocks start at 0 and stay there: U = |U_raw| has a zero gradient at 0 (the weight
         # penalty's too), so Adam never moves them and no member reads another's ridges.  The members share the
         # training mesh, whose knots are refined for all their ridges together: they are independent fits up to its
-        # interpolation error (a member's V moved by 3e-3 when only another member's target changed, at rtol=1e-4;
-        # by 4e-8 at rtol=1e-8)
+        # interpolation error, which shrinks with rtol (measured: docs/measurements.md, "The monotone structure")
         # n_ridges='auto': the members share the single network's max(8, 2 size) ridges, at least 8 each
         size = max(spec.n_in, spec.n_out)
         R = max(8, math.ceil(2 * size / k)) if spec.n_ridges == "auto" else spec.ridges(size)
