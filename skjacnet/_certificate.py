@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from .constraints.checks import Probe
+
 
 def _rounding(est) -> float:
     """Unit roundoff of the precision predict computes in (float64 or float32)."""
@@ -59,115 +61,22 @@ def scaled_factors(est):
     )
 
 
-def _check_jacobian_rank(est, X: np.ndarray, n_points: int, rng: np.random.RandomState) -> dict:
-    """Smallest singular value of the exact Jacobian of predict at points of X, against c."""
-    A = X[rng.randint(len(X), size=n_points)]
-    model = est.model_
-    to = dict(dtype=model.x0.dtype, device=model.x0.device)
-    with torch.no_grad():
-        Xs = torch.as_tensor((A - est._x_mean) / est._x_scale, **to)
-        J = model.jacobian(est._pad(Xs))[:, :, : A.shape[1]].cpu().numpy()
-    J = est._y_scale[None, :, None] * J / est._x_scale[None, None, :]  # in the units of X and y
-    smin = np.linalg.svd(J, compute_uv=False).min(axis=1)
-    c = est.guarantee_["jacobian_lower"]
-    rel = max(1e-9, 16 * _rounding(est))
-    return {
-        "pairs": int(n_points),
-        "property": est.guarantee_["property"],
-        "bound": c,
-        "worst_ratio": float(smin.min()),
-        "holds": bool(np.all(smin >= c * (1 - rel))),
-    }
-
-
-def _check_cauchy_riemann(est, X: np.ndarray, n_points: int, rng: np.random.RandomState) -> dict:
-    """Central finite differences of predict at points of X: the Cauchy-Riemann residual.
-
-    Per (input, output) pair: |du/da - dv/db| + |du/db + dv/da|, relative to
-    the largest partial derivative; 0 for a holomorphic map, O(h^2) here.
-    """
-    A = X[rng.randint(len(X), size=n_points)]
-    eps = _rounding(est)
-    h = eps ** (1 / 3) * float(np.max(est._x_scale))  # balances truncation (h^2) and rounding (eps / h)
-    limit = 1e-6 if eps < 1e-12 else 1e-3
-    n, d = A.shape
-    grads = np.empty((n, est.n_targets_, d))
-    for j in range(d):
-        step = np.zeros(d)
-        step[j] = h
-        grads[:, :, j] = (est._predict_values(A + step) - est._predict_values(A - step)) / (2 * h)
-    G = grads.reshape(n, -1, 2, d // 2, 2)  # (n, q, re/im output, p, re/im input)
-    residual = np.abs(G[:, :, 0, :, 0] - G[:, :, 1, :, 1]) + np.abs(G[:, :, 0, :, 1] + G[:, :, 1, :, 0])
-    worst = float((residual.max(axis=(1, 2)) / (np.abs(grads).max(axis=(1, 2)) + 1e-300)).max())
-    return {
-        "pairs": int(n),
-        "property": est.guarantee_["property"],
-        "bound": 0.0,
-        "worst_ratio": worst,
-        "holds": bool(worst <= limit),
-    }
+def _jacobian(est, A: np.ndarray) -> np.ndarray:
+    """The exact Jacobian of predict at A, (n, m, d) whatever the shape of y in fit."""
+    J = est.jacobian(A)
+    return J[:, None, :] if J.ndim == 2 else J
 
 
 def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
-    """Worst ratio ||f(a) - f(b)|| / ||a - b|| over pairs drawn from X (random and near pairs).
+    """The fitted structure's own check of ``guarantee_`` on points drawn from X (``Constraint.check``).
 
-    Returns the certificate's bound, the worst observed ratio, the float64
-    rounding slack allowed, and ``holds``.
+    Returns the certificate's bound, the worst observed ratio, the pairs checked and ``holds``.
     """
-    cert = est.guarantee_
+    probe = Probe(
+        predict=est._predict_values, jacobian=lambda A: _jacobian(est, A), eps=_rounding(est), x_scale=est._x_scale
+    )
     X = np.asarray(X, dtype=np.float64)
-    rng = check_random_state(random_state)
-    if "monotonic_cst" in cert:
-        return _check_monotone(est, X, np.asarray(cert["monotonic_cst"], dtype=float), n_pairs, rng)
-    if cert["norm"].startswith("none"):  # an identity of derivatives (holomorphic fits), not a bound
-        return _check_cauchy_riemann(est, X, n_pairs, rng)
-    if cert["jacobian_lower"] is not None:
-        return _check_jacobian_rank(est, X, n_pairs, rng)
-    if cert["lipschitz_upper"] is None and cert["expansion_lower"] is None:  # constraint='none' claims nothing
-        return {"pairs": 0, "property": cert["property"], "bound": None, "worst_ratio": None, "holds": None}
-    i, j = rng.randint(len(X), size=(2, n_pairs))
-    A = X[i]
-    spread = X.std(axis=0)
-    unit = np.where(spread > 0, spread, np.maximum(np.abs(X).max(axis=0), 1.0))  # a column may be constant
-    near = rng.standard_normal(A[n_pairs // 2 :].shape) * 1e-3 * unit  # in X's units
-    B = np.vstack([X[j[: n_pairs // 2]], A[n_pairs // 2 :] + near])
-    keep = np.linalg.norm(A - B, axis=1) > 0
-    A, B = A[keep], B[keep]  # the near pairs (relative steps of 1e-3) are always kept
-    fa, fb = est._predict_values(A), est._predict_values(B)
-    ratio = np.linalg.norm(fa - fb, axis=1) / np.linalg.norm(A - B, axis=1)
-    eps = _rounding(est)
-    rel = max(1e-9, 16 * eps)  # the bound itself is computed in the model's precision
-    slack = 8 * eps * (np.linalg.norm(fa, axis=1) + np.linalg.norm(fb, axis=1) + 1)
-    slack = slack / np.linalg.norm(A - B, axis=1)
-    out = {"pairs": int(len(A)), "property": cert["property"]}
-    if cert["lipschitz_upper"] is not None:
-        k = cert["lipschitz_upper"]
-        out.update(bound=k, worst_ratio=float(ratio.max()), holds=bool(np.all(ratio <= k * (1 + rel) + slack)))
-    else:
-        c = cert["expansion_lower"]
-        out.update(bound=c, worst_ratio=float(ratio.min()), holds=bool(np.all(ratio >= c * (1 - rel) - slack)))
-    return out
-
-
-def _check_monotone(est, X: np.ndarray, cst: np.ndarray, n_pairs: int, rng: np.random.RandomState) -> dict:
-    """Move one constrained feature of a random point by a random step of its allowed sign."""
-    features = np.flatnonzero(cst)
-    A = X[rng.randint(len(X), size=n_pairs)]
-    j = features[rng.randint(len(features), size=n_pairs)]
-    step = 10.0 ** rng.uniform(-6, 3, n_pairs)
-    B = A.copy()
-    B[np.arange(n_pairs), j] += step
-    fa, fb = est._predict_values(A), est._predict_values(B)
-    change = cst[j][:, None] * (fb - fa)  # must be >= 0 for every target
-    slack = 8 * _rounding(est) * (np.abs(fa) + np.abs(fb) + 1)
-    worst = float((change / step[:, None]).min())
-    return {
-        "pairs": n_pairs,
-        "property": est.guarantee_["property"],
-        "bound": 0.0,
-        "worst_ratio": worst,
-        "holds": bool(np.all(change >= -slack)),
-    }
+    return est._spec.constraint.check(probe, est.guarantee_, X, n_pairs, check_random_state(random_state))
 
 
 def certified_radius(est, X) -> np.ndarray:

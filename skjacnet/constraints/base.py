@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checks import Probe, check_pairs
 from .mlp import MLP, init_matrix
 from .ridge import RidgeJacobianNet
 
@@ -209,6 +210,10 @@ class Constraint:
         most structures state their bound from the spec alone).
         """
         return cert
+
+    def check(self, probe: Probe, cert: dict, X: np.ndarray, n_pairs: int, rng: np.random.RandomState) -> dict:
+        """The empirical check of this structure's certificate on points drawn from X (``constraints.checks``)."""
+        return check_pairs(probe, cert, X, n_pairs, rng)
 
 
 class SquareBijection(Constraint):

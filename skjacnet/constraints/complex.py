@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import Constraint, register
+from .checks import check_cauchy_riemann
 from .full import FullJacobianNet
 from .layer import persisted
 from .mlp import _uniform
@@ -137,6 +138,9 @@ class Complex(Constraint):
     def build(self, spec, gen, signs):
         p, q, dt = spec.n_in // 2, spec.n_out // 2, spec.dtype
         return HolomorphicJacobianNet(ComplexMLP((p, *spec.hidden, q * p), spec.activation, gen, dt), p, q, dt)
+
+    def check(self, probe, cert, X, n_pairs, rng):
+        return check_cauchy_riemann(probe, cert, X, n_pairs, rng)  # an identity of derivatives, not a bound
 
     def certify(self, spec, cert, factors):
         return {

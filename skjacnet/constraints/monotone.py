@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from .activations import ExpPositive, Positive
 from .base import COARSE_TRAINING_MESH, Constraint, learned_ridges, scalar_ridges
+from .checks import check_monotone
 from .layer import Composition, Factors, JacobianLayer, persisted
 from .linear_start import init_member_linear
 from .lipschitz import lipschitz_stack, stack_width
@@ -206,6 +207,9 @@ class Monotone(Constraint):
         merged.integrator = model.integrator  # the fit's mesh rule (method, rtol, atol, train_scale)
         merged.integrator.reset()  # its cached knots were the members' training knots
         return merged
+
+    def check(self, probe, cert, X, n_pairs, rng):
+        return check_monotone(probe, cert, X, n_pairs, rng)
 
     def certify(self, spec, cert, factors):
         cst = np.asarray(spec.monotonic_cst)

@@ -6,6 +6,7 @@ import torch
 
 from .activations import POSITIVE_MAPS, ExpPositive
 from .base import Constraint, register, scalar_ridges
+from .checks import check_jacobian_rank, check_pairs
 from .layer import Composition
 from .mlp import MLP, init_matrix
 from .ridge import RidgeJacobianNet
@@ -65,6 +66,11 @@ class PositiveDefinite(Constraint):
             sign=torch.as_tensor(signs, dtype=dt),
             n_out=spec.n_out,
         )
+
+    def check(self, probe, cert, X, n_pairs, rng):
+        if cert["jacobian_lower"] is not None:  # a submersion: no pair bound, a bound on the Jacobian's rank
+            return check_jacobian_rank(probe, cert, X, n_pairs, rng)
+        return check_pairs(probe, cert, X, n_pairs, rng)
 
     def certify(self, spec, cert, factors):
         d, m = cert["n_features"], cert["n_targets"]
