@@ -301,3 +301,54 @@ def params_doc(doc: str, drop: tuple[str, ...] = (), replace: dict[str, str] | N
             continue
         out.append((replace or {}).get(name, "\n".join(entry)))
     return "\n".join(out)
+
+
+# the classifier's own sections (JacobianClassifier, and JacobianCalibrator through it)
+_EARLY_STOPPING = """    early_stopping : bool or 'auto', default='auto'
+        Hold out ``validation_fraction`` of the training data (a split
+        stratified by class and seeded by ``random_state``; samples keep
+        their weights), stop when its weighted accuracy stops improving, and
+        keep the weights of the best validation epoch (MLPClassifier's rule).
+        'auto': on for logits without a bound (``constraint='none'``,
+        ``monotonic_cst``) on up to 10,000 training rows (when the split
+        holds at least 10), off otherwise.  A fit to convergence drives such
+        logits towards infinity on separable training rows, and a larger
+        ``alpha`` does not stop it (docs/benchmarks_classification.md
+        measures both).  A Lipschitz map's logits cannot run off, and its
+        margins keep growing after the accuracy has stopped improving
+        (early stopping cost certified accuracy on digits), so it is off
+        there."""
+
+_ALPHA = """    alpha : float or 'auto', default=1e-4
+        L2 penalty on the network weights: ``alpha / (2 * sum(sample_weight))``
+        times their squared norm, over the whole training set (so that
+        integer weights equal repeated samples); 'auto' is 1e-4.  The value
+        used is ``alpha_``."""
+
+_CLASSIFIER_PARAMS_DOC = params_doc(
+    _SHARED_PARAMS_DOC,
+    drop=("loss", "jacobian_weight"),
+    replace={"early_stopping": _EARLY_STOPPING, "alpha": _ALPHA},
+)
+
+_CLASSIFIER_ATTRS_DOC = params_doc(
+    _SHARED_ATTRS_DOC,
+    replace={
+        "validation_scores_": """    validation_scores_ : list of float or None
+        Weighted accuracy on the validation data at each epoch with
+        ``early_stopping``, else None.""",
+        "best_validation_score_": """    best_validation_score_ : float or None
+        Best validation accuracy with ``early_stopping``, else None.""",
+        "y0_": """    y0_ : ndarray of shape (n_logits,)
+        Learned logits at the initial point.""",
+        "n_targets_": """    n_targets_ : int
+        Number of logits: 1 for two classes (the positive class's), else
+        ``n_classes``.""",
+        "guarantee_": """    guarantee_ : dict
+        What ``decision_function`` (the logits) is guaranteed to satisfy,
+        as for the regressors (``lipschitz_upper``: the bound k of the
+        logit map from X to R^n_logits in the Euclidean norms;
+        ``monotonic_cst``: the monotone features), and ``applies_to``;
+        ``check_guarantee(X)`` tests it on data.""",
+    },
+)
