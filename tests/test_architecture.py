@@ -70,3 +70,18 @@ def test_nothing_below_the_estimators_takes_an_estimator():
         if any(arg.arg in ("est", "estimator") for arg in fn.args.args + fn.args.kwonlyargs)
     ]
     assert not takers
+
+
+def test_small_modules_and_functions():
+    """No module over 450 lines, no function over 60 (the estimators' __init__, a list of parameters, aside)."""
+    too_long = []
+    for path in ROOT.rglob("*.py"):
+        lines = len(path.read_text().splitlines())
+        if lines > 450:
+            too_long.append(f"{path.relative_to(ROOT)} ({lines} lines)")
+        too_long += [
+            f"{path.relative_to(ROOT)}:{fn.name} ({fn.end_lineno - fn.lineno + 1} lines)"
+            for fn in _functions(path)
+            if fn.name != "__init__" and fn.end_lineno - fn.lineno + 1 > 60
+        ]
+    assert not too_long
