@@ -11,7 +11,7 @@ from ._docs import _POSITIVE_MAP_DOC, _SHARED_ATTRS_DOC, _SHARED_PARAMS_DOC
 from ._inverse import check_outputs, invert_outputs, square_fits_only
 from ._regressor_base import BaseJacobianRegressor
 from ._regressor_docs import _CONSTRAINT_DOC, _INVERTIBLE_NETWORK_DOC, _JACOBIAN_NETWORK_DOC, _STRUCTURE_OPTIONS_DOC
-from .constraints import INVERTIBLE, NAMES, REGISTRY
+from .constraints import INVERTIBLE, NAMES, REGISTRY, auto_structure
 from .integrate import ODE_METHODS
 
 
@@ -153,9 +153,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         """The constraint, 'auto' resolved (in fit, where ``n_features_in_`` is known)."""
         if self.constraint != "auto":
             return self.constraint
-        several = self.n_features_in_ > 1 and self.monotonic_cst is None
-        # the potential is one closed-form layer: depth, monotone ridges and ODE methods are 'none''s
-        return "potential" if several and self.n_layers == 1 and self.method == "quadrature" else "none"
+        return auto_structure(self.n_features_in_, self.monotonic_cst is not None, self.n_layers, self.method)
 
     def _lipschitz_k(self) -> float | None:
         return float(self.lipschitz_constant) if REGISTRY[self._structure()].takes_lipschitz_constant else None

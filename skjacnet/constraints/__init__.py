@@ -28,6 +28,16 @@ if TYPE_CHECKING:
 MONOTONE = Monotone()
 
 
+def auto_structure(n_features: int, monotone: bool, n_layers: int, method: str) -> str:
+    """``constraint='auto'`` resolved for a regression of this shape and these options.
+
+    The potential on several features (one closed-form layer, so depth, monotone ridges and ODE methods are
+    'none''s); 'none' elsewhere (one feature: the paper's 1-D model).
+    """
+    several = n_features > 1 and not monotone
+    return "potential" if several and n_layers == 1 and method == "quadrature" else "none"
+
+
 def constraint_for(spec: ModelSpec) -> Constraint:
     """The structure a spec builds: its constraint's, or the monotone one when monotonic_cst is set."""
     return MONOTONE if spec.monotonic_cst is not None else REGISTRY[spec.structure]
@@ -35,5 +45,5 @@ def constraint_for(spec: ModelSpec) -> Constraint:
 
 __all__ = [
     "INVERTIBLE", "LBFGS_CELLS", "LBFGS_ROWS", "MONOTONE", "NAMES", "REGISTRY",
-    "Constraint", "constraint_for", "register",
+    "Constraint", "auto_structure", "constraint_for", "register",
 ]  # fmt: skip
