@@ -108,14 +108,9 @@ class FitSteps:
             self._set_anchors(model, plan.spec, Xs, run.w, run.rng)
         self._attach_path(model, sc, self.path if hasattr(self, "path") else "linear")
         # a fresh integrator of `method` per layer: each freezes its own rule after training
-        model.use_integrator(self.method, self.rtol, self.atol, adjoint=self.adjoint)
+        model.use_integrator(self.method, self.rtol, self.atol, adjoint=self.adjoint, train_scale=run.train_scale)
         if first:  # once per fit (partial_fit: on its first call)
             warn_inert_options(self, model, plan.spec.structure)
-        # the training mesh's coarseness (an attribute: a registered integrator's __init__ need not know it);
-        # tol_annealing is the user's own training schedule, down to rtol, atol themselves
-        scale = 1.0 if self.tol_annealing else plan.spec.constraint.train_tolerance_scale(plan.spec)
-        for it in model.integrators():
-            it.train_scale = scale
         to = dict(dtype=model.x0.dtype, device=device)
         Xt = _pad(model, torch.as_tensor(Xs, **to))
         wt = torch.as_tensor(run.w, **to)

@@ -45,6 +45,7 @@ class FitRun:
     tol: float
     schedule: str
     patience: int
+    train_scale: float  # the training mesh's tolerances over rtol, atol (the fitted model's are rtol, atol)
 
 
 def resolve(est, X, Y, w, J, *, warm: bool, partial: bool) -> FitRun:
@@ -80,6 +81,8 @@ def resolve(est, X, Y, w, J, *, warm: bool, partial: bool) -> FitRun:
         batch=batch_size(est, spec, X.shape[0]), epochs=max_iter(est, spec, plan.solver),
         tol=tol(est, spec, plan.solver), schedule=learning_rate(est, spec),
         patience=patience(est.n_iter_no_change, members if splits is not None else 1),
+        # tol_annealing is the user's own training schedule, down to rtol, atol themselves
+        train_scale=1.0 if est.tol_annealing else spec.constraint.train_tolerance_scale(spec),
     )  # fmt: skip
 
 

@@ -331,7 +331,15 @@ for _name in ODE_METHODS:
     register(_name, ODE)
 
 
-def make_integrator(method: str, rtol: float, atol: float, quadrature: type[Integrator], **kwargs) -> Integrator:
-    """The integrator ``method`` names; 'quadrature' is the network's own ``quadrature`` class."""
+def make_integrator(
+    method: str, rtol: float, atol: float, quadrature: type[Integrator], *, train_scale: float = 1.0, **kwargs
+) -> Integrator:
+    """The integrator ``method`` names; 'quadrature' is the network's own ``quadrature`` class.
+
+    ``train_scale``: the training rule's coarseness (the tolerances it trains to are that times rtol, atol), set
+    here rather than passed to the class, so that a registered integrator's ``__init__`` need not know it.
+    """
     cls = quadrature if method == "quadrature" else INTEGRATORS[method]
-    return cls(rtol, atol, method=method, **kwargs)
+    integrator = cls(rtol, atol, method=method, **kwargs)
+    integrator.train_scale = float(train_scale)
+    return integrator
