@@ -145,7 +145,7 @@ class Constraint:
 
     def noise_alpha(self, spec: ModelSpec) -> bool:
         """Whether alpha='auto' is set from the noise (a pilot fit's residuals, or neighbour differences on large
-        samples: BaseJacobianEstimator._fit)."""
+        samples: FitSteps._train in skjacnet/_fitting.py)."""
         return False
 
     def auto_tol(self, spec: ModelSpec, solver: str) -> float:

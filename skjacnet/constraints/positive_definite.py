@@ -25,7 +25,7 @@ class PositiveDefinite(Constraint):
         return not self.scalar(spec)
 
     def noise_alpha(self, spec):
-        # the 1-D exp(h) regression, as monotonic_cst's (BaseJacobianEstimator._fit)
+        # the 1-D exp(h) regression, as monotonic_cst's (FitSteps._train)
         return self.scalar(spec) and spec.positive_map == "exp" and spec.least_squares_start
 
     def model_in(self, spec):

@@ -74,7 +74,7 @@ class NoConstraint(Constraint):
         return spec.n_layers > 1 or spec.n_in > 1
 
     def noise_alpha(self, spec):
-        # the paper's 1-D regression, as monotonic_cst's (BaseJacobianEstimator._fit; docs/measurements.md)
+        # the paper's 1-D regression, as monotonic_cst's (FitSteps._train; docs/measurements.md)
         return self.scalar(spec) and spec.n_layers == 1 and spec.least_squares_start
 
     def build(self, spec, gen, signs):
