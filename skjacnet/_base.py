@@ -19,7 +19,7 @@ from ._certificate import check_guarantee
 from ._compat import Interval, StrOptions
 from ._fitting import FitSteps, _pad
 from ._persist import from_state, restore_device, to_state
-from ._plan import Scaling, plan_fit, plan_scaling, plan_spec
+from ._plan import Scaling, plan_scaling, plan_spec
 from ._resolve import resolve
 from ._runtime import thread_policy, torch_threads
 from ._training import LOSSES, SCHEDULES, SOLVERS, ValueTarget
@@ -113,19 +113,18 @@ class BaseJacobianEstimator(FitSteps, BaseEstimator):
         enough = n_rows * self.validation_fraction >= AUTO_EARLY_STOPPING_MIN_VALIDATION
         return enough and n_rows <= AUTO_EARLY_STOPPING_ROWS
 
-    def _noise_alpha(self, X, Y, w, J, warm: bool, partial: bool) -> bool:
-        """Whether alpha='auto' is set from the noise in this fit: a fresh fit of up to AUTO_EARLY_STOPPING_ROWS
-        rows, values only, of a structure that asks for it (``Constraint.noise_alpha``: the 1-D one-layer regressions).
+    def _noise_alpha(self, X, Y, w, J, continues: bool, partial: bool) -> bool:
+        """Whether alpha='auto' is set from the noise in this fit: a fresh fit (``continues``: the previous network
+        is trained on) of up to AUTO_EARLY_STOPPING_ROWS rows, values only, of a structure that asks for it
+        (``Constraint.noise_alpha``: the 1-D one-layer regressions).
         """
-        if self.alpha != "auto" or partial or J is not None or X.shape[0] > AUTO_EARLY_STOPPING_ROWS:
+        if self.alpha != "auto" or partial or continues or J is not None or X.shape[0] > AUTO_EARLY_STOPPING_ROWS:
             return False
         try:
             spec = plan_spec(self, X.shape[1], Y.shape[1], plan_scaling(self, X, Y, w, J))
-            if not spec.constraint.noise_alpha(spec):
-                return False
-            return not (warm and plan_fit(self, X, Y, w, warm=True, n_rows=X.shape[0], J=J).warm)
-        except ValueError:  # a bad parameter or shape: _fit's own checks report it, in their order
+        except ValueError:  # a bad parameter or shape: resolve's own checks report it, in their order
             return False
+        return spec.constraint.noise_alpha(spec)
 
     def _alpha(self, warm: bool) -> float:
         """alpha resolved before any pilot fit: the user's; 'auto': AUTO_ALPHA, or the alpha_ of the fit continued."""

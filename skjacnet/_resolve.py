@@ -17,7 +17,7 @@ from sklearn.utils import check_random_state
 
 from ._checks import check_monotonic_cst, check_ode_tolerances, check_path_options, check_shapes
 from ._members import member_splits, patience, resolve_members
-from ._plan import FitPlan, batch_size, learning_rate, max_iter, plan_fit, tol
+from ._plan import FitPlan, batch_size, learning_rate, max_iter, plan_fit, plan_spec, tol
 from ._runtime import resolve_device
 from .constraints import MONOTONE, REGISTRY
 
@@ -58,11 +58,12 @@ def resolve(est, X, Y, w, J, *, warm: bool, partial: bool) -> FitRun:
     device = resolve_device(est.device)
     rng = check_random_state(est.random_state)
     gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-    noise = est._noise_alpha(X, Y, w, J, warm, partial)
+    continues = warm and _continues(est, X.shape[1], Y.shape[1])
+    noise = est._noise_alpha(X, Y, w, J, continues, partial)
     early = not partial and est._early_stopping_on(n_rows, J is not None, noise)
     structure = MONOTONE if check_monotonic_cst(est, X.shape[1]) is not None else REGISTRY[est._structure()]
     members = resolve_members(est, structure, X.shape[1], early, J is not None, partial)
-    if members > 1 and warm and plan_fit(est, X, Y, w, warm=True, n_rows=n_rows, J=J).warm:
+    if members > 1 and continues:
         members = 1  # a warm start continues the fitted (merged) network as one; a rebuild trains members
     splits = member_splits(n_rows, members, est.validation_fraction, rng) if early and members > 1 else None
     held_out = None
@@ -84,6 +85,15 @@ def resolve(est, X, Y, w, J, *, warm: bool, partial: bool) -> FitRun:
         # tol_annealing is the user's own training schedule, down to rtol, atol themselves
         train_scale=1.0 if est.tol_annealing else spec.constraint.train_tolerance_scale(spec),
     )  # fmt: skip
+
+
+def _continues(est, n_in: int, n_out: int) -> bool:
+    """Whether a warm start trains the previous network on: the spec its parameters give, in the previous fit's
+    units, is the saved one (``_plan.plan_fit``'s test, without planning the rest)."""
+    try:
+        return plan_spec(est, n_in, n_out, est._scaling) == getattr(est, "_spec", None)
+    except ValueError:  # a bad parameter or shape: the checks below report it, in their order
+        return False
 
 
 def _continue(est, plan: FitPlan, gen: torch.Generator) -> tuple[FitPlan, torch.Generator]:
