@@ -68,8 +68,10 @@ def _extra(est, task: str, X: np.ndarray, Xt: np.ndarray) -> list[str]:
     slopes = np.diff(est.predict(grid)) / np.diff(grid.ravel())
     if task != "exp(x)":
         top = float(np.abs(slopes).max())
-        if getattr(est, "constraint", None) == "lipschitz":
-            verdict = "the 1-Lipschitz bound (1) holds" if top <= 1 + 1e-6 else "above the 1-Lipschitz bound (1)"
+        bound = est.guarantee_["lipschitz_upper"]  # what the fit promises, whatever its structure
+        if bound is not None:
+            held = top <= bound * (1 + 1e-6)
+            verdict = f"the Lipschitz bound ({bound:g}) holds" if held else f"above the Lipschitz bound ({bound:g})"
         else:
             verdict = "above 1: no constraint bounds it" if top > 1 else "within 1 here, though no constraint bounds it"
         return [f"largest |slope| {top:.4f}: {verdict}"]

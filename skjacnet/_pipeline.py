@@ -8,22 +8,16 @@ from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, Stan
 from sklearn.utils.validation import check_is_fitted
 
 
-def _factors(step, n_features: int, cert: dict) -> np.ndarray:
-    """Per-feature multipliers a of a fitted affine scaler x -> a * x + b."""
+def _factors(step, n_features: int) -> tuple[np.ndarray, bool]:
+    """Per-feature multipliers a of a fitted affine scaler x -> a * x + b, and whether it also clips."""
     if step is None or step == "passthrough":
-        return np.ones(n_features)
+        return np.ones(n_features), False
     check_is_fitted(step)
     if isinstance(step, MinMaxScaler):
-        # clipping is 1-Lipschitz and non-decreasing: upper bounds and monotone signs survive, nothing else
-        if step.clip and (cert["lipschitz_upper"] is None and "monotonic_cst" not in cert):
-            raise ValueError(
-                "MinMaxScaler(clip=True) is not affine: the pipeline is no longer a bijection (nor holomorphic); "
-                "use clip=False."
-            )
-        return np.asarray(step.scale_, dtype=np.float64)
+        return np.asarray(step.scale_, dtype=np.float64), bool(step.clip)
     if isinstance(step, (StandardScaler, MaxAbsScaler, RobustScaler)):
         scale = getattr(step, "scale_", None)
-        return np.ones(n_features) if scale is None else 1.0 / np.asarray(scale, dtype=np.float64)
+        return (np.ones(n_features) if scale is None else 1.0 / np.asarray(scale, dtype=np.float64)), False
     raise ValueError(
         f"pipeline_guarantee handles the per-feature affine scalers StandardScaler, MinMaxScaler, MaxAbsScaler "
         f"and RobustScaler in front of the JacNet step; got {type(step).__name__}, whose effect on the bound "
@@ -62,21 +56,12 @@ def pipeline_guarantee(pipeline) -> dict:
     if not hasattr(est, "guarantee_"):
         check_is_fitted(est)
         raise ValueError(f"The last step of the pipeline ({type(est).__name__}) is not a JacNet estimator.")
-    cert = dict(est.guarantee_)
-    a = np.ones(est.n_features_in_)
+    a, clipped = np.ones(est.n_features_in_), False
     for _, step in pipeline.steps[:-1]:
-        a = a * _factors(step, est.n_features_in_, cert)
+        factors, clips = _factors(step, est.n_features_in_)
+        a, clipped = a * factors, clipped or clips
     if not np.all(a > 0):
         raise ValueError("A scaler in the pipeline has a non-positive factor: the composed map is not covered.")
-    if cert["norm"].startswith("none") and not np.allclose(a[0::2], a[1::2], rtol=1e-12, atol=0):
-        raise ValueError(
-            "The scalers scale the real and imaginary column of a complex input differently: the pipeline is "
-            "not holomorphic in the raw inputs. Fit the estimator on raw inputs (it scales them isotropically)."
-        )
-    if cert["lipschitz_upper"] is not None:
-        cert["lipschitz_upper"] = float(cert["lipschitz_upper"] * a.max())
-    for key in ("expansion_lower", "jacobian_lower"):
-        if cert[key] is not None:
-            cert[key] = float(cert[key] * a.min())
+    cert = est._spec.constraint.in_raw_units(est.guarantee_, a, clipped)  # the structure knows what survives
     cert.update(input_factors=a, units="the pipeline's raw X and the estimator's y")
     return cert

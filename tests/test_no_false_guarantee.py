@@ -459,3 +459,19 @@ def test_pipeline_guarantee_accepts_clipping_only_where_it_is_harmless():
     inv = make_pipeline(MinMaxScaler(clip=True), InvertibleJacobianRegressor(max_iter=3)).fit(*_twisted(40))
     with pytest.raises(ValueError, match="clip=True"):
         pipeline_guarantee(inv)
+    mono = make_pipeline(MinMaxScaler(clip=True), JacobianRegressor(monotonic_cst=[1, 0], max_iter=3)).fit(X, y)
+    assert pipeline_guarantee(mono)["monotonic_cst"] == [1, 0]  # clipping is non-decreasing: signs survive
+
+
+@quiet
+def test_pipeline_guarantee_refuses_to_scale_a_complex_variable_unevenly():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, (40, 2)) * [1.0, 3.0]  # re and im spread differently: a StandardScaler splits them
+    z = X[:, 0] + 1j * X[:, 1]
+    Y = np.column_stack([(z**2).real, (z**2).imag])
+    pipe = make_pipeline(StandardScaler(), JacobianRegressor(constraint="complex", max_iter=3)).fit(X, Y)
+    with pytest.raises(ValueError, match="real and imaginary"):
+        pipeline_guarantee(pipe)
+    even = make_pipeline(StandardScaler(with_std=False), JacobianRegressor(constraint="complex", max_iter=3))
+    cert = pipeline_guarantee(even.fit(X, Y))  # a shift only: holomorphic in the raw inputs
+    assert cert["norm"].startswith("none") and np.all(cert["input_factors"] == 1.0)

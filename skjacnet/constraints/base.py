@@ -215,6 +215,29 @@ class Constraint:
         """The empirical check of this structure's certificate on points drawn from X (``constraints.checks``)."""
         return check_pairs(probe, cert, X, n_pairs, rng)
 
+    def in_raw_units(self, cert: dict, factors: np.ndarray, clipped: bool) -> dict:
+        """``cert`` restated for the map x -> f(a * x + b), a = ``factors`` > 0 per feature (scalers in front).
+
+        An upper Lipschitz bound grows by max(a), a lower bound (expansion, Jacobian) by min(a).  ``clipped``: a
+        scaler also clips, which is 1-Lipschitz and non-decreasing, so only an upper bound survives it.
+        """
+        if clipped and not self.survives_clipping(cert):
+            raise ValueError(
+                f"MinMaxScaler(clip=True) is not affine: the pipeline loses the guarantee of {self.describe(1)} "
+                "(its property holds for affine maps in front only); use clip=False."
+            )
+        cert = dict(cert)
+        if cert["lipschitz_upper"] is not None:
+            cert["lipschitz_upper"] = float(cert["lipschitz_upper"] * factors.max())
+        for key in ("expansion_lower", "jacobian_lower"):
+            if cert[key] is not None:
+                cert[key] = float(cert[key] * factors.min())
+        return cert
+
+    def survives_clipping(self, cert: dict) -> bool:
+        """Whether the property holds with a clipping (1-Lipschitz, non-decreasing) map in front: an upper bound."""
+        return cert["lipschitz_upper"] is not None
+
 
 class SquareBijection(Constraint):
     """A bijection of R^d that takes square maps only (no zero-padding), orientation S on its d outputs."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -141,6 +142,14 @@ class Complex(Constraint):
 
     def check(self, probe, cert, X, n_pairs, rng):
         return check_cauchy_riemann(probe, cert, X, n_pairs, rng)  # an identity of derivatives, not a bound
+
+    def in_raw_units(self, cert, factors, clipped):
+        if not np.allclose(factors[0::2], factors[1::2], rtol=1e-12, atol=0):
+            raise ValueError(
+                "The scalers scale the real and imaginary column of a complex input differently: the pipeline is "
+                "not holomorphic in the raw inputs. Fit the estimator on raw inputs (it scales them isotropically)."
+            )
+        return super().in_raw_units(cert, factors, clipped)
 
     def certify(self, spec, cert, factors):
         return {

@@ -211,6 +211,9 @@ class Monotone(Constraint):
     def check(self, probe, cert, X, n_pairs, rng):
         return check_monotone(probe, cert, X, n_pairs, rng)
 
+    def survives_clipping(self, cert):
+        return True  # a non-decreasing map in front keeps every sign of monotonicity
+
     def certify(self, spec, cert, factors):
         cst = np.asarray(spec.monotonic_cst)
         inc = [int(j) for j in np.flatnonzero(cst > 0)]
