@@ -1,7 +1,7 @@
 """n_members: k networks trained side by side, each scored on its own validation rows, then merged into one.
 
-On small tables the random validation split decides much of an early-stopped fit (the same network scored 0.46 to
-0.49 R^2 on diabetes across splits); the mean of k members, each holding out its own rows, averages that away and
+On small tables the random validation split decides much of an early-stopped fit (measured: docs/measurements.md,
+"The members"); the mean of k members, each holding out its own rows, averages that away and
 every row trains all but ~validation_fraction of the members.  The members are one wide network whose outputs are
 member-major (``Constraint.build_members``): the objective is the mean of the members' own objectives, so Adam
 (elementwise, invariant to that 1/k) trains them as independent fits (ridge sums: up to their shared training mesh's

@@ -24,7 +24,8 @@ class Lipschitz(nn.Module):
 
     For k > 1 the paper's form starts training with slopes of order k
     (the network's h is O(1)): a loose bound (k = 1e4 where the data's slope
-    is 1) began at a loss of order k^2 and never recovered (R^2 -52 on sin(2x)).
+    is 1) began at a loss of order k^2 and never recovered (measured:
+    docs/measurements.md, "Lipschitz scaling for k above 1").
     Dividing h by k is a reparametrisation of the same class, with an
     initial slope of order 1 whatever the bound.
     """
@@ -60,8 +61,8 @@ class ExpPositive(nn.Module):
     With softplus units h is linear beyond the data, so the derivative continues its log-linear trend: it
     decays exponentially where it was falling toward the edge of the data (a saturating curve stays flat) and
     grows exponentially where it was rising (exp(x) is exactly representable).  ``h**2 + eps`` instead makes
-    the derivative of a saturating fit rebound quadratically (h crosses zero at the edge): fitted to 2,000
-    noisy points of tanh(3x) on [-1, 1], test MAE on [-2, 2] was 0.40 with h**2 and 0.009 with exp(h).
+    the derivative of a saturating fit rebound quadratically (h crosses zero at the edge), so saturating curves
+    extrapolated far worse with it (measured: docs/measurements.md, "`positive_map`").
     """
 
     def __init__(self, eps: float):

@@ -126,11 +126,10 @@ class Constraint:
         return None
 
     def auto_solver(self, spec: ModelSpec, n_rows: int) -> str:
-        """Full-batch L-BFGS while its batch is cheap: equal or better R^2, 3-20x faster than Adam up to 1e5 rows
-        (Friedman #1 Lipschitz at 10 000 rows: 5.5 s vs 29 s, R^2 0.957 both; 1-D at 100 000: 2.4 s vs 45-56 s).
+        """Full-batch L-BFGS while its batch is cheap: there it matched or beat Adam's held-out R^2 in less time.
 
-        Deep ridge stacks take Adam: L-BFGS stalls in 60-80 iterations there (1-Lipschitz, d = 5, four layers:
-        R^2 0.83 on ||x|| and 0.58 on a max of affine maps, against Adam's 0.998 and 0.990 in the same time)."""
+        Deep ridge stacks take Adam: L-BFGS stalls there long before Adam's fit in the same time
+        (measured: docs/measurements.md, "Solver choice")."""
         if spec.n_layers > 1:
             return "adam"
         return "lbfgs" if n_rows * max(spec.n_in, spec.n_out) <= LBFGS_CELLS else "adam"
@@ -155,14 +154,12 @@ class Constraint:
     def train_tolerance_scale(self, spec: ModelSpec) -> float:
         """How much coarser than rtol, atol the knot mesh is while training (the frozen mesh keeps rtol, atol).
 
-        A deep stack integrates n_layers meshes a step, most of whose cost scales with their knots: trained on
-        meshes refined to 100x the tolerances (~250 knots a layer instead of ~500-900), the depth-4 1-Lipschitz
-        stacks fit 1.5-1.9x faster at the same test R^2 (benchmarks/deep.py targets, then frozen to rtol, atol:
-        min-distance d = 5 0.9948 -> 0.9950, distance to 3 points d = 2 0.9995 -> 0.9995, max-affine d = 5
-        0.9993 -> 0.9994).  The function trained is the interpolant on those knots, so its guarantee is exact
-        too; the frozen mesh's differs from it by the coarse tolerance (the test R^2 above are the frozen
-        model's).  One layer keeps 1 (its predictions are unchanged), except the monotone regression on several
-        features (Monotone.train_tolerance_scale).
+        A deep stack integrates n_layers meshes a step, most of whose cost scales with their knots: on meshes
+        refined to 100x the tolerances (fewer knots a layer) deep stacks fit faster at the same test R^2 of the
+        frozen model (measured: docs/measurements.md, "The training mesh of deep stacks").  The function trained
+        is the interpolant on those knots, so its guarantee is exact too; the frozen mesh's differs from it by
+        the coarse tolerance.  One layer keeps 1 (its predictions are unchanged), except the monotone regression
+        on several features (Monotone.train_tolerance_scale).
         """
         return COARSE_TRAINING_MESH if spec.n_layers > 1 else 1.0
 

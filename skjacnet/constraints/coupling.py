@@ -283,18 +283,15 @@ class Coupling(SquareBijection):
     def auto_solver(self, spec, n_rows):
         """L-BFGS up to ``LBFGS_MAX_ROWS`` rows (where Adam's epochs are a few steps each), Adam above, at every depth.
 
-        Measured (benchmarks/deep.py targets, test R^2, n_layers 4): 3-link arm, 500 rows, L-BFGS 0.9995 in 10 s
-        against Adam 0.9991 in 20 s; mild twist, 2000 rows, 0.9999 both; strong twist in R^4, 5000 rows, Adam
-        0.9911 against L-BFGS 0.9087 (200 iterations are too few there).
+        On the deep benchmark's smaller maps L-BFGS fitted as well as Adam or better, in less time; on a larger one
+        its iterations were too few (measured: docs/measurements.md, "Solver choice").
         """
         return "lbfgs" if n_rows <= LBFGS_MAX_ROWS else "adam"
 
     def auto_tol(self, spec, solver):
-        """1e-5 with L-BFGS: its validation R^2 still climbs by ~1e-5 per iteration when 1e-4 stops it.
-
-        Measured (benchmarks/deep.py's 3-link arm, 500 rows, n_layers 4, test R^2): tol 1e-4 0.9995 in 12 s
-        (stopped at iteration ~200); 1e-5 0.99985 in 22 s (270 iterations); 1e-6 0.99994 in 42 s (443); zuko's
-        NSF 0.9998 in 62 s.  Adam's epochs are noisier: MLPRegressor's 1e-4 stays.
+        """1e-5 with L-BFGS: MLPRegressor's 1e-4 stops it while its validation R^2 still climbs, and the finer
+        tol buys accuracy at a moderate cost (measured: docs/measurements.md, "Solver choice").  Adam's epochs
+        are noisier: MLPRegressor's 1e-4 stays.
         """
         return LBFGS_TOL if solver == "lbfgs" else super().auto_tol(spec, solver)
 

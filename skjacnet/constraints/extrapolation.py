@@ -11,7 +11,8 @@ Four options, each off by default, fixed by ``freeze`` on the training inputs an
 * ``trend_band`` (one input, g = h of any sign): beyond each end h stays within its value there +- the secant's
   |slope| times the distance out.
 
-Why each exists, with the fits that decided it: docs/measurements.md (Ridge extrapolation).
+Why each exists is said where it is set (``_set_growth_cap``, ``_fix_saturation``; measured: docs/measurements.md,
+"Ridge extrapolation").
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ class RidgeExtrapolation:
     def g_breaks(self) -> list[float]:
         """Where g_table switches from the network's g to its held value (the ends of the held range): kinks,
         which the mesh takes as knots. Further out h may cross its bound again (another kink, at a point known
-        only through the network): the refinement meets those as any curvature (the error measured at one:
-        docs/measurements.md, Ridge extrapolation)."""
+        only through the network): the refinement meets those as any curvature (measured:
+        docs/measurements.md, "Ridge extrapolation")."""
         if self.s_lo is None or self.training or not bool(self.s_lo < self.s_hi):
             return []
         return [float(self.s_lo), float(self.s_hi)]
@@ -104,9 +105,8 @@ class RidgeExtrapolation:
         curves) is left to the network.
 
         trend_band (the paper's free g, no cap): beyond each end g stays within its value there +- the |slope| of
-        its secant over the range times the distance out; the network's own g followed the tangent of a noisy edge.
-
-        The fits behind each: docs/measurements.md (Ridge extrapolation).
+        its secant over the range times the distance out; the network's own g followed the tangent of a noisy edge
+        (each measured: docs/measurements.md, "Ridge extrapolation").
         """
         lo, hi = self.s_lo, self.s_hi
         inner = torch.linspace(0.0, 1.0, GROWTH_GRID, dtype=lo.dtype, device=lo.device) * (hi - lo) + lo
@@ -146,7 +146,7 @@ class RidgeExtrapolation:
 
         Why: a ridge continues beyond the data with the slope g has at its edge, steep where few points pinned it;
         constant there, the model extrapolates with its linear term (as the potential's saturating tanh network
-        does).  The tabular fits behind it: docs/measurements.md (Ridge extrapolation).
+        does) (measured: docs/measurements.md, "Ridge extrapolation").
         """
         if self.z_lo is not None and X is not None:
             with torch.no_grad():

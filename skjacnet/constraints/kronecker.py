@@ -157,9 +157,10 @@ def mixing_layer(spec, d: int, signs, gen, dense: bool = False, inner: bool = Fa
     """One Kronecker layer of width d (``dense``: A = S e^C and B = e^D full d x d); signs None: S = +1.
 
     ``inner``: a layer of a deep stack below its outermost one.  g starts close to 1 (h = 1 + small), so
-    that the stack starts as its outer layer (randomly initialised stacks trained poorly: R^2 0.46 against
-    0.94 for one layer on a twist), and its field is tanh: bounded g, so G grows linearly far from the data;
-    with softplus (g ~ h^2, G cubic) four layers grew like |x|^81 and predict overflowed at |x| ~ 1e3.
+    that the stack starts as its outer layer (randomly initialised stacks trained worse than one layer; measured:
+    docs/measurements.md, "The Kronecker structure"), and its field is tanh: bounded g, so G grows linearly far
+    from the data; with softplus (g ~ h^2, G cubic) four layers grew like |x|^81 and predict overflowed at
+    |x| ~ 1e3.
     """
     dt = spec.dtype
     field = MLP((1, *spec.hidden, d), "tanh" if inner else spec.activation, gen, dt)

@@ -110,7 +110,8 @@ class Monotone(Constraint):
         return "adam" if self._linear(spec) else super().auto_solver(spec, n_rows)
 
     def noise_alpha(self, spec):
-        # the 1-D regression: see FitSteps._train (what early stopping did before: docs/measurements.md)
+        # the 1-D regression: see FitSteps._train; early stopping on a few validation rows picked epochs by chance
+        # (measured: docs/measurements.md, "`positive_map`")
         return self._scalar(spec) and spec.least_squares_start
 
     def auto_batch_size(self, spec, n_rows):

@@ -9,8 +9,8 @@ a conservative model with no mesh and no ODE: the cheapest exact JacNet, and the
 energy learned from energies and forces (``fit(X, E, jacobian=-F)``), where the loss on observed Jacobians
 differentiates through D phi (double backpropagation, as a Sobolev-trained MLP).  It carries no guarantee.
 A and y0 start at the least-squares fit (as the 'none' ridge model's), so that on small noisy data early stopping
-begins from the linear model: 5-fold R^2 with Adam at the defaults (benchmarks/tabular.py's data) diabetes
-0.451 -> 0.473, cars 0.869 -> 0.876, friedman1 0.904 -> 0.911, fair -0.086 -> -0.074, star98 0.768 -> 0.735.
+begins from the linear model, which helped on most of the small noisy tables (measured: docs/measurements.md,
+"The potential").
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class PotentialJacobianNet(JacobianLayer):
 
     def value_and_jacobian(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``forward(x)`` and ``jacobian(x)`` from one evaluation of phi at x: a fit on observed Jacobians needs
-        both, and sharing phi(x) saves a third of its forward pass (Müller-Brown with forces, n = 400)."""
+        both, and sharing phi(x) saves one of its evaluations (measured: docs/measurements.md, "The potential")."""
         out, J = self._phi_and_jacobian(x)
         value = self.y0 + (x - self.x0) @ self.A.T + out - self.field(self.x0.unsqueeze(0))
         return (value, J) if J.requires_grad else (value.detach(), J)

@@ -82,7 +82,8 @@ def refine_knots(
 
     ``breaks``: points where g has a kink (always knots): the error test compares a cell's trapezoid with
     its Simpson estimate, which a kink inside the cell can pass while the interpolant misses g by far more
-    than rtol near the kink (1.5% at the end of a 1-D growth cap's range, where g switches to its held value).
+    than rtol near the kink, as at the end of a 1-D growth cap's range, where g switches to its held value
+    (measured: docs/measurements.md, "Ridge extrapolation").
 
     Returns the sorted knots and whether the error test was met everywhere
     (False when ``max_knots`` or the floating-point resolution stopped it).
