@@ -258,6 +258,25 @@ def figure(rows: list[dict], path: str) -> None:
     fig.savefig(path, dpi=110)
 
 
+def page(args, text: str) -> str:
+    import datetime
+    import platform
+
+    figure_line = f"![fit time against n]({pathlib.Path(args.figure).name})\n\n" if args.figure else ""
+    merged = f"(here assembled with `--rows` from {len(args.rows)} runs' `--json` files)\n\n" if args.rows else ""
+    return (
+        "# Cost at scale\n\n"
+        "Fit time, predict time (20,000 rows), peak memory of the process and test score against the number of "
+        "training rows, every model at its defaults, one thread each, one process per cell (see the docstring of "
+        "`benchmarks/scale.py` for the data and the peers). Regenerate with\n\n"
+        f"    python benchmarks/scale.py --sizes {' '.join(f'{s:g}' for s in args.sizes)} --d "
+        f"{' '.join(map(str, args.d))} --tasks {' '.join(args.tasks)} --md ...\n\n"
+        f"{merged}Measured {datetime.date.today()} on {platform.machine()}, {os.cpu_count()} cores; times are this "
+        "machine's and move with its load: read the ratios, measured in the same run.\n\n"
+        f"{figure_line}{text}\n"
+    )
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cell", help=argparse.SUPPRESS)
@@ -266,6 +285,12 @@ def main(argv=None) -> int:
     p.add_argument("--tasks", nargs="+", default=list(REFERENCE))
     p.add_argument("--models", nargs="*", help="only these model names (and each task's reference)")
     p.add_argument("--budget", type=float, default=900.0, help="seconds a fit may take before it is stopped")
+    p.add_argument(
+        "--rows",
+        nargs="+",
+        help="no fits: the tables from saved --json files (a later file's row "
+        "replaces an earlier one of the same task, model, n and d)",
+    )
     p.add_argument("--md")
     p.add_argument("--json")
     p.add_argument("--figure")
@@ -274,7 +299,16 @@ def main(argv=None) -> int:
         print(json.dumps(run_cell(*json.loads(args.cell))))
         return 0
     rows, stopped = [], set()
-    for task in args.tasks:
+    if args.rows:
+        merged = {}
+        for path in args.rows:
+            saved = json.loads(pathlib.Path(path).read_text())
+            merged.update({(r["task"], r["model"], r["n"], r["d"]): r for r in saved})
+        rows = [r for r in merged.values() if r["task"] in args.tasks]
+        rows.sort(key=lambda r: (list(REFERENCE).index(r["task"]), r["d"], r["n"]))
+        args.sizes = sorted({float(r["n"]) for r in rows})
+        args.d = sorted({r["d"] for r in rows if r["task"] != "calibration"})
+    for task in args.tasks if not args.rows else ():
         for d in [1] if task == "calibration" else args.d:
             for n in (int(s) for s in args.sizes):
                 for name in models(task, d):
@@ -295,7 +329,7 @@ def main(argv=None) -> int:
     if args.figure:
         figure(rows, args.figure)
     if args.md:
-        pathlib.Path(args.md).write_text(text + "\n")
+        pathlib.Path(args.md).write_text(page(args, text))
     return 0
 
 

@@ -141,15 +141,13 @@ _SHARED_PARAMS_DOC = """
         stops it (the 3-link arm of benchmarks/deep.py: 0.9995 -> 0.99985).
     n_iter_no_change : int or 'auto', default='auto'
         Number of epochs without a ``tol`` improvement before stopping.
-        'auto' is 50, and 20 for a JacobianRegressor fit of several
-        ``n_members`` with early stopping (whose validation score, the
-        members' mean, is much less noisy: 5-fold R² on the tables of
-        docs/benchmarks_tabular.md equal or better, in half the time).
-        MLPRegressor uses 10, but there an epoch holds many optimiser
-        steps; here an epoch of up to 200 rows is one Adam step,
-        and 10 steps of patience stopped default fits on an early dip of
-        the loss; 50 keeps the R² of running all epochs while stopping the
-        easy fits sooner.
+        'auto': with early stopping, 50 epochs, and 20 for a
+        JacobianRegressor fit of several ``n_members`` (whose validation
+        score, the members' mean, is much less noisy). On the training loss
+        (no early stopping: fits of more than 10,000 rows by default), 50
+        optimiser steps and at least MLPRegressor's 10 epochs: an epoch of
+        many steps has a smooth loss, and counting 50 of them ran large
+        fits several times past their convergence.
     early_stopping : bool or 'auto', default='auto'
         Hold out ``validation_fraction`` of the training data (a shuffled,
         unstratified split seeded by ``random_state``; samples keep their
@@ -177,7 +175,9 @@ _SHARED_PARAMS_DOC = """
         Mini-batch size of Adam; 'auto' is ``min(200, n_samples)``
         (MLPRegressor's), ``min(100, n_samples)`` for the deep
         'lipschitz' stacks and ``min(400, n_samples)`` for the one-layer
-        ``monotonic_cst`` regression on several features.
+        ``monotonic_cst`` regression on several features; on larger
+        training sets it grows to ``n_samples // 50`` rows (50 steps an
+        epoch), up to 4096: a small step's cost is mostly fixed overhead.
     alpha : float or 'auto', default='auto'
         L2 penalty on the network weights: ``alpha / (2 * sum(sample_weight))``
         times their squared norm, over the whole training set (so that

@@ -148,6 +148,10 @@ def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
     return replace(spec, orientation=option if isinstance(option, str) else tuple(option.tolist()))
 
 
+AUTO_STEPS_PER_EPOCH = 50  # batch_size='auto' beyond 50 x the structure's batch (10,000 rows at 200): n / 50 rows
+AUTO_MAX_BATCH = 4096  # ... up to this many
+
+
 def auto_solver(est, spec: ModelSpec, n_rows: int) -> str:
     """The solver: the user's, Adam for mini-batches, else the structure's choice (``Constraint.auto_solver``)."""
     if est.solver != "auto":
@@ -158,10 +162,14 @@ def auto_solver(est, spec: ModelSpec, n_rows: int) -> str:
 
 
 def batch_size(est, spec: ModelSpec, n_train: int) -> int:
-    """Adam's mini-batch on ``n_train`` rows: the user's (at most n_train), else the structure's choice."""
-    if est.batch_size == "auto":
-        return spec.constraint.auto_batch_size(spec, n_train)
-    return min(int(est.batch_size), n_train)
+    """Adam's mini-batch on ``n_train`` rows: the user's (at most n_train), else the structure's choice, grown on
+    large training sets to hold at most AUTO_STEPS_PER_EPOCH steps an epoch (up to AUTO_MAX_BATCH rows)."""
+    if est.batch_size != "auto":
+        return min(int(est.batch_size), n_train)
+    # a step's cost is mostly fixed overhead (Python, autograd, the optimiser) below a few thousand rows: a batch
+    # that grows with n keeps the rows seen per second up where 200 rows a step would take n / 200 steps an epoch
+    # (measured: docs/measurements.md, "Cost at scale")
+    return max(spec.constraint.auto_batch_size(spec, n_train), min(AUTO_MAX_BATCH, n_train // AUTO_STEPS_PER_EPOCH))
 
 
 def max_iter(est, spec: ModelSpec, solver: str) -> int:

@@ -76,12 +76,15 @@ def resolve(est, X, Y, w, J, *, warm: bool, partial: bool) -> FitRun:
     if partial:
         plan, gen = _continue(est, plan, gen)
     spec = plan.spec
+    batch = batch_size(est, spec, X.shape[0])
+    steps = -(-X.shape[0] // batch) if plan.solver == "adam" else 1  # optimiser steps in an epoch
+    members_scored = members if splits is not None else 1
     return FitRun(
         plan=plan, X=X, Y=Y, w=w, J=J, held_out=held_out, splits=splits, members=members, noise=noise,
         alpha=est._alpha(warm=plan.warm or partial), partial=partial, device=device, rng=rng, gen=gen,
-        batch=batch_size(est, spec, X.shape[0]), epochs=max_iter(est, spec, plan.solver),
+        batch=batch, epochs=max_iter(est, spec, plan.solver),
         tol=tol(est, spec, plan.solver), schedule=learning_rate(est, spec),
-        patience=patience(est.n_iter_no_change, members if splits is not None else 1),
+        patience=patience(est.n_iter_no_change, members_scored, early=early, steps_per_epoch=steps),
         # tol_annealing is the user's own training schedule, down to rtol, atol themselves
         train_scale=1.0 if est.tol_annealing else spec.constraint.train_tolerance_scale(spec),
     )  # fmt: skip

@@ -110,10 +110,11 @@ class LogLossTarget(ValueTarget):
             return loss
         # f'' by autograd through the network's own derivative f' (model.jacobian): a smoothing spline's
         # penalty, which keeps the logit from running off where a tail holds one class only
-        x = xb.detach().requires_grad_(True)
+        x, wx = penalty_points(xb.detach(), wb)
+        x.requires_grad_(True)
         slope = model.jacobian(x)[:, 0, 0]
         bend = torch.autograd.grad(slope.sum(), x, create_graph=True)[0][:, 0]
-        return loss + self.curvature * (wb * bend * bend).sum() / wb.sum()
+        return loss + self.curvature * (wx * bend * bend).sum() / wx.sum()
 
     def constant_loss(self, Y, w, kind, centre):
         """The log-loss of the class frequencies ``centre`` (the prior): the scale of a bad fit."""
@@ -125,6 +126,26 @@ class LogLossTarget(ValueTarget):
         """Weighted accuracy, as MLPClassifier's early stopping."""
         hit = (pred[:, 0] > 0) == (Y[:, 0] > 0.5) if Y.shape[1] == 1 else pred.argmax(-1) == Y.argmax(-1)
         return float((w * hit).sum() / w.sum())
+
+
+PENALTY_POINTS = 512  # the curvature penalty's points: the rows themselves up to this many, else their quantiles
+
+
+def penalty_points(x: Tensor, w: Tensor) -> tuple[Tensor, Tensor]:
+    """Where the curvature penalty is evaluated: the rows (x, w) of one input, or on more than PENALTY_POINTS rows
+    their weighted quantiles at levels (i + 1/2) / PENALTY_POINTS, equally weighted.
+
+    The penalty is a mean of f''(x)^2 over the weighted rows; the quantiles are a quadrature of that mean whose
+    cost does not grow with n (the penalty differentiates the network twice at each point: on every row it was
+    most of a large fit's time).  The same rows give the same points, so L-BFGS still sees one objective.
+    """
+    if x.shape[0] <= PENALTY_POINTS:
+        return x, w
+    order = torch.argsort(x[:, 0])
+    cum = torch.cumsum(w[order], 0)
+    levels = (torch.arange(PENALTY_POINTS, dtype=cum.dtype, device=cum.device) + 0.5) / PENALTY_POINTS * cum[-1]
+    picked = order[torch.searchsorted(cum, levels).clamp_max(x.shape[0] - 1)]
+    return x[picked], torch.ones(PENALTY_POINTS, dtype=w.dtype, device=w.device)
 
 
 def weighted_r2(pred: Tensor, y: Tensor, w: Tensor) -> float:

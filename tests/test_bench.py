@@ -64,3 +64,19 @@ def test_device_check_script_runs_on_cpu(capsys):
     assert gpu.main(["--device", "cpu", "--quick"]) == 0
     out = capsys.readouterr().out
     assert "pickle reload identical: True" in out and "monotone: True" in out and "training step" in out
+
+
+def test_scale_benchmark_runs(tmp_path):
+    """benchmarks/scale.py end to end on its smallest task (one process per cell), with its page and figure."""
+    pytest.importorskip("matplotlib")
+    spec = importlib.util.spec_from_file_location("scale", ROOT / "benchmarks" / "scale.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    md, js, fig = tmp_path / "scale.md", tmp_path / "scale.json", tmp_path / "scale.png"
+    outputs = ["--md", str(md), "--json", str(js), "--figure", str(fig)]
+    assert mod.main(["--sizes", "300", "1000", "--tasks", "calibration", *outputs]) == 0
+    rows = json.loads(js.read_text())
+    assert {r["model"] for r in rows} == {"JacobianCalibrator()", "Platt", "isotonic"}
+    assert all(r["status"] == "ok" and 0 < r["score"] < 0.25 for r in rows)
+    text = md.read_text()
+    assert "x Platt" in text and "| 1 | 1e+03 | JacobianCalibrator() |" in text and fig.stat().st_size > 0
