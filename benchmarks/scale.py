@@ -206,7 +206,7 @@ def table(rows: list[dict], task: str) -> str:
     lower_better = task in ("classification", "calibration")
     metric = {"classification": "log-loss", "calibration": "Brier"}.get(task, "R^2")
     head = f"| d | n | model | fit (s) | x {ref} | predict (s) | peak MiB | {metric} |"
-    out = [f"### {task} (reference: {ref})", "", head]
+    out = [f"## {task} (reference: {ref})", "", head]
     out.append("|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r["task"] != task:
@@ -321,7 +321,7 @@ def main(argv=None) -> int:
                     if r["fit_s"] is None or r["status"] != "ok":
                         stopped.add((task, name, d))
                     print(json.dumps(r), flush=True)
-    parts = [*(table(rows, t) for t in args.tasks), "Log-log slopes of fit time:\n" + "\n".join(slopes(rows))]
+    parts = [*(table(rows, t) for t in args.tasks), "## Log-log slopes of fit time\n\n" + "\n".join(slopes(rows))]
     text = "\n\n".join(parts)
     print(text)
     if args.json:
