@@ -225,7 +225,11 @@ _SHARED_PARAMS_DOC = """
         guarantees then hold up to float32 rounding (relative 1e-7 instead
         of 1e-16); round trips of ``inverse_transform`` reach about 1e-6
         relative instead of 1e-12.  The same ``random_state`` draws the
-        same initial network in both.
+        same initial network in both.  A large float64 fit of the
+        'potential' structure (Adam with ``batch_size='auto'`` grown past
+        the structure's batch, more than 10,000 training rows) trains in
+        float32 and is cast back to float64 before it is published: what
+        ``predict`` computes, and its guarantees, are float64's.
     verbose : bool or int, default=False
         0: silent.  1 (True): print the loss (and the tolerance when
         annealing, the validation score with early stopping) every epoch on

@@ -8,7 +8,7 @@ training can tell: alpha from a pilot fit's residuals.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -104,7 +104,8 @@ class FitSteps:
         elif run.members > 1:
             model = plan.spec.constraint.build_members(plan.spec, run.gen, run.members).to(device)
         else:
-            model = build_model(plan.spec, run.gen, plan.signs).to(device)
+            spec = replace(plan.spec, dtype=run.train_dtype)  # the initial weights are drawn alike in any dtype
+            model = build_model(spec, run.gen, plan.signs).to(device)
             self._set_anchors(model, plan.spec, Xs, run.w, run.rng)
         self._attach_path(model, sc, self.path if hasattr(self, "path") else "linear")
         # a fresh integrator of `method` per layer: each freezes its own rule after training
@@ -159,7 +160,10 @@ class FitSteps:
             model = run.plan.spec.constraint.merge_members(model, run.members).eval()  # new modules train()
         # every row given, the held-out ones too: the rules and ranges fixed here (panels, saturation) cover them
         validation = data.stopping.validation
-        model.freeze(data.Xt if run.held_out is None else torch.cat([data.Xt, validation[0]]))
+        rows = data.Xt if run.held_out is None else torch.cat([data.Xt, validation[0]])
+        dtype = run.plan.spec.dtype
+        model, rows = model.to(dtype), rows.to(dtype)  # trained in run.train_dtype: published in the model's
+        model.freeze(rows)
         return model, hist, alpha
 
     def _train_once(self, run: FitRun, model: torch.nn.Module, data: _TrainingData, alpha: float, label: str):

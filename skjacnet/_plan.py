@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
 
 from ._build import DTYPES, ModelSpec, auto_orientation
 from ._checks import check_depth, check_hidden, check_initial_point, check_monotonic_cst, check_orientation
@@ -170,6 +171,16 @@ def batch_size(est, spec: ModelSpec, n_train: int) -> int:
     # that grows with n keeps the rows seen per second up where 200 rows a step would take n / 200 steps an epoch
     # (measured: docs/measurements.md, "Cost at scale")
     return max(spec.constraint.auto_batch_size(spec, n_train), min(AUTO_MAX_BATCH, n_train // AUTO_STEPS_PER_EPOCH))
+
+
+def train_dtype(est, spec: ModelSpec, solver: str, batch: int, n_train: int, fresh: bool) -> torch.dtype:
+    """The dtype training runs in: the model's, or float32 for a fresh float64 Adam fit whose 'auto' batch grew
+    with n (more than AUTO_STEPS_PER_EPOCH times the structure's batch) where the structure allows it
+    (``Constraint.trains_in_float32``); the network is cast back to the model's dtype before it is frozen."""
+    grown = est.batch_size == "auto" and batch > spec.constraint.auto_batch_size(spec, n_train)
+    if fresh and solver == "adam" and grown and spec.dtype == torch.float64 and spec.constraint.trains_in_float32:
+        return torch.float32
+    return spec.dtype
 
 
 def max_iter(est, spec: ModelSpec, solver: str) -> int:

@@ -17,7 +17,7 @@ from sklearn.utils import check_random_state
 
 from ._checks import check_monotonic_cst, check_ode_tolerances, check_path_options, check_shapes
 from ._members import member_splits, patience, resolve_members
-from ._plan import FitPlan, batch_size, learning_rate, max_iter, plan_fit, plan_spec, tol
+from ._plan import FitPlan, batch_size, learning_rate, max_iter, plan_fit, plan_spec, tol, train_dtype
 from ._runtime import resolve_device
 from .constraints import MONOTONE, REGISTRY
 
@@ -46,6 +46,7 @@ class FitRun:
     schedule: str
     patience: int
     train_scale: float  # the training mesh's tolerances over rtol, atol (the fitted model's are rtol, atol)
+    train_dtype: torch.dtype  # the network's dtype while it trains (cast to the model's before it is frozen)
 
 
 def resolve(est, X, Y, w, J, *, warm: bool, partial: bool) -> FitRun:
@@ -87,6 +88,7 @@ def resolve(est, X, Y, w, J, *, warm: bool, partial: bool) -> FitRun:
         patience=patience(est.n_iter_no_change, members_scored, early=early, steps_per_epoch=steps),
         # tol_annealing is the user's own training schedule, down to rtol, atol themselves
         train_scale=1.0 if est.tol_annealing else spec.constraint.train_tolerance_scale(spec),
+        train_dtype=train_dtype(est, spec, plan.solver, batch, X.shape[0], fresh=not (plan.warm or partial)),
     )  # fmt: skip
 
 

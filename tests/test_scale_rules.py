@@ -49,3 +49,28 @@ def test_patience_counts_steps_on_the_training_loss_epochs_on_the_validation_sco
 def test_lbfgs_epochs_are_single_steps():
     run = _run(JacobianRegressor(solver="lbfgs", early_stopping=False), 20_000)
     assert run.plan.solver == "lbfgs" and run.patience == 50
+
+
+def test_large_potential_fits_train_in_float32_and_publish_in_their_dtype():
+    import torch
+
+    assert _run(JacobianRegressor(), 100_000).train_dtype == torch.float32
+    assert _run(JacobianRegressor(), 5_000).train_dtype == torch.float64  # the batch did not grow
+    assert _run(JacobianRegressor(batch_size=2000), 100_000).train_dtype == torch.float64  # the user's batch
+    assert _run(JacobianRegressor(monotonic_cst=[1, 0, 0, 0]), 100_000).train_dtype == torch.float64  # a mesh
+    assert _run(JacobianRegressor(dtype="float32"), 100_000).train_dtype == torch.float32
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, (12_000, 3))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2]
+    est = JacobianRegressor(max_iter=3, random_state=0)
+    with pytest.warns(Warning):  # max_iter=3 does not converge
+        est.fit(X, y)
+    assert all(t.dtype == torch.float64 for t in est.model_.state_dict().values() if t.is_floating_point())
+    assert est.score(X, y) > 0.5
+    h = 1e-6  # jacobian is the derivative of what predict computes, in float64
+    fd = (est.predict(X[:5] + [h, 0, 0]) - est.predict(X[:5] - [h, 0, 0])) / (2 * h)
+    np.testing.assert_allclose(est.jacobian(X[:5])[:, 0], fd, rtol=1e-6, atol=1e-8)  # one target: (n, d)
+    warm = est.set_params(warm_start=True)
+    with pytest.warns(Warning):
+        warm.fit(X, y)
+    assert all(t.dtype == torch.float64 for t in warm.model_.state_dict().values() if t.is_floating_point())

@@ -163,6 +163,11 @@ class Constraint:
         """
         return COARSE_TRAINING_MESH if spec.n_layers > 1 else 1.0
 
+    # Whether large Adam fits of a float64 model may train in float32 (``_plan.train_dtype``): the network is cast
+    # back before it is frozen and certified, so the guarantee is the published float64 model's own; a structure
+    # whose training integrates on a mesh or whose bounds are tight in the training dtype keeps its dtype.
+    trains_in_float32 = False
+
     def auto_learning_rate(self, spec: ModelSpec) -> str:
         """learning_rate='auto' resolved: 'constant' (MLPRegressor's default)."""
         return "constant"

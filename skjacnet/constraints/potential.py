@@ -99,6 +99,10 @@ class Potential(Constraint):
     name = "potential"
     single_layer = "its potential is one MLP: make it deeper with hidden_layer_sizes"
 
+    # a closed form (no mesh) that claims no bound: float32 halves a large batch's arithmetic at the same fit
+    # (measured: docs/measurements.md, "Cost at scale")
+    trains_in_float32 = True
+
     def auto_solver(self, spec, n_rows):
         # n-D: Adam, as for 'none': its early-stopped fits generalised better than L-BFGS's on the small noisy
         # tables (measured: docs/measurements.md, "The potential")
