@@ -143,11 +143,12 @@ _SHARED_PARAMS_DOC = """
         Number of epochs without a ``tol`` improvement before stopping.
         'auto': with early stopping, 50 epochs, and 20 for a
         JacobianRegressor fit of several ``n_members`` (whose validation
-        score, the members' mean, is much less noisy). On the training loss
-        (no early stopping: fits of more than 10,000 rows by default), 50
-        optimiser steps and at least MLPRegressor's 10 epochs: an epoch of
-        many steps has a smooth loss, and counting 50 of them ran large
-        fits several times past their convergence.
+        score, the members' mean, is much less noisy); 50 epochs on the
+        training loss.  On the training loss of a large Adam fit (more than
+        10,000 training rows with ``batch_size='auto'``, whose batch then
+        grows), 50 optimiser steps and at least MLPRegressor's 10 epochs: an
+        epoch of many steps has a smooth loss, and counting 50 of them ran
+        large fits several times past their convergence.
     early_stopping : bool or 'auto', default='auto'
         Hold out ``validation_fraction`` of the training data (a shuffled,
         unstratified split seeded by ``random_state``; samples keep their
@@ -175,8 +176,8 @@ _SHARED_PARAMS_DOC = """
         Mini-batch size of Adam; 'auto' is ``min(200, n_samples)``
         (MLPRegressor's), ``min(100, n_samples)`` for the deep
         'lipschitz' stacks and ``min(400, n_samples)`` for the one-layer
-        ``monotonic_cst`` regression on several features; on larger
-        training sets it grows to ``n_samples // 50`` rows (50 steps an
+        ``monotonic_cst`` regression on several features; beyond 10,000
+        training rows it grows to ``n_samples // 50`` rows (50 steps an
         epoch), up to 4096: a small step's cost is mostly fixed overhead.
     alpha : float or 'auto', default='auto'
         L2 penalty on the network weights: ``alpha / (2 * sum(sample_weight))``
@@ -225,11 +226,12 @@ _SHARED_PARAMS_DOC = """
         guarantees then hold up to float32 rounding (relative 1e-7 instead
         of 1e-16); round trips of ``inverse_transform`` reach about 1e-6
         relative instead of 1e-12.  The same ``random_state`` draws the
-        same initial network in both.  A large float64 fit of the
-        'potential' structure (Adam with ``batch_size='auto'`` grown past
-        the structure's batch, more than 10,000 training rows) trains in
-        float32 and is cast back to float64 before it is published: what
-        ``predict`` computes, and its guarantees, are float64's.
+        same initial network in both.  A large float64 fit of one
+        'potential' network to values (Adam with ``batch_size='auto'``,
+        more than 10,000 training rows, no members, no observed Jacobians)
+        trains in float32 and is cast back to float64 before it is
+        published: what ``predict`` computes, and its guarantees, are
+        float64's.
     verbose : bool or int, default=False
         0: silent.  1 (True): print the loss (and the tolerance when
         annealing, the validation score with early stopping) every epoch on

@@ -33,9 +33,10 @@ def patience(value: int | str, members: int, *, early: bool, steps_per_epoch: in
     """n_iter_no_change resolved: epochs of patience.
 
     On the validation score, 50 epochs (20 for several members). On the training loss (no early stopping), 50
-    optimiser steps, but never fewer than MLPRegressor's 10 epochs: the loss of an epoch of many steps is an
-    average, as smooth as MLPRegressor's, and 50 epochs of it on a large training set ran 4x past the
-    convergence (measured: docs/measurements.md, "Cost at scale").
+    optimiser steps (``steps_per_epoch`` is 1 except for large fits, whose batch grew), but never fewer than
+    MLPRegressor's 10 epochs: the loss of an epoch of many steps is an average, as smooth as MLPRegressor's, and
+    50 epochs of it on a large training set ran 4x past the convergence (measured: docs/measurements.md, "Cost
+    at scale").
     """
     if value != "auto":
         return int(value)

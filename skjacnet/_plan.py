@@ -149,7 +149,8 @@ def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
     return replace(spec, orientation=option if isinstance(option, str) else tuple(option.tolist()))
 
 
-AUTO_STEPS_PER_EPOCH = 50  # batch_size='auto' beyond 50 x the structure's batch (10,000 rows at 200): n / 50 rows
+LARGE_FIT_ROWS = 10_000  # beyond this many training rows batch_size='auto' grows with n (early stopping's limit)
+AUTO_STEPS_PER_EPOCH = 50  # ... to n / 50 rows
 AUTO_MAX_BATCH = 4096  # ... up to this many
 
 
@@ -162,23 +163,31 @@ def auto_solver(est, spec: ModelSpec, n_rows: int) -> str:
     return spec.constraint.auto_solver(spec, n_rows)
 
 
+def large_fit(est, n_train: int) -> bool:
+    """Whether the 'auto' batch grows with n: more than LARGE_FIT_ROWS training rows and batch_size='auto'."""
+    return est.batch_size == "auto" and n_train > LARGE_FIT_ROWS
+
+
 def batch_size(est, spec: ModelSpec, n_train: int) -> int:
     """Adam's mini-batch on ``n_train`` rows: the user's (at most n_train), else the structure's choice, grown on
     large training sets to hold at most AUTO_STEPS_PER_EPOCH steps an epoch (up to AUTO_MAX_BATCH rows)."""
     if est.batch_size != "auto":
         return min(int(est.batch_size), n_train)
+    own = spec.constraint.auto_batch_size(spec, n_train)
+    if not large_fit(est, n_train):
+        return own
     # a step's cost is mostly fixed overhead (Python, autograd, the optimiser) below a few thousand rows: a batch
     # that grows with n keeps the rows seen per second up where 200 rows a step would take n / 200 steps an epoch
     # (measured: docs/measurements.md, "Cost at scale")
-    return max(spec.constraint.auto_batch_size(spec, n_train), min(AUTO_MAX_BATCH, n_train // AUTO_STEPS_PER_EPOCH))
+    return max(own, min(AUTO_MAX_BATCH, n_train // AUTO_STEPS_PER_EPOCH))
 
 
-def train_dtype(est, spec: ModelSpec, solver: str, batch: int, n_train: int, fresh: bool) -> torch.dtype:
-    """The dtype training runs in: the model's, or float32 for a fresh float64 Adam fit whose 'auto' batch grew
-    with n (more than AUTO_STEPS_PER_EPOCH times the structure's batch) where the structure allows it
-    (``Constraint.trains_in_float32``); the network is cast back to the model's dtype before it is frozen."""
-    grown = est.batch_size == "auto" and batch > spec.constraint.auto_batch_size(spec, n_train)
-    if fresh and solver == "adam" and grown and spec.dtype == torch.float64 and spec.constraint.trains_in_float32:
+def train_dtype(est, spec: ModelSpec, solver: str, n_train: int, *, fresh: bool, values_only: bool) -> torch.dtype:
+    """The dtype training runs in: the model's, or float32 for a fresh float64 Adam fit of one network to values
+    whose 'auto' batch grew with n (``large_fit``) where the structure allows it (``Constraint.trains_in_float32``);
+    the network is cast back to the model's dtype before it is frozen."""
+    large = large_fit(est, n_train) and solver == "adam"
+    if fresh and values_only and large and spec.dtype == torch.float64 and spec.constraint.trains_in_float32:
         return torch.float32
     return spec.dtype
 

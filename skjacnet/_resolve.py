@@ -17,7 +17,7 @@ from sklearn.utils import check_random_state
 
 from ._checks import check_monotonic_cst, check_ode_tolerances, check_path_options, check_shapes
 from ._members import member_splits, patience, resolve_members
-from ._plan import FitPlan, batch_size, learning_rate, max_iter, plan_fit, plan_spec, tol, train_dtype
+from ._plan import FitPlan, batch_size, large_fit, learning_rate, max_iter, plan_fit, plan_spec, tol, train_dtype
 from ._runtime import resolve_device
 from .constraints import MONOTONE, REGISTRY
 
@@ -78,8 +78,10 @@ def resolve(est, X, Y, w, J, *, warm: bool, partial: bool) -> FitRun:
         plan, gen = _continue(est, plan, gen)
     spec = plan.spec
     batch = batch_size(est, spec, X.shape[0])
-    steps = -(-X.shape[0] // batch) if plan.solver == "adam" else 1  # optimiser steps in an epoch
+    # patience on the training loss counted in optimiser steps where the batch grew (else 50 epochs, as before)
+    steps = -(-X.shape[0] // batch) if plan.solver == "adam" and large_fit(est, X.shape[0]) else 1
     members_scored = members if splits is not None else 1
+    fresh, values_only = not (plan.warm or partial), J is None and members == 1
     return FitRun(
         plan=plan, X=X, Y=Y, w=w, J=J, held_out=held_out, splits=splits, members=members, noise=noise,
         alpha=est._alpha(warm=plan.warm or partial), partial=partial, device=device, rng=rng, gen=gen,
@@ -88,7 +90,7 @@ def resolve(est, X, Y, w, J, *, warm: bool, partial: bool) -> FitRun:
         patience=patience(est.n_iter_no_change, members_scored, early=early, steps_per_epoch=steps),
         # tol_annealing is the user's own training schedule, down to rtol, atol themselves
         train_scale=1.0 if est.tol_annealing else spec.constraint.train_tolerance_scale(spec),
-        train_dtype=train_dtype(est, spec, plan.solver, batch, X.shape[0], fresh=not (plan.warm or partial)),
+        train_dtype=train_dtype(est, spec, plan.solver, X.shape[0], fresh=fresh, values_only=values_only),
     )  # fmt: skip
 
 

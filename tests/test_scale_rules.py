@@ -20,7 +20,7 @@ def _run(est, n, d=4):
 def test_auto_batch_grows_past_fifty_steps_an_epoch(n):
     run = _run(JacobianRegressor(), n)
     n_train = run.X.shape[0]
-    assert run.batch == max(200, min(4096, n_train // 50))
+    assert run.batch == (max(200, min(4096, n_train // 50)) if n_train > 10_000 else 200)
     assert -(-n_train // run.batch) <= max(50, -(-n_train // 4096))  # at most 50 steps, unless capped
 
 
@@ -39,11 +39,20 @@ def test_patience_counts_steps_on_the_training_loss_epochs_on_the_validation_sco
     assert _run(JacobianRegressor(n_members=1), 5_000).patience == 50  # one network's validation score
     big = _run(JacobianRegressor(), 100_000)  # no early stopping: the training loss of 50 steps an epoch
     assert big.held_out is None and big.patience == 10
-    few = _run(JacobianRegressor(early_stopping=False), 1_000)  # 5 steps an epoch: 10 epochs = 50 steps
-    assert few.patience == 10
-    one = _run(JacobianRegressor(early_stopping=False), 150)  # one step an epoch: 50 epochs
+    few = _run(JacobianRegressor(early_stopping=False), 1_000)  # the batch did not grow: 50 epochs, as before
+    assert few.batch == 200 and few.patience == 50
+    one = _run(JacobianRegressor(early_stopping=False), 150)
     assert one.patience == 50
     assert _run(JacobianRegressor(n_iter_no_change=7), 100_000).patience == 7
+
+
+def test_small_fits_keep_their_batch_and_patience_without_early_stopping():
+    """Below LARGE_FIT_ROWS nothing moves: deep Lipschitz stacks' batch of 100, bounded logits' patience."""
+    deep = _run(JacobianRegressor(constraint="lipschitz", n_layers=2), 9_000)
+    assert deep.batch == 100
+    clf = _run(JacobianClassifier(constraint="lipschitz", n_layers=2), 3_000)
+    assert clf.held_out is None and clf.patience == 50
+    assert _run(JacobianRegressor(constraint="lipschitz", n_layers=2), 100_000).batch == 2_000
 
 
 def test_lbfgs_epochs_are_single_steps():
@@ -59,6 +68,8 @@ def test_large_potential_fits_train_in_float32_and_publish_in_their_dtype():
     assert _run(JacobianRegressor(batch_size=2000), 100_000).train_dtype == torch.float64  # the user's batch
     assert _run(JacobianRegressor(monotonic_cst=[1, 0, 0, 0]), 100_000).train_dtype == torch.float64  # a mesh
     assert _run(JacobianRegressor(dtype="float32"), 100_000).train_dtype == torch.float32
+    five = _run(JacobianRegressor(early_stopping=True), 20_000)  # members: trained in the model's dtype
+    assert five.members == 5 and five.train_dtype == torch.float64
     rng = np.random.RandomState(0)
     X = rng.uniform(-1, 1, (12_000, 3))
     y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2]

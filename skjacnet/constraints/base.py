@@ -232,8 +232,8 @@ class Constraint:
         if cert["lipschitz_upper"] is not None:
             cert["lipschitz_upper"] = float(cert["lipschitz_upper"] * factors.max())
         for key in ("expansion_lower", "jacobian_lower"):
-            if cert[key] is not None:
-                cert[key] = float(cert[key] * factors.min())
+            if cert[key] is not None:  # clipping flattens the map beyond the scaler's range: no lower bound
+                cert[key] = None if clipped else float(cert[key] * factors.min())
         return cert
 
     def survives_clipping(self, cert: dict) -> bool:
