@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .constraints import legacy
 from .constraints.layer import NETWORKS
 from .integrate import make_integrator
 
@@ -37,6 +38,7 @@ def to_state(model: nn.Module) -> dict:
 
 def from_state(state: dict, device: torch.device | str = "cpu") -> nn.Module:
     """Rebuild the module saved by :func:`to_state` on ``device``."""
+    state = legacy.upgrade(state)
     cls = NETWORKS[state["kind"]]
     if hasattr(cls, "from_state"):  # a layer made of layers
         return cls.from_state(state, from_state, device)

@@ -8,6 +8,7 @@ from torch.autograd import gradcheck
 
 from skjacnet.constraints.activations import Lipschitz, Positive
 from skjacnet.constraints.full import FullJacobianNet
+from skjacnet.constraints.lipschitz import LipschitzRidges
 from skjacnet.constraints.mlp import MLP
 from skjacnet.constraints.ridge import RidgeJacobianNet
 from skjacnet.integrate import ODE_METHODS, gauss_kronrod_integral, newton_polish, ode_integral, solve_ode
@@ -76,9 +77,8 @@ def _ridge(structure, d=1, m=1, seed=0, x0=0.7):
     R = 3 if d > 1 or m > 1 else 1
     V = torch.rand(R, d, generator=gen, dtype=D) - 0.5 if R > 1 else torch.ones(1, 1, dtype=D)
     U = torch.rand(m, R, generator=gen, dtype=D) - 0.5 if R > 1 else torch.ones(1, 1, dtype=D)
-    net = RidgeJacobianNet(
-        MLP((1, 8, R), "tanh", gen, D), structure, V, U=U, learn_V=R > 1, learn_U=R > 1, normalize=R > 1
-    )
+    cls = LipschitzRidges if isinstance(structure, Lipschitz) else RidgeJacobianNet  # |g| <= k: U, V normalised
+    net = cls(MLP((1, 8, R), "tanh", gen, D), structure, V, U, learn_V=R > 1, learn_U=R > 1)
     net.x0.fill_(x0)  # x0 != 0: the classic place for a wrong backward pass
     with torch.no_grad():
         net.y0.fill_(0.3)

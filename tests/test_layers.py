@@ -232,7 +232,7 @@ def test_deep_lipschitz_stacks_sort_between_ridge_layers():
     X = np.random.RandomState(0).uniform(-1, 1, (60, 3))
     est = JacobianRegressor(constraint="lipschitz", n_layers=3, max_iter=2, random_state=0).fit(X, X[:, 0])
     kinds = [type(layer).__name__ for layer in est.model_.layers]
-    assert kinds == ["RidgeJacobianNet", "MaxMin", "RidgeJacobianNet", "MaxMin", "RidgeJacobianNet"]
+    assert kinds == ["LipschitzRidges", "MaxMin", "LipschitzRidges", "MaxMin", "LipschitzRidges"]
     assert est.model_.layers[0].V().shape[0] == 64  # SORTED_MIN_WIDTH ridges
     mono = JacobianRegressor(monotonic_cst=[1, 0, 0], n_layers=3, max_iter=2, random_state=0).fit(X, X[:, 0])
     assert not any(isinstance(layer, MaxMin) for layer in mono.model_.inner.layers)  # measured: no gain there

@@ -127,9 +127,9 @@ def test_one_layer_ridges_saturate_beyond_the_training_range_and_the_linear_term
     y = np.tanh(3 * X[:, 0]) + X[:, 1] ** 2 - X[:, 2] + 0.05 * rng.standard_normal(300)
     est = JacobianRegressor(monotonic_cst=CST, random_state=0).fit(X, y)
     far = rng.standard_normal((60, 3)) * 50
-    m = est.model_
+    m, policy = est.model_, est.model_.extrapolation
     z = torch.as_tensor((far - est._x_mean) / est._x_scale) @ m.V().detach().T
-    far = far[((z < m.z_lo) | (z > m.z_hi)).all(1).numpy()]  # beyond every ridge's range (not merely far)
+    far = far[((z < policy.z_lo) | (z > policy.z_hi)).all(1).numpy()]  # beyond every ridge's range (not merely far)
     assert len(far) >= 20
     J = est.jacobian(far)
     assert np.allclose(J, J[:1], rtol=1e-12, atol=1e-12)
@@ -145,17 +145,17 @@ def test_one_layer_ridges_saturate_beyond_the_training_range_and_the_linear_term
     for seed in range(6):
         one = JacobianRegressor(monotonic_cst=CST, n_members=1, max_iter=5, random_state=seed).fit(Xc, Xc[:, 0])
         z = torch.as_tensor((Xc - one._x_mean) / one._x_scale) @ one.model_.V().detach().T
-        assert ((z >= one.model_.z_lo) & (z <= one.model_.z_hi)).all()
+        assert ((z >= one.model_.extrapolation.z_lo) & (z <= one.model_.extrapolation.z_hi)).all()
     # one distinct row: every ridge is constant, and jacobian() says so (the linear term alone)
     single = JacobianRegressor(monotonic_cst=CST, random_state=0).partial_fit(X[:1], y[:1])
     fd1 = np.stack([(single.predict(X[:1] + h * e) - single.predict(X[:1] - h * e)) / (2 * h) for e in np.eye(3)], -1)
     assert np.allclose(single.jacobian(X[:1]), fd1, rtol=1e-6, atol=1e-8)
     # partial_fit: the range covers every chunk seen, each under the directions V had then
     part = JacobianRegressor(monotonic_cst=CST, random_state=0).partial_fit(X[:150] * 0.5, y[:150])
-    lo, hi = part.model_.z_lo.clone(), part.model_.z_hi.clone()
+    lo, hi = part.model_.extrapolation.z_lo.clone(), part.model_.extrapolation.z_hi.clone()
     part.partial_fit(X[150:] * 2, y[150:])
-    assert (part.model_.z_lo <= lo).all() and (part.model_.z_hi >= hi).all()
-    assert (part.model_.z_lo < part.model_.z_hi).all()
+    assert (part.model_.extrapolation.z_lo <= lo).all() and (part.model_.extrapolation.z_hi >= hi).all()
+    assert (part.model_.extrapolation.z_lo < part.model_.extrapolation.z_hi).all()
 
 
 @pytest.mark.parametrize(
@@ -340,7 +340,7 @@ def test_paper_1d_ode_methods_integrate_the_network_beyond_the_data(method):
     x = rng.uniform(-1, 1, (200, 1))
     y = np.tanh(3 * x[:, 0]) + 0.1 * rng.normal(size=200)
     est = JacobianRegressor(method=method, alpha=0.01, max_iter=60, random_state=0).fit(x, y)
-    assert not bool(est.model_.s_lo < est.model_.s_hi)  # no band
+    assert not bool(est.model_.extrapolation.s_lo < est.model_.extrapolation.s_hi)  # no band
     out = np.linspace(1.0, 4.0, 25)[:, None]
     fd = (est.predict(out + 1e-4) - est.predict(out - 1e-4)) / 2e-4
     np.testing.assert_allclose(est.jacobian(out).ravel(), fd, rtol=1e-3, atol=1e-4)
@@ -353,7 +353,7 @@ def test_the_held_ranges_ends_are_knots_so_the_edge_slope_is_the_networks():
     x = rng.uniform(-1, 1, 200)
     est = InvertibleJacobianRegressor(random_state=0).fit(x[:, None], np.log(x + 2.5) + 0.1 * rng.normal(size=200))
     net = est.model_
-    ends = torch.stack([net.s_lo, net.s_hi])
+    ends = torch.stack([net.extrapolation.s_lo, net.extrapolation.s_hi])
     assert bool(torch.isin(ends, net.integrator.mesh.knots).all())
     with torch.no_grad():
         g = net.g_table(ends).ravel().numpy()

@@ -93,13 +93,54 @@ def test_states_saved_by_earlier_versions_load_unchanged(rng):
 
     # the paper's 1-D model before trend_band (no field, no range buffers): loads, and predicts from its saved mesh
     paper = JacobianRegressor(max_iter=5, random_state=0).fit(X[:, :1], np.tanh(X[:, 0]))
-    old = paper.__getstate__()
+    old = _flag_state(paper.__getstate__())
     del old["model_"]["trend_band"]
     for name in ("s_lo", "s_hi", "h_end", "h_rise"):
         del old["model_"]["tensors"][name]
     loaded = JacobianRegressor.__new__(JacobianRegressor)
     loaded.__setstate__(old)
     far = np.linspace(-8, 8, 33)[:, None]
-    assert not loaded.model_.trend_band and loaded.model_.s_lo is None
+    assert loaded.model_.extrapolation.name == "unbounded"
     np.testing.assert_array_equal(loaded.predict(far), paper.predict(far))
-    assert pickle.loads(pickle.dumps(paper)).model_.trend_band
+    assert pickle.loads(pickle.dumps(paper)).model_.extrapolation.name == "trend_band"
+
+
+# the flags of the one ridge class before one class per structure (constraints.legacy), by today's kind and policy
+_FLAGS = {
+    "ridge": {}, "ridge_lipschitz": {"normalize": True}, "ridge_scalar_bijection": {},
+    "ridge_monotone": {"has_monotonic_cst": True}, "ridge_gradient": {"has_sign": True},
+}  # fmt: skip
+_POLICY_FLAGS = {
+    "unbounded": {}, "saturate": {"saturate": True}, "growth_cap": {"growth_cap": True},
+    "trend_cap": {"growth_cap": True, "trend_cap": True}, "trend_band": {"trend_band": True},
+}  # fmt: skip
+
+
+def _flag_state(state: dict) -> dict:
+    """An estimator's state as the flag-matrix ridge network saved it (kind 'ridge', buffers on the network)."""
+    model = dict(state["model_"])
+    flags = {"saturate": False, "growth_cap": False, "trend_cap": False, "trend_band": False, "has_sign": False,
+             "has_monotonic_cst": False, "normalize": False, **_FLAGS[model["kind"]],
+             **_POLICY_FLAGS[model.pop("extrapolation")]}  # fmt: skip
+    tensors = {k.removeprefix("extrapolation."): v for k, v in model["tensors"].items()}
+    return {**state, "model_": {**model, **flags, "kind": "ridge", "tensors": tensors}}
+
+
+@pytest.mark.parametrize(
+    "kw, d",
+    [({}, 1), ({"constraint": "none"}, 3), ({"constraint": "lipschitz"}, 1), ({"constraint": "lipschitz"}, 3),
+     ({"monotonic_cst": [1]}, 1), ({"monotonic_cst": [1, 0, -1]}, 3), ({"constraint": "positive_definite"}, 1),
+     ({"constraint": "positive_definite", "positive_map": "square"}, 1)],
+)  # fmt: skip
+def test_ridge_networks_saved_as_one_class_of_flags_load_as_their_structure(kw, d, rng):
+    X = rng.uniform(-1, 1, (60, d))
+    est = JacobianRegressor(**kw, max_iter=5, random_state=0).fit(X, np.tanh(X).sum(1))
+    loaded = JacobianRegressor.__new__(JacobianRegressor)
+    loaded.__setstate__(_flag_state(est.__getstate__()))
+    assert type(loaded.model_) is type(est.model_)
+    assert loaded.model_.extrapolation.name == est.model_.extrapolation.name
+    far = rng.uniform(-6, 6, (40, d))
+    np.testing.assert_array_equal(loaded.predict(far), est.predict(far))
+    holds = est.check_guarantee(far, random_state=0)["holds"]
+    assert loaded.check_guarantee(far, random_state=0)["holds"] == holds
+    assert holds is (None if kw.get("constraint") == "none" or kw == {} else True)

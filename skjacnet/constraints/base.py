@@ -50,33 +50,40 @@ def register(cls: type[Constraint]) -> type[Constraint]:
 
 
 def scalar_ridges(
-    spec: ModelSpec, structure: nn.Module, signs: np.ndarray, gen: torch.Generator, **options
+    cls: type[RidgeJacobianNet],
+    spec: ModelSpec,
+    structure: nn.Module,
+    signs: np.ndarray,
+    gen: torch.Generator,
+    **options,
 ) -> RidgeJacobianNet:
-    """The paper's 1-D JacNet: one scalar derivative per target, no mixing (``options``: RidgeJacobianNet's)."""
+    """The paper's 1-D JacNet as a ``cls`` network: one scalar derivative per target, no mixing (``options``:
+    ``cls``'s)."""
     dt = spec.dtype
-    return RidgeJacobianNet(
+    return cls(
         MLP((1, *spec.hidden, spec.n_out), spec.activation, gen, dt),
         structure,
         torch.ones(spec.n_out, 1, dtype=dt),
-        U=torch.diag(torch.as_tensor(signs, dtype=dt)),
+        torch.diag(torch.as_tensor(signs, dtype=dt)),
         learn_V=False,
         learn_U=False,
-        normalize=False,
         **options,
     )
 
 
-def learned_ridges(spec: ModelSpec, structure: nn.Module, gen: torch.Generator, **options) -> RidgeJacobianNet:
-    """``U (G(V x) - G(V x0))`` with ``n_ridges`` ('auto': max(8, 2 size)) ridges, U and V learned."""
+def learned_ridges(
+    cls: type[RidgeJacobianNet], spec: ModelSpec, structure: nn.Module, gen: torch.Generator, **options
+) -> RidgeJacobianNet:
+    """``U (G(V x) - G(V x0))`` as a ``cls`` network with ``n_ridges`` ('auto': max(8, 2 size)) ridges, U and V
+    learned."""
     dt, R = spec.dtype, spec.ridges(max(spec.n_in, spec.n_out))
-    return RidgeJacobianNet(
+    return cls(
         MLP((1, *spec.hidden, R), spec.activation, gen, dt),
         structure,
         init_matrix((R, spec.n_in), gen, dt),
-        U=init_matrix((spec.n_out, R), gen, dt),
+        init_matrix((spec.n_out, R), gen, dt),
         learn_V=True,
         learn_U=True,
-        normalize=False,
         **options,
     )
 

@@ -1,18 +1,21 @@
-"""How a ridge network extrapolates beyond its training range: the policy :class:`RidgeJacobianNet` mixes in.
+"""How a ridge network extrapolates beyond its training range: one policy object per network.
 
-Four options, each off by default, fixed by ``freeze`` on the training inputs and inert while training:
+A :class:`~skjacnet.constraints.ridge.RidgeJacobianNet` holds one of these as ``extrapolation``; each is fixed by
+the network's ``freeze`` on the training inputs and inert while training (its buffers are the network's, so a
+saved network keeps its ranges):
 
-* ``saturate``: each ridge is constant beyond the range its coordinate took on the training inputs (widened by
-  ``SATURATION_MARGIN``), so the linear term alone carries the trend out there;
-* ``growth_cap`` (one input, g = exp(h)): beyond the range of the ridge coordinate h stays below
+* :class:`Unbounded`: the network's g everywhere (the default);
+* :class:`Saturate`: each ridge is constant beyond the range its coordinate took on the training inputs (widened
+  by ``SATURATION_MARGIN``), so the linear term alone carries the trend out there;
+* :class:`GrowthCap` (one input, g = exp(h)): beyond the range of the ridge coordinate h stays below
   log(``GROWTH_CAP``) plus its largest value over the range;
-* ``trend_cap`` (with ``growth_cap``): beyond each end h also rises no faster than its secant over the range
-  rises outward;
-* ``trend_band`` (one input, g = h of any sign): beyond each end h stays within its value there +- the secant's
-  |slope| times the distance out.
+* :class:`TrendCap` (a growth cap that also follows the trend): beyond each end h also rises no faster than its
+  secant over the range rises outward;
+* :class:`TrendBand` (one input, g = h of any sign): beyond each end h stays within its value there +- the
+  secant's |slope| times the distance out.
 
-Why each exists is said where it is set (``_set_growth_cap``, ``_fix_saturation``; measured: docs/measurements.md,
-"Ridge extrapolation").
+Why each exists is said where it is fixed (measured: docs/measurements.md, "Ridge extrapolation").  A policy reads
+its network's ``field``, ``x0``, ``V()`` and integrator when it is fixed; nothing else reaches into it.
 """
 
 from __future__ import annotations
@@ -24,140 +27,238 @@ from torch import Tensor, nn
 
 from ..integrate import MeshQuadrature
 
-GROWTH_CAP = 10.0  # growth_cap: g beyond the training range at most this times its largest value over the range
+GROWTH_CAP = 10.0  # GrowthCap: g beyond the training range at most this times its largest value over the range
 GROWTH_GRID = 257  # points of the range where that largest value is taken
-SATURATION_MARGIN = 0.01  # saturate: the range of each ridge coordinate on the training inputs, widened by this share
+SATURATION_MARGIN = 0.01  # Saturate: the range of each ridge coordinate on the training inputs, widened by this share
+
+POLICIES: dict[str, type[Extrapolation]] = {}
 
 
-class RidgeExtrapolation:
-    """The extrapolation policy of a ridge network (a mixin of :class:`~skjacnet.constraints.ridge.RidgeJacobianNet`,
-    which gives ``field``, ``structure``, ``integrator``, ``x0`` and ``V()``); its state is buffers of the network,
-    so a saved network keeps its ranges."""
+def _policy(name: str):
+    def wrap(cls):
+        cls.name = name
+        POLICIES[name] = cls
+        return cls
 
-    def _init_extrapolation(
-        self, n_ridges: int, dtype: torch.dtype, saturate: bool, growth_cap: bool, trend_cap: bool, trend_band: bool
-    ) -> None:
-        # saturate: each ridge constant beyond the range its coordinate took on the training inputs (set by freeze;
-        # lo > hi until then), so the linear term alone carries the trend out there; see _fix_saturation
-        self.z_lo = nn.Buffer(torch.full((n_ridges,), torch.inf, dtype=dtype)) if saturate else None
-        self.z_hi = nn.Buffer(torch.full((n_ridges,), -torch.inf, dtype=dtype)) if saturate else None
-        # growth_cap (one input, g = exp(h)): the training range of the ridge coordinate (set by freeze; lo > hi
-        # until then), beyond which h is held below h_cap, GROWTH_CAP times g's largest value over the range
-        # (_set_growth_cap)
-        ranged = growth_cap or trend_band
-        self.s_lo = nn.Buffer(torch.tensor(torch.inf, dtype=dtype)) if ranged else None
-        self.s_hi = nn.Buffer(torch.tensor(-torch.inf, dtype=dtype)) if ranged else None
-        self.h_cap = nn.Buffer(torch.full((n_ridges,), torch.inf, dtype=dtype)) if growth_cap else None
-        # trend_cap (with growth_cap): beyond each end h also stays below its value at that end plus the outward
-        # rise of its secant over the range (rows: low end, high end); trend_band (one input, g = h of any sign):
-        # beyond each end h stays within its value there +- the secant's |slope| times the distance out; see
-        # _set_growth_cap
-        trend = trend_cap or trend_band
-        self.trend_band = trend_band
-        self.h_end = nn.Buffer(torch.full((2, n_ridges), torch.inf, dtype=dtype)) if trend else None
-        self.h_rise = nn.Buffer(torch.zeros(2, n_ridges, dtype=dtype)) if trend else None
+    return wrap
 
-    def extrapolation_fields(self) -> dict:
-        """The policy's options, for persistence (``from_fields`` passes them back to the constructor)."""
-        return {
-            "saturate": self.z_lo is not None,
-            "growth_cap": self.h_cap is not None,
-            "trend_cap": self.h_end is not None and not self.trend_band,
-            "trend_band": self.trend_band,
-        }
 
-    def g_table(self, s: Tensor) -> Tensor:
-        """Derivatives of every ridge at scalar points s (K,) -> (K, R)."""
-        if self.s_lo is None or self.training or not bool(self.s_lo < self.s_hi):
-            return self.structure(self.field(s.unsqueeze(-1)))
-        h = self.field(s.unsqueeze(-1))
-        below, above = (s < self.s_lo).unsqueeze(-1), (s > self.s_hi).unsqueeze(-1)
-        if self.h_end is not None:  # the end's value, the secant's rise times the distance out
-            out = torch.where(below, self.s_lo - s.unsqueeze(-1), s.unsqueeze(-1) - self.s_hi)
-            end = torch.where(below, self.h_end[0], self.h_end[1])
-            reach = torch.where(below, self.h_rise[0], self.h_rise[1]) * out
-        if self.trend_band:
-            held = torch.minimum(torch.maximum(h, end - reach), end + reach)
-        else:
-            held = torch.minimum(h, self.h_cap if self.h_end is None else torch.minimum(self.h_cap, end + reach))
-        return self.structure(torch.where(below | above, held, h))
+@_policy("unbounded")
+class Extrapolation(nn.Module):
+    """The network's g everywhere; the hooks the other policies fill in.  ``n_ridges`` and ``dtype`` size the
+    buffers a policy keeps."""
 
-    def g_breaks(self) -> list[float]:
-        """Where g_table switches from the network's g to its held value (the ends of the held range): kinks,
-        which the mesh takes as knots. Further out h may cross its bound again (another kink, at a point known
-        only through the network): the refinement meets those as any curvature (measured:
-        docs/measurements.md, "Ridge extrapolation")."""
-        if self.s_lo is None or self.training or not bool(self.s_lo < self.s_hi):
-            return []
-        return [float(self.s_lo), float(self.s_hi)]
+    name = ""
 
-    @torch.no_grad()
-    def _set_growth_cap(self) -> None:
-        """h beyond the training range [s_lo, s_hi] is held below log(GROWTH_CAP) plus its largest value over it.
+    def __init__(self, n_ridges: int, dtype: torch.dtype):
+        super().__init__()
 
-        Why (growth_cap, the 1-D g = exp(h) models): beyond the data exp(h) follows h's tangent at the edge, where
-        a few noisy points can make it steep.  The cap leaves every fit whose extrapolated derivative stays within
-        10x of its largest value on the data as it was (exp(x) grows 2.7x from x = 1 to 2, exp(2x) 7.4x).
+    def hold(self, h: Tensor, s: Tensor) -> Tensor:
+        """The pre-activation h (K, R) at scalar points s (K,), as the frozen function uses it."""
+        return h
 
-        trend_cap: beyond each end h also rises no faster than its secant over the whole range rises outward (not
-        at all where h falls outward): a noisy edge's tangent is steep by chance, the secant is pinned by all the
-        data, and exp(x), exp(2x) and log(x + 2.5) have secants that match their trends; h falling (saturating
-        curves) is left to the network.
+    def breaks(self) -> list[float]:
+        """Where ``hold`` switches from the network's h to a held value: kinks the mesh takes as knots."""
+        return []
 
-        trend_band (the paper's free g, no cap): beyond each end g stays within its value there +- the |slope| of
-        its secant over the range times the distance out; the network's own g followed the tangent of a noisy edge
-        (each measured: docs/measurements.md, "Ridge extrapolation").
-        """
-        lo, hi = self.s_lo, self.s_hi
-        inner = torch.linspace(0.0, 1.0, GROWTH_GRID, dtype=lo.dtype, device=lo.device) * (hi - lo) + lo
-        h = self.field(inner.unsqueeze(-1))
-        if self.h_cap is not None:
-            self.h_cap.copy_(h.max(0).values + math.log(GROWTH_CAP))
-        if self.h_end is not None:
-            secant = (h[-1] - h[0]) / (hi - lo)
-            self.h_end.copy_(torch.stack([h[0], h[-1]]))
-            if self.trend_band:
-                self.h_rise.copy_(secant.abs().expand(2, -1))
-            else:
-                self.h_rise.copy_(torch.stack([(-secant).clamp_min(0.0), secant.clamp_min(0.0)]))
+    def clip(self, z: Tensor) -> Tensor:
+        """Ridge coordinates (n, R) as the frozen function reads them."""
+        return z
 
-    def _fix_held_range(self, X: Tensor | None) -> None:
-        """growth_cap / trend_band: the ridge coordinate's range on X (and x0), widened to what earlier fits saw,
-        and the held values beyond it; before the mesh, which integrates the held g."""
-        if self.s_lo is not None and X is not None:
-            with torch.no_grad():
-                if self.trend_band and not isinstance(self.integrator, MeshQuadrature):
-                    # the band is the mesh's alone: the ODE methods step across its kinks inexactly (predict then
-                    # misses its tolerance beyond the data, and jacobian() predict's slope), so they integrate g as
-                    # the network gives it
-                    self.s_lo.fill_(torch.inf)
-                    self.s_hi.fill_(-torch.inf)
-                else:
-                    # x0 too: predictions integrate g from it, and training saw g unheld between it and the data
-                    z = torch.cat([X, self.x0.unsqueeze(0)]) @ self.V().T
-                    torch.minimum(self.s_lo, z.min(), out=self.s_lo)
-                    torch.maximum(self.s_hi, z.max(), out=self.s_hi)
-            if bool(self.s_lo < self.s_hi):
-                self._set_growth_cap()  # once, for the weights being frozen (g_table reads it)
+    def derivative(self, z: Tensor, g) -> Tensor:
+        """The ridges' derivatives at z (n, R) given ``g(z)``, the computed function's (the integrator's)."""
+        return g(z)
 
-    def _fix_saturation(self, X: Tensor | None) -> None:
-        """saturate: the ridge coordinates' range on X, widened to what earlier fits saw (warm starts, partial_fit:
-        their ranges under the directions V had then).
+    def fix_before_mesh(self, net, X: Tensor | None) -> None:
+        """Fix what the frozen mesh integrates (the held g) on the training inputs X."""
 
-        Why: a ridge continues beyond the data with the slope g has at its edge, steep where few points pinned it;
-        constant there, the model extrapolates with its linear term (as the potential's saturating tanh network
-        does) (measured: docs/measurements.md, "Ridge extrapolation").
-        """
-        if self.z_lo is not None and X is not None:
-            with torch.no_grad():
-                z = X @ self.V().T
-                lo, hi = z.min(0).values, z.max(0).values
-                pad = SATURATION_MARGIN * (hi - lo)  # the kink off the training points, where jacobian() is asked
-                torch.minimum(self.z_lo, lo - pad, out=self.z_lo)
-                torch.maximum(self.z_hi, hi + pad, out=self.z_hi)
+    def fix_after_mesh(self, net, X: Tensor | None) -> None:
+        """Fix what acts on the integrated ridges (their range) on the training inputs X."""
+
+
+Unbounded = Extrapolation
+
+
+@_policy("saturate")
+class Saturate(Extrapolation):
+    """Each ridge constant beyond the range its coordinate took on the training inputs.
+
+    Why: a ridge continues beyond the data with the slope g has at its edge, steep where few points pinned it;
+    constant there, the model extrapolates with its linear term (as the potential's saturating tanh network does)
+    (measured: docs/measurements.md, "Ridge extrapolation").
+    """
+
+    def __init__(self, n_ridges, dtype):
+        super().__init__(n_ridges, dtype)
+        # lo > hi until freeze: no range yet
+        self.z_lo = nn.Buffer(torch.full((n_ridges,), torch.inf, dtype=dtype))
+        self.z_hi = nn.Buffer(torch.full((n_ridges,), -torch.inf, dtype=dtype))
 
     def _range(self) -> tuple[Tensor, Tensor] | None:
-        """The ridges' saturation range once frozen (predictions only: training sees its mesh as it is)."""
-        if self.z_lo is None or self.training or not bool((self.z_lo <= self.z_hi).all()):
+        """The saturation range once frozen (predictions only: training sees its mesh as it is)."""
+        if self.training or not bool((self.z_lo <= self.z_hi).all()):
             return None
         return self.z_lo, self.z_hi
+
+    def clip(self, z):
+        zone = self._range()
+        return z if zone is None else torch.minimum(torch.maximum(z, zone[0]), zone[1])
+
+    def derivative(self, z, g):
+        zone = self._range()
+        if zone is None:
+            return g(z)
+        # beyond its range a saturated ridge is constant; one distinct row: constant everywhere
+        outside = (z < zone[0]) | (z > zone[1]) | (zone[0] == zone[1])
+        return torch.where(outside, 0.0, g(torch.minimum(torch.maximum(z, zone[0]), zone[1])))
+
+    def fix_after_mesh(self, net, X):
+        """The ridge coordinates' range on X, widened to what earlier fits saw (warm starts, partial_fit: their
+        ranges under the directions V had then)."""
+        if X is None:
+            return
+        with torch.no_grad():
+            z = X @ net.V().T
+            lo, hi = z.min(0).values, z.max(0).values
+            pad = SATURATION_MARGIN * (hi - lo)  # the kink off the training points, where jacobian() is asked
+            torch.minimum(self.z_lo, lo - pad, out=self.z_lo)
+            torch.maximum(self.z_hi, hi + pad, out=self.z_hi)
+
+
+class _Held(Extrapolation):
+    """A policy that holds h beyond the training range [s_lo, s_hi] of a one-input network's ridge coordinate."""
+
+    def __init__(self, n_ridges, dtype):
+        super().__init__(n_ridges, dtype)
+        self.s_lo = nn.Buffer(torch.tensor(torch.inf, dtype=dtype))  # lo > hi until freeze: no range yet
+        self.s_hi = nn.Buffer(torch.tensor(-torch.inf, dtype=dtype))
+
+    def _active(self) -> bool:
+        return not self.training and bool(self.s_lo < self.s_hi)
+
+    def _outward(self, s: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Masks below / above the range and the distance out, (K, 1) each."""
+        s = s.unsqueeze(-1)
+        below, above = s < self.s_lo, s > self.s_hi
+        return below, above, torch.where(below, self.s_lo - s, s - self.s_hi)
+
+    def held(self, h: Tensor, below: Tensor, out: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def hold(self, h, s):
+        if not self._active():
+            return h
+        below, above, out = self._outward(s)
+        return torch.where(below | above, self.held(h, below, out), h)
+
+    def breaks(self):
+        # further out h may cross its bound again (another kink, at a point known only through the network): the
+        # refinement meets those as any curvature (measured: docs/measurements.md, "Ridge extrapolation")
+        return [float(self.s_lo), float(self.s_hi)] if self._active() else []
+
+    def _widen(self, net, X: Tensor) -> bool:
+        """The range on X and x0, widened to what earlier fits saw; whether there is one."""
+        with torch.no_grad():
+            # x0 too: predictions integrate g from it, and training saw g unheld between it and the data
+            z = torch.cat([X, net.x0.unsqueeze(0)]) @ net.V().T
+            torch.minimum(self.s_lo, z.min(), out=self.s_lo)
+            torch.maximum(self.s_hi, z.max(), out=self.s_hi)
+        return bool(self.s_lo < self.s_hi)
+
+    def fix_before_mesh(self, net, X):
+        if X is not None and self._widen(net, X):
+            with torch.no_grad():  # once, for the weights being frozen (hold reads it)
+                lo, hi = self.s_lo, self.s_hi
+                inner = torch.linspace(0.0, 1.0, GROWTH_GRID, dtype=lo.dtype, device=lo.device) * (hi - lo) + lo
+                self.fix_held(net.field(inner.unsqueeze(-1)))
+
+    def fix_held(self, h: Tensor) -> None:
+        """The held values from h (GROWTH_GRID, R) over the range."""
+        raise NotImplementedError
+
+
+@_policy("growth_cap")
+class GrowthCap(_Held):
+    """h beyond the training range held below log(GROWTH_CAP) plus its largest value over it.
+
+    Why (the 1-D g = exp(h) models): beyond the data exp(h) follows h's tangent at the edge, where a few noisy
+    points can make it steep.  The cap leaves every fit whose extrapolated derivative stays within 10x of its
+    largest value on the data as it was (exp(x) grows 2.7x from x = 1 to 2, exp(2x) 7.4x).
+    """
+
+    def __init__(self, n_ridges, dtype):
+        super().__init__(n_ridges, dtype)
+        self.h_cap = nn.Buffer(torch.full((n_ridges,), torch.inf, dtype=dtype))
+
+    def held(self, h, below, out):
+        return torch.minimum(h, self.h_cap)
+
+    def fix_held(self, h):
+        self.h_cap.copy_(h.max(0).values + math.log(GROWTH_CAP))
+
+
+class _Trend:
+    """The value at each end of the range and the rise of the secant outward (rows: low end, high end)."""
+
+    def _init_trend(self, n_ridges, dtype):
+        self.h_end = nn.Buffer(torch.full((2, n_ridges), torch.inf, dtype=dtype))
+        self.h_rise = nn.Buffer(torch.zeros(2, n_ridges, dtype=dtype))
+
+    def _end_and_reach(self, below, out):
+        end = torch.where(below, self.h_end[0], self.h_end[1])
+        return end, torch.where(below, self.h_rise[0], self.h_rise[1]) * out
+
+    def _fix_ends(self, h, rise_of_secant):
+        lo, hi = self.s_lo, self.s_hi
+        secant = (h[-1] - h[0]) / (hi - lo)
+        self.h_end.copy_(torch.stack([h[0], h[-1]]))
+        self.h_rise.copy_(rise_of_secant(secant))
+
+
+@_policy("trend_cap")
+class TrendCap(_Trend, GrowthCap):
+    """The growth cap, and beyond each end h rises no faster than its secant over the whole range rises outward
+    (not at all where h falls outward).
+
+    Why: a noisy edge's tangent is steep by chance, the secant is pinned by all the data, and exp(x), exp(2x) and
+    log(x + 2.5) have secants that match their trends; h falling (saturating curves) is left to the network.
+    """
+
+    def __init__(self, n_ridges, dtype):
+        super().__init__(n_ridges, dtype)
+        self._init_trend(n_ridges, dtype)
+
+    def held(self, h, below, out):
+        end, reach = self._end_and_reach(below, out)
+        return torch.minimum(h, torch.minimum(self.h_cap, end + reach))
+
+    def fix_held(self, h):
+        super().fix_held(h)
+        self._fix_ends(h, lambda secant: torch.stack([(-secant).clamp_min(0.0), secant.clamp_min(0.0)]))
+
+
+@_policy("trend_band")
+class TrendBand(_Trend, _Held):
+    """The paper's free g, no cap: beyond each end g stays within its value there +- the |slope| of its secant
+    over the range times the distance out.  Why: the network's own g followed the tangent of a noisy edge."""
+
+    def __init__(self, n_ridges, dtype):
+        super().__init__(n_ridges, dtype)
+        self._init_trend(n_ridges, dtype)
+
+    def held(self, h, below, out):
+        end, reach = self._end_and_reach(below, out)
+        return torch.minimum(torch.maximum(h, end - reach), end + reach)
+
+    def fix_held(self, h):
+        self._fix_ends(h, lambda secant: secant.abs().expand(2, -1))
+
+    def fix_before_mesh(self, net, X):
+        if X is not None and not isinstance(net.integrator, MeshQuadrature):
+            # the band is the mesh's alone: the ODE methods step across its kinks inexactly (predict then misses
+            # its tolerance beyond the data, and jacobian() predict's slope), so they integrate g as given
+            with torch.no_grad():
+                self.s_lo.fill_(torch.inf)
+                self.s_hi.fill_(-torch.inf)
+            return
+        super().fix_before_mesh(net, X)

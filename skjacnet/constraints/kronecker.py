@@ -60,8 +60,8 @@ class KroneckerJacobianNet(RidgeJacobianNet):
         # the parent's generic parts (mesh, field, y0, x0); V and U are the factors' products
         # (methods below), so its matrices are empty placeholders: d x d identities cost
         # O(d^2) memory and pickle size for nothing (268 MB at d = 4096)
-        super().__init__(field, Positive(eps), torch.zeros(0, d, dtype=dtype),
-                         U=torch.zeros(d, 0, dtype=dtype), learn_V=False, learn_U=False, normalize=False)  # fmt: skip
+        super().__init__(field, Positive(eps), torch.zeros(0, d, dtype=dtype), torch.zeros(d, 0, dtype=dtype),
+                         learn_V=False, learn_U=False)  # fmt: skip
         d1, d2 = kron_shape(d) if shape is None else shape  # (1, d): dense A = S e^C, B = e^D
         self.shape = (d1, d2)  # x as a d1 x d2 matrix
         self.C1 = nn.Parameter(torch.zeros(d1, d1, dtype=dtype))

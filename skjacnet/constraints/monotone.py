@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from .activations import ExpPositive, Positive
 from .base import COARSE_TRAINING_MESH, Constraint, learned_ridges, scalar_ridges
 from .checks import check_monotone
+from .extrapolation import Extrapolation, Saturate, TrendCap
 from .layer import Composition, Factors, JacobianLayer, persisted
 from .linear_start import init_member_linear
 from .lipschitz import lipschitz_stack, stack_width
@@ -33,6 +34,41 @@ from .mlp import MemberMLP, init_matrix
 from .ridge import RidgeJacobianNet
 
 MONOTONE_BATCH_SIZE = 400  # batch_size='auto' of the one-layer regression on several features
+
+
+@persisted("ridge_monotone")
+class MonotoneRidges(RidgeJacobianNet):
+    """Partial monotonicity: c_j V[:, j] >= 0 in the constrained features, U >= 0, g >= 0, and a linear term with
+    c_j A[:, j] >= 0, so every output moves with c_j in feature j; the free features enter V and A as they like."""
+
+    def __init__(self, field, structure, V, U, *, monotonic_cst: Tensor, **core):
+        super().__init__(field, structure, V, U, **core)
+        self.monotonic_cst = nn.Buffer(monotonic_cst.to(V.dtype))
+        if self.A is not None:  # |A| has no gradient at 0: constrained entries start just off it
+            with torch.no_grad():
+                self.A.copy_((1e-4 * self.monotonic_cst).expand(self.n_out, -1))
+
+    def _signed(self, W: Tensor) -> Tensor:
+        c = self.monotonic_cst
+        return torch.where(c != 0, c * W.abs(), W)
+
+    def V(self):
+        return self._signed(self.V_raw)
+
+    def U(self):
+        return self.U_raw.abs()
+
+    def linear(self):
+        return self._signed(self.A)
+
+    def factors(self, in_scale=None, out_scale=None):
+        """Each output moves with c_j in the constrained features, whatever the (positive) scales."""
+        c = self.monotonic_cst.detach().cpu().numpy()
+        return Factors(signs=np.where(c != 0, np.sign(c), np.nan)[None, :].repeat(self.n_out, 0))
+
+    @classmethod
+    def from_fields(cls, state, tensors, field, dtype):
+        return cls(**cls.core_fields(state, tensors, field), monotonic_cst=tensors["monotonic_cst"])
 
 
 @persisted("lipschitz_monotone")
@@ -143,16 +179,19 @@ class Monotone(Constraint):
             # f_i = y0_i + G_i(c x) - G_i(c x0), G_i' = exp(h_i): the 8-ridge sum below extrapolated saturating
             # curves poorly (measured: docs/measurements.md, "The monotone structure")
             return scalar_ridges(
-                spec, ExpPositive(0.0), np.ones(spec.n_out), gen, monotonic_cst=cst, growth_cap=True, trend_cap=True
-            )
+                MonotoneRidges, spec, ExpPositive(0.0), np.ones(spec.n_out), gen, monotonic_cst=cst,
+                extrapolation=TrendCap,
+            )  # fmt: skip
         if spec.n_layers > 1:
             width = stack_width(spec, max(spec.n_in, spec.n_out))
             return LipschitzMonotone(lipschitz_stack(spec, spec.n_in, spec.n_out, 1.0, spec.n_layers, width, gen), cst)
         linear = self._linear(spec)
-        return learned_ridges(spec, Positive(0.0), gen, monotonic_cst=cst, linear=linear, saturate=linear)
+        policy = Saturate if linear else Extrapolation
+        return learned_ridges(MonotoneRidges, spec, Positive(0.0), gen, monotonic_cst=cst, linear=linear,
+                              extrapolation=policy)  # fmt: skip
 
     def initialise(self, model, X, Y, w):
-        if isinstance(model, RidgeJacobianNet) and model.A is not None:
+        if isinstance(model, MonotoneRidges) and model.A is not None:
             init_member_linear(model, X, Y, w)
 
     # the one-layer regression on several features: the mean of k monotone ridge sums is one, with k times the
@@ -186,9 +225,9 @@ class Monotone(Constraint):
         V = torch.cat([init_matrix((R, spec.n_in), gen, dt) for _ in range(k)])
         U = torch.block_diag(*(init_matrix((m, R), gen, dt) for _ in range(k)))
         cst = torch.as_tensor(spec.monotonic_cst, dtype=dt)
-        return RidgeJacobianNet(
-            field, Positive(0.0), V, U=U, learn_V=True, learn_U=True, normalize=False,
-            n_out=k * m, monotonic_cst=cst, linear=True, saturate=True,
+        return MonotoneRidges(
+            field, Positive(0.0), V, U, learn_V=True, learn_U=True, n_out=k * m, monotonic_cst=cst, linear=True,
+            extrapolation=Saturate,
         )  # fmt: skip
 
     @torch.no_grad()
@@ -198,9 +237,9 @@ class Monotone(Constraint):
         R = kR // k
         U = model.U()
         U = torch.cat([U[i * m : (i + 1) * m, i * R : (i + 1) * R] for i in range(k)], 1) / k
-        merged = RidgeJacobianNet(
-            model.field.wide(), model.structure, model.V_raw.detach().clone(), U=U, learn_V=True, learn_U=True,
-            normalize=False, n_out=m, monotonic_cst=model.monotonic_cst.clone(), linear=True, saturate=True,
+        merged = MonotoneRidges(
+            model.field.wide(), model.structure, model.V_raw.detach().clone(), U, learn_V=True, learn_U=True,
+            n_out=m, monotonic_cst=model.monotonic_cst.clone(), linear=True, extrapolation=Saturate,
         ).to(model.x0.device)  # fmt: skip
         merged.x0.copy_(model.x0)
         merged.y0.copy_(model.y0.reshape(k, m).mean(0))

@@ -2,14 +2,85 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+from torch import Tensor, nn
 
 from .activations import POSITIVE_MAPS, ExpPositive
 from .base import Constraint, register, scalar_ridges
 from .checks import check_jacobian_rank, check_pairs
-from .layer import Composition
+from .extrapolation import Extrapolation, TrendCap
+from .layer import Composition, Factors, persisted, scale_norm, sigma
 from .mlp import MLP, init_matrix
 from .ridge import RidgeJacobianNet
+
+
+@persisted("ridge_gradient")
+class GradientRidges(RidgeJacobianNet):
+    """``M (eps (x - x0) + V^T (G(V x) - G(V x0)))`` with g >= 0 and M = S expm(B): M times the gradient of an
+    eps-strongly convex potential, a bijection of R^d (its Jacobian M (eps I + V^T diag(g) V) is nowhere singular).
+    """
+
+    def __init__(
+        self, field: MLP, structure: nn.Module, V: Tensor, *, eps_linear: float, sign: Tensor, n_out: int | None = None
+    ):
+        self.eps_linear, self._sign = eps_linear, sign
+        super().__init__(field, structure, V, None, learn_V=True, learn_U=False, n_out=n_out)
+
+    def _init_output_map(self, d, dtype):
+        self.sign = nn.Buffer(self._sign.to(dtype))  # M = diag(sign) expm(B), always invertible
+        self.B = nn.Parameter(torch.zeros(d, d, dtype=dtype))
+        del self._sign
+
+    def U(self):
+        return self.V().T  # a symmetric Jacobian: the gradient of a potential
+
+    def M(self) -> Tensor:
+        return self.sign.unsqueeze(-1) * torch.linalg.matrix_exp(self.B)
+
+    def output_map(self, x, out):
+        if self.eps_linear:
+            out = out + self.eps_linear * (x - self.x0)
+        return out @ self.M().T
+
+    def output_jacobian(self, J):
+        if self.eps_linear:
+            J = J + self.eps_linear * torch.eye(J.shape[-1], dtype=J.dtype, device=J.device)
+        return self.M() @ J
+
+    def _scalar_map(self):
+        return False
+
+    def factors(self, in_scale=None, out_scale=None):
+        """Expansion eps sigma_min(diag(out) M) min(in)."""
+        if not self.eps_linear:
+            return Factors()
+        with torch.no_grad():
+            M = self.M().detach().cpu().double()[: self.n_out]
+        Mo = M if out_scale is None else out_scale.detach()[:, None] * M
+        return Factors(expansion=self.eps_linear * sigma(Mo, "min") * scale_norm(in_scale, "min"))
+
+    def state_fields(self):
+        return {**super().state_fields(), "eps_linear": self.eps_linear}
+
+    @classmethod
+    def from_fields(cls, state, tensors, field, dtype):
+        core = cls.core_fields(state, tensors, field)
+        return cls(field, core["structure"], core["V"], eps_linear=state["eps_linear"], sign=tensors["sign"],
+                   n_out=core["n_out"])  # fmt: skip
+
+
+@persisted("ridge_scalar_bijection")
+class ScalarBijection(RidgeJacobianNet):
+    """The paper's 1-D JacNet u G(v x) with g >= eps (one target: strictly monotone, |slope| >= eps |u v|)."""
+
+    def factors(self, in_scale=None, out_scale=None):
+        eps = self.structure.eps
+        if not (eps and self.V_raw.shape == (1, 1)):
+            return Factors()
+        uv = float(self.U()[0, 0] * self.V()[0, 0])
+        scale = scale_norm(out_scale, "max") * scale_norm(in_scale, "max")
+        return Factors(expansion=eps * abs(uv) * scale, signs=np.array([[np.sign(uv)]]))
 
 
 @register
@@ -48,20 +119,16 @@ class PositiveDefinite(Constraint):
     def _layer(self, spec, gen, signs):
         positive = POSITIVE_MAPS[spec.positive_map]
         if self.scalar(spec):
-            # exp(h): its growth beyond the data is capped (RidgeJacobianNet._set_growth_cap)
-            exp = positive is ExpPositive
-            return scalar_ridges(spec, positive(spec.epsilon), signs, gen, growth_cap=exp, trend_cap=exp)
+            # exp(h): its growth beyond the data is capped (extrapolation.TrendCap)
+            policy = TrendCap if positive is ExpPositive else Extrapolation
+            return scalar_ridges(ScalarBijection, spec, positive(spec.epsilon), signs, gen, extrapolation=policy)
         # square of size D (zero-padded when n_in != n_out)
         dt, D = spec.dtype, self.model_in(spec)
         R = spec.ridges(D)
-        return RidgeJacobianNet(
+        return GradientRidges(
             MLP((1, *spec.hidden, R), spec.activation, gen, dt),
             positive(0.0),
             init_matrix((R, D), gen, dt),
-            U=None,
-            learn_V=True,
-            learn_U=False,
-            normalize=False,
             eps_linear=spec.epsilon,
             sign=torch.as_tensor(signs, dtype=dt),
             n_out=spec.n_out,

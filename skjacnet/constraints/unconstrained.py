@@ -14,6 +14,7 @@ import torch
 
 from .activations import Unconstrained
 from .base import Constraint, learned_ridges, register, scalar_ridges
+from .extrapolation import Extrapolation, TrendBand
 from .full import FullJacobianNet
 from .layer import Composition
 from .lipschitz import stack_width
@@ -41,10 +42,9 @@ def unconstrained_stack(spec, depth: int, width: int, gen: torch.Generator) -> C
                 field,
                 Unconstrained(),
                 init_matrix((width, spec.n_in if i == 0 else width), gen, dt),
-                U=init_matrix((spec.n_out, width), gen, dt) if last else torch.eye(width, dtype=dt),
+                init_matrix((spec.n_out, width), gen, dt) if last else torch.eye(width, dtype=dt),
                 learn_V=True,
                 learn_U=last,
-                normalize=False,
             )
         )
     return Composition(layers)
@@ -52,8 +52,9 @@ def unconstrained_stack(spec, depth: int, width: int, gen: torch.Generator) -> C
 
 def paper_scalar(spec, gen: torch.Generator) -> RidgeJacobianNet:
     """The paper's 1-D JacNet, g free; a regression's g beyond the data stays within its value at the end +- the
-    |slope| of its secant over the range times the distance out (RidgeJacobianNet trend_band)."""
-    return scalar_ridges(spec, Unconstrained(), np.ones(spec.n_out), gen, trend_band=spec.least_squares_start)
+    |slope| of its secant over the range times the distance out (extrapolation.TrendBand)."""
+    policy = TrendBand if spec.least_squares_start else Extrapolation
+    return scalar_ridges(RidgeJacobianNet, spec, Unconstrained(), np.ones(spec.n_out), gen, extrapolation=policy)
 
 
 @register
@@ -83,7 +84,7 @@ class NoConstraint(Constraint):
             return unconstrained_stack(spec, spec.n_layers, stack_width(spec, max(n_in, n_out)), gen)
         if n_in > 1:
             # y0 + A (x - x0) + U (G(V x) - G(V x0)): free ridges beside a linear term (see initialise)
-            return learned_ridges(spec, Unconstrained(), gen, linear=True)
+            return learned_ridges(RidgeJacobianNet, spec, Unconstrained(), gen, linear=True)
         return paper_scalar(spec, gen)
 
     def initialise(self, model, X, Y, w):
