@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _warn
 from .constraints import MONOTONE, REGISTRY
+from .integrate import exact_rule
 
 
 def check_shapes(est, n_features: int, n_targets: int) -> None:
@@ -172,7 +173,7 @@ def check_hidden(est) -> tuple[int, ...]:
 
 def check_ode_tolerances(est) -> None:
     """An ODE method cannot meet a tolerance below the working precision: say so now, not after 20 000 steps."""
-    if est.method == "quadrature":
+    if exact_rule(est.method):
         return
     floor = 100 * float(np.finfo(np.float32 if est.dtype == "float32" else np.float64).eps)
     if max(est.rtol, est.atol) < floor:

@@ -13,9 +13,8 @@ import inspect
 import torch
 
 from . import _warn
+from .constraints import numerical_alternative
 from .exceptions import InertOptionWarning
-from .integrate import ClosedForm
-from .integrate.integrators import ODE
 
 # the options the integrators read; tol_annealing only moves their rtol, atol during training
 TOLERANCES = ("rtol", "atol", "tol_annealing")
@@ -29,28 +28,26 @@ def _changed(est, names: tuple[str, ...]) -> list[str]:
 
 def _numerical_choice(est) -> str:
     """A structure this estimator accepts whose integral is numerical, for the warning's fix."""
-    accepted = est._parameter_constraints.get("constraint", [])
-    if any("none" in getattr(c, "options", ()) for c in accepted):
-        return "constraint='none' (ridges on a knot mesh refined to rtol, atol)"
-    return "constraint='positive_definite' or 'kronecker' (a knot mesh refined to rtol, atol)"
+    accepted = {o for c in est._parameter_constraints.get("constraint", []) for o in getattr(c, "options", ())}
+    return numerical_alternative(accepted)
 
 
 def _closed_form(model: torch.nn.Module) -> bool:
-    """Whether nothing in ``model`` is integrated numerically: every integrator a :class:`ClosedForm` (a network
-    without integrators integrates nothing either)."""
-    return all(isinstance(it, ClosedForm) for it in model.integrators())
+    """Whether nothing in ``model`` is integrated numerically: no integrator ``numerical`` (a network without
+    integrators integrates nothing either)."""
+    return not any(it.numerical for it in model.integrators())
 
 
 def inert_options(est, model: torch.nn.Module) -> list[str]:
     """The integration options set off their defaults that ``model``'s integrators cannot use.
 
     In closed form (:func:`_closed_form`) none of ``rtol``, ``atol``, ``tol_annealing``, ``adjoint`` can act;
-    otherwise ``adjoint`` acts only where some integrator is an :class:`ODE` (the torchdiffeq methods, the only
+    otherwise ``adjoint`` acts only where some integrator ``uses_adjoint`` (the torchdiffeq methods, the only
     ones that back-propagate through a solver).
     """
     if _closed_form(model):
         return _changed(est, (*TOLERANCES, "adjoint"))
-    if not any(isinstance(it, ODE) for it in model.integrators()):
+    if not any(it.uses_adjoint for it in model.integrators()):
         return _changed(est, ("adjoint",))
     return []
 

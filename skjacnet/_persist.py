@@ -30,7 +30,7 @@ def to_state(model: nn.Module) -> dict:
         "field": _field_spec(model.field),
         "tensors": {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()},
         "integration": it.config(),
-        **it.frozen_state(),  # the rule fixed at the end of fit: the knot mesh or the panel count
+        **it.frozen_state(model.frozen_rule),  # the rule fixed at the end of fit: the knot mesh or the panel count
         "kind": model.KIND,
         **model.state_fields(),
     }
@@ -55,7 +55,7 @@ def from_state(state: dict, device: torch.device | str = "cpu") -> nn.Module:
                                        adjoint=cfg["adjoint"], max_knots=cfg["max_knots"])  # fmt: skip
     model.eval()
     model = model.to(device)
-    model.integrator.load_frozen(state, device)
+    model.frozen_rule = model.integrator.load_frozen(state, device)
     return model
 
 

@@ -45,8 +45,7 @@ class _Tolerance:
 
     def __init__(self, integrators: list, annealing: bool) -> None:
         self.integrators = integrators
-        for it in integrators:
-            it.capped = 0  # counted per fit
+        self._capped_before = sum(it.capped for it in integrators)  # counted per fit
         self.target = (integrators[0].rtol, integrators[0].atol)  # the fit's rtol, atol: every layer has them
         self.annealing = annealing
         if annealing:
@@ -58,11 +57,11 @@ class _Tolerance:
 
     @property
     def capped(self) -> int:
-        return sum(it.capped for it in self.integrators)
+        return sum(it.capped for it in self.integrators) - self._capped_before
 
     def set(self, rtol: float, atol: float) -> None:
         for it in self.integrators:
-            it.rtol, it.atol = rtol, atol
+            it.set_tolerances(rtol, atol)
 
     def follow(self, epoch_loss: float) -> None:
         """Annealing: halve the tolerances (down to the fit's) once the training loss falls below them."""

@@ -85,3 +85,36 @@ def test_small_modules_and_functions():
             if fn.name != "__init__" and fn.end_lineno - fn.lineno + 1 > 60
         ]
     assert not too_long
+
+
+def _compared_strings(path: pathlib.Path) -> set[str]:
+    """String constants compared with == / != / in (a tuple or set of them) in a module."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare) and any(
+            isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in node.ops
+        ):
+            for side in (node.left, *node.comparators):
+                elts = side.elts if isinstance(side, (ast.Tuple, ast.Set, ast.List)) else [side]
+                found.update(e.value for e in elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+    return found
+
+
+def test_structure_and_method_names_are_compared_only_where_they_are_defined():
+    """A structure's name is compared only in constraints/, an integration method's only in integrate/; nothing
+    asks which integrator class a network holds (isinstance) outside integrate/."""
+    from skjacnet.constraints import NAMES
+    from skjacnet.integrate import METHODS
+
+    offenders = []
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT)
+        compared = _compared_strings(path)
+        if rel.parts[0] != "constraints":
+            offenders += [f"{rel}: structure {n!r}" for n in compared & (NAMES - {"auto"})]
+        if rel.parts[0] != "integrate":
+            offenders += [f"{rel}: method {m!r}" for m in compared & METHODS]
+            text = path.read_text()
+            offenders += [f"{rel}: isinstance {c}" for c in ("MeshQuadrature", "GaussKronrod", "ClosedForm", "ODE)")
+                          if f", {c}" in text and "isinstance(" in text]  # fmt: skip
+    assert not offenders

@@ -278,7 +278,9 @@ def test_deep_stacks_train_on_a_coarser_mesh_and_freeze_to_the_tolerance(monkeyp
     meshes = deep.model_.integrators()
     assert {it.train_scale for it in meshes} == {100.0}
     assert set(seen) == {100.0, 1.0}  # training refinements coarse, the freeze at rtol, atol
-    assert all(it.mesh.converged and (it.rtol, it.atol) == (1e-5, 1e-7) for it in meshes)
+    assert all((it.rtol, it.atol) == (1e-5, 1e-7) for it in meshes)
+    ridges = [layer for layer in deep.model_.layers if hasattr(layer, "frozen_rule")]
+    assert len(ridges) == 2 and all(layer.frozen_rule.converged for layer in ridges)
     A, B = np.random.RandomState(1).uniform(-3, 3, (2, 2000, 3))
     ratio = np.abs(deep.predict(A) - deep.predict(B)) / np.linalg.norm(A - B, axis=1)
     assert ratio.max() <= 1.0 + 1e-12
@@ -289,7 +291,7 @@ def test_deep_stacks_train_on_a_coarser_mesh_and_freeze_to_the_tolerance(monkeyp
     assert one.model_.integrator.train_scale == 1.0 and set(seen) == {1.0}  # one layer: unchanged
     # the one-layer monotone regression on several features trains coarse too; its classifier does not
     mono = JacobianRegressor(monotonic_cst=[1, 0, -1], max_iter=3, random_state=0).fit(X, y)
-    assert mono.model_.integrator.train_scale == 100.0 and mono.model_.integrator.mesh.converged
+    assert mono.model_.integrator.train_scale == 100.0 and mono.model_.frozen_rule.converged
     assert mono.check_guarantee(np.vstack([X, 5 * X]), random_state=0)["holds"] is True
     clf = JacobianClassifier(monotonic_cst=[1, 0, -1], max_iter=3, random_state=0).fit(X, y > np.median(y))
     assert clf.model_.integrator.train_scale == 1.0

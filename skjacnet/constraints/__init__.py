@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..integrate import exact_rule
+
 # one import per structure: each registers itself, in this order (the order of the docs and error messages)
 # isort: off
 from . import unconstrained, lipschitz, positive_definite, complex, kronecker, coupling, potential  # noqa: F401
@@ -28,6 +30,13 @@ if TYPE_CHECKING:
 MONOTONE = Monotone()
 
 
+def numerical_alternative(accepted: set[str]) -> str:
+    """Among the structure names ``accepted``, one whose integral is numerical, as a warning's fix says it."""
+    if "none" in accepted:
+        return "constraint='none' (ridges on a knot mesh refined to rtol, atol)"
+    return "constraint='positive_definite' or 'kronecker' (a knot mesh refined to rtol, atol)"
+
+
 def auto_structure(n_features: int, monotone: bool, n_layers: int, method: str) -> str:
     """``constraint='auto'`` resolved for a regression of this shape and these options.
 
@@ -35,7 +44,7 @@ def auto_structure(n_features: int, monotone: bool, n_layers: int, method: str) 
     'none''s); 'none' elsewhere (one feature: the paper's 1-D model).
     """
     several = n_features > 1 and not monotone
-    return "potential" if several and n_layers == 1 and method == "quadrature" else "none"
+    return "potential" if several and n_layers == 1 and exact_rule(method) else "none"
 
 
 def constraint_for(spec: ModelSpec) -> Constraint:
@@ -45,5 +54,5 @@ def constraint_for(spec: ModelSpec) -> Constraint:
 
 __all__ = [
     "INVERTIBLE", "LBFGS_CELLS", "LBFGS_ROWS", "MONOTONE", "NAMES", "REGISTRY",
-    "Constraint", "auto_structure", "constraint_for", "register",
+    "Constraint", "auto_structure", "constraint_for", "numerical_alternative", "register",
 ]  # fmt: skip

@@ -25,8 +25,6 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ..integrate import MeshQuadrature
-
 GROWTH_CAP = 10.0  # GrowthCap: g beyond the training range at most this times its largest value over the range
 GROWTH_GRID = 257  # points of the range where that largest value is taken
 SATURATION_MARGIN = 0.01  # Saturate: the range of each ridge coordinate on the training inputs, widened by this share
@@ -254,7 +252,7 @@ class TrendBand(_Trend, _Held):
         self._fix_ends(h, lambda secant: secant.abs().expand(2, -1))
 
     def fix_before_mesh(self, net, X):
-        if X is not None and not isinstance(net.integrator, MeshQuadrature):
+        if X is not None and not net.integrator.exact:
             # the band is the mesh's alone: the ODE methods step across its kinks inexactly (predict then misses
             # its tolerance beyond the data, and jacobian() predict's slope), so they integrate g as given
             with torch.no_grad():

@@ -127,7 +127,7 @@ class KroneckerJacobianNet(RidgeJacobianNet):
 
     def inverse_is_exact(self, inverse_method: str) -> bool:
         """Whether :meth:`inverse` is the closed form (exact to rounding) rather than an ODE."""
-        return inverse_method == "auto" and self.integrator.exact_inverse
+        return inverse_method == "auto" and self.integrator.exact_inverse(self)
 
     def inverse(self, y: Tensor, inverse_method: str) -> Tensor:
         """Exact inverse on the frozen mesh; an ODE method name forces the paper's inverse ODE."""
@@ -135,8 +135,8 @@ class KroneckerJacobianNet(RidgeJacobianNet):
             return super().inverse(y, "dopri5" if inverse_method == "auto" else inverse_method)
         B1, B2 = self._factors(left=False)
         w = kron_apply(*self._factors(left=True, power=-1.0), (y - self.y0) * self.out_sign)
-        w = w + self.integrator.antiderivative(kron_apply(B1, B2, self.x0.unsqueeze(0)))
-        z = self.integrator.inverse_antiderivative(w)
+        w = w + self.integrator.antiderivative(self, kron_apply(B1, B2, self.x0.unsqueeze(0)))
+        z = self.integrator.inverse_antiderivative(self, w)
         return kron_apply(*self._factors(left=False, power=-1.0), z)
 
     def state_fields(self) -> dict:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..integrate import Integrator, make_integrator, newton_polish
+from ..integrate import Integrator, exact_rule, make_integrator, newton_polish
 
 
 def sigma(A: Tensor, which: str) -> float:
@@ -122,30 +122,32 @@ class JacobianLayer(nn.Module):
     FIELD: type[nn.Module]  # its scalar network's class
     QUADRATURE: type[Integrator]  # what method='quadrature' means for it
     integrator: Integrator
+    frozen_rule = None  # what the integrator fixed at the end of fit (the knot mesh, the panel count): predict's rule
 
     def integrators(self) -> list[Integrator]:
         return [self.integrator]
 
     def jacobian_is_exact(self) -> bool:
         """Whether ``jacobian`` is the derivative of ``forward``: so where the integrators differentiate exactly."""
-        return all(it.exact_derivative for it in self.integrators())
+        return self.integrator.exact_derivative(self)
 
     def use_integrator(self, method: str, rtol: float, atol: float, **kwargs) -> None:
-        """A fresh integrator of ``method`` ('quadrature' is the layer's own ``QUADRATURE``)."""
+        """A fresh integrator of ``method`` ('quadrature' is the layer's own ``QUADRATURE``), nothing frozen yet."""
         self.integrator = make_integrator(method, rtol, atol, self.QUADRATURE, **kwargs)
+        self.frozen_rule = None
 
     def freeze(self, X: Tensor | None = None) -> None:
         """Fix the integration rule at the end of fit (from the training inputs X where it needs them)."""
-        self.integrator.freeze(self, X)
+        self.frozen_rule = self.integrator.freeze(self, X)
 
     def closed_form_only(self, structure: str, how: str, method: str, rtol: float, atol: float, **kwargs) -> None:
         """``use_integrator`` of a network whose integral is a closed form (``how`` says which): only 'quadrature'."""
-        if method != "quadrature":
+        if not exact_rule(method):
             raise ValueError(
                 f"constraint={structure!r} integrates {how}: method={method!r} (a numerical integrator) does not "
                 "apply. Use method='quadrature' (the default)."
             )
-        self.integrator = make_integrator(method, rtol, atol, self.QUADRATURE, **kwargs)
+        JacobianLayer.use_integrator(self, method, rtol, atol, **kwargs)  # the layer's own is this method
 
     def train(self, mode: bool = True):
         for it in self.integrators():

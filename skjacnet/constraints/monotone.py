@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..integrate import exact_rule
 from .activations import ExpPositive, Positive
 from .base import COARSE_TRAINING_MESH, Constraint, learned_ridges, scalar_ridges
 from .checks import check_monotone
@@ -94,6 +95,9 @@ class LipschitzMonotone(JacobianLayer):
 
     def freeze(self, X=None):
         self.inner.freeze(X)
+
+    def jacobian_is_exact(self):
+        return self.inner.jacobian_is_exact()
 
     def forward(self, x: Tensor) -> Tensor:
         a = self.log_a.exp()
@@ -209,7 +213,7 @@ class Monotone(Constraint):
 
     def auto_members(self, n_features, n_layers, method):
         # the mesh rule only: an ODE integrates every ridge coordinate against every ridge's derivative (k^2)
-        return self.AUTO_MEMBERS if self.takes_members(n_features, n_layers) and method == "quadrature" else 1
+        return self.AUTO_MEMBERS if self.takes_members(n_features, n_layers) and exact_rule(method) else 1
 
     def build_members(self, spec, gen, k):
         # each member a learned_ridges network: the fields side by side (MemberMLP), V stacked, U block-diagonal.
@@ -244,8 +248,7 @@ class Monotone(Constraint):
         merged.x0.copy_(model.x0)
         merged.y0.copy_(model.y0.reshape(k, m).mean(0))
         merged.A.copy_(model.linear().reshape(k, m, -1).mean(0))  # linear() of the mean: its signs hold
-        merged.integrator = model.integrator  # the fit's mesh rule (method, rtol, atol, train_scale)
-        merged.integrator.reset()  # its cached knots were the members' training knots
+        merged.integrator = model.integrator.fresh()  # the fit's rule (method, rtol, atol, train_scale), not its knots
         return merged
 
     def check(self, probe, cert, X, n_pairs, rng):

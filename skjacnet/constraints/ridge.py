@@ -161,7 +161,7 @@ class RidgeJacobianNet(JacobianLayer):
 
     def inverse_is_exact(self, inverse_method: str) -> bool:
         """Whether :meth:`inverse` is the closed form (the 1-D mesh) rather than an ODE."""
-        return inverse_method == "auto" and self._scalar_map() and self.integrator.exact_inverse
+        return inverse_method == "auto" and self._scalar_map() and self.integrator.exact_inverse(self)
 
     def inverse(self, y: Tensor, inverse_method: str) -> Tensor:
         """Initial inverse of a square map: exact on the 1-D mesh; else ('auto') damped Newton from x0, with the
@@ -173,8 +173,8 @@ class RidgeJacobianNet(JacobianLayer):
         it = self.integrator
         if self.inverse_is_exact(inverse_method):
             u, v = self.U()[0, 0], self.V()[0, 0]
-            w = (y - self.y0) / u + it.antiderivative((self.x0 * v).reshape(1, 1))
-            return it.inverse_antiderivative(w) / v
+            w = (y - self.y0) / u + it.antiderivative(self, (self.x0 * v).reshape(1, 1))
+            return it.inverse_antiderivative(self, w) / v
         if inverse_method == "auto":
             return newton_inverse(self, y, lambda rows: self._ode_inverse(rows, "dopri5"))
         return self._ode_inverse(y, inverse_method)

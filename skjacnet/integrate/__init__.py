@@ -13,6 +13,8 @@ from .integrators import (
     GaussKronrod,
     Integrator,
     MeshQuadrature,
+    NetworkQuadrature,
+    exact_rule,
     make_integrator,
     register,
 )
@@ -21,6 +23,6 @@ from .ode import FIXED_STEP_METHODS, ODE_METHODS, ode_integral, ode_options, sol
 
 __all__ = [
     "ClosedForm", "FIXED_STEP_METHODS", "GaussKronrod", "INTEGRATORS", "Integrator", "METHODS", "MeshQuadrature",
-    "ODE_METHODS", "TRAIN_MAX_PANELS", "gauss_kronrod_integral", "gauss_kronrod_panels", "make_integrator",
-    "newton_polish", "ode_integral", "ode_options", "register", "solve_ode",
+    "NetworkQuadrature", "ODE_METHODS", "TRAIN_MAX_PANELS", "exact_rule", "gauss_kronrod_integral",
+    "gauss_kronrod_panels", "make_integrator", "newton_polish", "ode_integral", "ode_options", "register", "solve_ode",
 ]  # fmt: skip

@@ -3,15 +3,16 @@
 A network holds one integrator and asks it for integrals of its *rate* along segments a -> b:
 for rows a (n or 1, k) and dx = b - a (n, k), ``net.rate(t, a, dx)`` is the integrand at nodes
 t (T,), shape (T, n, width), and ``integral(net, a, b, width)`` its integral over t in [0, 1].  The
-integrator owns the tolerances, the training-time caps (``capped`` counts the misses), the
-rule fixed at the end of fit (``freeze``: the knot mesh or the Gauss-Kronrod panel count, so
-that predict is one fixed function), the training cache and its ``snapshot``/``restore``, and
-its own persistence (``config``, ``frozen_state``/``load_frozen``).
+integrator is the rule: the tolerances (``set_tolerances``: the paper's annealing), the training-time
+caps (``capped`` counts the misses), the training cache and its ``snapshot``/``restore``.  What the rule
+fixes at the end of fit (``freeze``: the knot mesh or the Gauss-Kronrod panel count, so that predict is one
+fixed function) it returns to the network, which holds it (``net.frozen_rule``) and is what predict
+integrates with; the integrator reads and writes it for persistence (``frozen_state``/``load_frozen``).
 
-``method='quadrature'`` gives each network its own quadrature class (``net.QUADRATURE``: the knot
-mesh for scalar ridge derivatives, Gauss-Kronrod for path integrals); every other ``method`` name
-is looked up in ``INTEGRATORS`` (each torchdiffeq method there is an :class:`ODE`).  A new
-integrator is one subclass registered with :func:`register`.
+Every ``method`` name is looked up in ``INTEGRATORS``: each torchdiffeq method there is an :class:`ODE`, and
+'quadrature' is :class:`NetworkQuadrature`, which stands for each network's own exact rule
+(``net.QUADRATURE``: the knot mesh for scalar ridge derivatives, Gauss-Kronrod for path integrals, a closed
+form).  A new integrator is one subclass registered with :func:`register`.
 """
 
 from __future__ import annotations
@@ -47,23 +48,45 @@ class Integrator:
 
     name = ""
     exact = False  # a fixed rule: the structure's bounds hold exactly for the computed function
-
-    # training-time tolerances are rtol, atol times this (>= 1; set by the fit, Constraint.train_tolerance_scale);
-    # the frozen rule keeps rtol, atol.  Not persisted: a fit sets it afresh, and a fitted model's predictions
-    # depend on the frozen rule alone.
-    train_scale: float = 1.0
+    numerical = True  # integrates numerically, to rtol, atol (not a closed form)
+    uses_adjoint = False  # back-propagates through a solver, where adjoint=True changes how
 
     def __init__(
-        self, rtol: float, atol: float, *, adjoint: bool = False, max_knots: int = 200_000, method: str | None = None
+        self,
+        rtol: float,
+        atol: float,
+        *,
+        adjoint: bool = False,
+        max_knots: int = 200_000,
+        method: str | None = None,
+        train_scale: float = 1.0,
     ):
         self.name = method or self.name
         self.rtol, self.atol = float(rtol), float(atol)
         self.adjoint, self.max_knots = bool(adjoint), int(max_knots)
+        # training-time tolerances are rtol, atol times this (>= 1; Constraint.train_tolerance_scale); the frozen
+        # rule keeps rtol, atol.  Not persisted: a fit sets it afresh, and a fitted model's predictions depend on
+        # the frozen rule alone.
+        self.train_scale = float(train_scale)
         self.capped = 0
+
+    @classmethod
+    def resolve(cls, quadrature: type[Integrator]) -> type[Integrator]:
+        """The class that integrates for a network whose own exact rule is ``quadrature``: this one."""
+        return cls
 
     @property
     def method(self) -> str:
         return self.name
+
+    def fresh(self) -> Integrator:
+        """The same rule, with nothing cached, counted or frozen (for a network built from a trained one)."""
+        return type(self)(self.rtol, self.atol, adjoint=self.adjoint, max_knots=self.max_knots, method=self.name,
+                          train_scale=self.train_scale)  # fmt: skip
+
+    def set_tolerances(self, rtol: float, atol: float) -> None:
+        """Integrate to these tolerances from now on (the paper's annealing tightens them during training)."""
+        self.rtol, self.atol = float(rtol), float(atol)
 
     def config(self) -> dict[str, Any]:
         return {"method": self.name, "rtol": self.rtol, "atol": self.atol,
@@ -81,8 +104,9 @@ class Integrator:
         """The ridge derivatives g(z) of the computed function (ridge networks)."""
         return net.g_diag(z)
 
-    def freeze(self, net, X: Tensor | None) -> None:
-        """Fix the rule at the end of fit (nothing to fix by default)."""
+    def freeze(self, net, X: Tensor | None) -> Any:
+        """The rule fixed at the end of fit, for ``net`` to hold as ``frozen_rule`` (nothing by default)."""
+        return None
 
     def reset(self) -> None:
         """The weights are about to change: drop what was cached for the old ones."""
@@ -94,20 +118,20 @@ class Integrator:
     def restore(self, snap: Any) -> None:
         pass
 
-    def frozen_state(self) -> dict[str, Any]:
+    def frozen_state(self, frozen: Any) -> dict[str, Any]:
+        """What ``freeze`` returned, as plain values for persistence."""
         return {}
 
-    def load_frozen(self, state: dict[str, Any], device: torch.device | str) -> None:
-        pass
+    def load_frozen(self, state: dict[str, Any], device: torch.device | str) -> Any:
+        """The frozen rule saved by ``frozen_state``, for the network to hold again."""
+        return None
 
-    @property
-    def exact_inverse(self) -> bool:
-        """Whether a ridge layer's 1-D antiderivatives can be inverted in closed form."""
+    def exact_inverse(self, net) -> bool:
+        """Whether ``net``'s 1-D antiderivatives can be inverted in closed form."""
         return False
 
-    @property
-    def exact_derivative(self) -> bool:
-        """Whether ``derivative`` is the derivative of what ``integral`` computes (else it is the field's)."""
+    def exact_derivative(self, net) -> bool:
+        """Whether ``derivative`` is the derivative of what ``integral`` computes for ``net`` (else the field's)."""
         return False
 
     @property
@@ -127,7 +151,6 @@ class MeshQuadrature(Integrator):
 
     def __init__(self, rtol: float, atol: float, **kwargs):
         super().__init__(rtol, atol, **kwargs)
-        self.mesh: _mesh.Mesh | None = None  # frozen after fit
         self._cache: list | None = None  # [knots, lo, hi, steps since refined]
 
     def _refine(self, net, lo: float, hi: float, scale: float = 1.0) -> tuple[Tensor, bool]:
@@ -159,7 +182,7 @@ class MeshQuadrature(Integrator):
         return _mesh.build_table(cache[0], net.g_table(cache[0]))
 
     def integral(self, net, a, b, width, adaptive=False):
-        mesh = self.mesh
+        mesh = net.frozen_rule
         if mesh is None or net.training:
             # at least one base cell each side of 0 (a single sample has z == 0)
             lo = min(float(b.detach().min()), float(a.detach().min()), -_mesh.MIN_HALF_WIDTH)
@@ -168,13 +191,14 @@ class MeshQuadrature(Integrator):
         return _mesh.antiderivative(mesh, b) - _mesh.antiderivative(mesh, a)
 
     def derivative(self, net, z):
-        return _mesh.derivative(self.mesh, z) if self.mesh is not None else net.g_diag(z)
+        mesh = net.frozen_rule
+        return _mesh.derivative(mesh, z) if mesh is not None else net.g_diag(z)
 
     def freeze(self, net, X):
         """The mesh on the whole line: predictions become a fixed function."""
         with torch.no_grad():
             knots, ok = self._refine(net, -_mesh.FAR, _mesh.FAR)
-            self.mesh = _mesh.build_table(knots, net.g_table(knots), ok)
+            mesh = _mesh.build_table(knots, net.g_table(knots), ok)
         if not ok:
             _warn.warn(
                 f"The integration mesh reached {knots.numel()} knots without meeting rtol={self.rtol}, "
@@ -182,6 +206,7 @@ class MeshQuadrature(Integrator):
                 "closely. Loosen the tolerances.",
                 ConvergenceWarning,
             )
+        return mesh
 
     def reset(self):
         self._cache = None
@@ -192,33 +217,34 @@ class MeshQuadrature(Integrator):
     def restore(self, snap):
         self._cache = snap
 
-    @property
-    def exact_inverse(self):
-        return self.mesh is not None
+    def exact_inverse(self, net):
+        return net.frozen_rule is not None
 
-    @property
-    def exact_derivative(self):
-        return self.mesh is not None  # the frozen mesh's interpolant is the g whose integral predict computes
+    def exact_derivative(self, net):
+        return net.frozen_rule is not None  # the frozen mesh's interpolant is the g whose integral predict computes
 
-    def antiderivative(self, z: Tensor) -> Tensor:
-        return _mesh.antiderivative(self.mesh, z)
+    @staticmethod
+    def antiderivative(net, z: Tensor) -> Tensor:
+        return _mesh.antiderivative(net.frozen_rule, z)
 
-    def inverse_antiderivative(self, w: Tensor) -> Tensor:
+    @staticmethod
+    def inverse_antiderivative(net, w: Tensor) -> Tensor:
         """z with G(z) = w for increasing G (the frozen mesh's exact inverse)."""
-        return _mesh.inverse_antiderivative(self.mesh, w, torch.ones(w.shape[1], dtype=w.dtype, device=w.device))
+        ones = torch.ones(w.shape[1], dtype=w.dtype, device=w.device)
+        return _mesh.inverse_antiderivative(net.frozen_rule, w, ones)
 
-    def frozen_state(self):
-        m = self.mesh
-        if m is None:
+    def frozen_state(self, mesh):
+        if mesh is None:
             return {"mesh": None}
-        arrays = {k: getattr(m, k).cpu().numpy() for k in ("knots", "values", "cumulative")}
-        return {"mesh": {**arrays, "converged": bool(m.converged)}}
+        arrays = {k: getattr(mesh, k).cpu().numpy() for k in ("knots", "values", "cumulative")}
+        return {"mesh": {**arrays, "converged": bool(mesh.converged)}}
 
     def load_frozen(self, state, device):
         m = state.get("mesh")
-        if m is not None:
-            tensors = (torch.as_tensor(m[k]) for k in ("knots", "values", "cumulative"))
-            self.mesh = _mesh.Mesh(*tensors, m["converged"]).to(device)
+        if m is None:
+            return None
+        tensors = (torch.as_tensor(m[k]) for k in ("knots", "values", "cumulative"))
+        return _mesh.Mesh(*tensors, m["converged"]).to(device)
 
 
 class ClosedForm(Integrator):
@@ -227,13 +253,12 @@ class ClosedForm(Integrator):
 
     name = "quadrature"
     exact = True
+    numerical = False
 
-    @property
-    def exact_inverse(self):
+    def exact_inverse(self, net):
         return True
 
-    @property
-    def exact_derivative(self):
+    def exact_derivative(self, net):
         return True
 
 
@@ -250,22 +275,18 @@ class GaussKronrod(Integrator):
     name = "quadrature"
     exact = True
 
-    def __init__(self, rtol: float, atol: float, **kwargs):
-        super().__init__(rtol, atol, **kwargs)
-        self.panels: int | None = None  # fixed after fit
-
     def _tol(self, like: Tensor) -> dict:
         return dict(rtol=self.rtol, atol=self.atol, dtype=like.dtype, device=like.device)
 
     def integral(self, net, a, b, width, adaptive=False):
         dx = b - a
-        kw = self._tol(dx)
-        if net.training or self.panels is None or adaptive:  # in training: bounded by the cap, reported once
+        kw, panels = self._tol(dx), net.frozen_rule
+        if net.training or panels is None or adaptive:  # in training: bounded by the cap, reported once
             cap = dict(max_panels=TRAIN_MAX_PANELS, report=self) if net.training else {}
             return gauss_kronrod_integral(lambda t: net.rate(t, a, dx), **kw, **cap)
-        rows = max(1, NODE_BUDGET // (15 * self.panels))  # bounded memory: a row costs 15 * panels evaluations
+        rows = max(1, NODE_BUDGET // (15 * panels))  # bounded memory: a row costs 15 * panels evaluations
         parts = [
-            gauss_kronrod_integral(lambda t, ai=ai, di=di: net.rate(t, ai, di), panels=self.panels, **kw)
+            gauss_kronrod_integral(lambda t, ai=ai, di=di: net.rate(t, ai, di), panels=panels, **kw)
             for ai, di in _row_chunks(a, dx, rows)
         ]
         return torch.cat(parts)
@@ -276,9 +297,8 @@ class GaussKronrod(Integrator):
         A per-batch search would make a prediction depend (at the tolerance level) on the other rows of
         its batch; a fixed rule makes predict a smooth, batch-independent function.
         """
-        self.panels = None
         if X is None:
-            return
+            return None
         with torch.no_grad():
             a, b = net.paths(X)
             if X.shape[0] > 2 * FREEZE_ROWS:  # the longest paths are the hardest; plus a spread of the rest
@@ -291,19 +311,20 @@ class GaussKronrod(Integrator):
                 dx = ends - starts
                 found, _ = gauss_kronrod_panels(lambda t, s=starts, d=dx: net.rate(t, s, d), **self._tol(X))
                 panels = max(panels, found)
-        self.panels = panels
+        return panels
 
-    def frozen_state(self):
-        return {"panels": self.panels}
+    def frozen_state(self, panels):
+        return {"panels": panels}
 
     def load_frozen(self, state, device):
-        self.panels = state.get("panels")
+        return state.get("panels")
 
 
 class ODE(Integrator):
     """A torchdiffeq method: the integral as dy/dt = rate(t), y(0) = 0 (adjoint optional)."""
 
     exact = False
+    uses_adjoint = True
 
     @property
     def rows_independent(self):
@@ -317,8 +338,19 @@ class ODE(Integrator):
                             params=(*net.parameters(), a, dx))  # fmt: skip
 
 
+class NetworkQuadrature(Integrator):
+    """``method='quadrature'``: each network's own exact rule (``net.QUADRATURE``), known once the network is."""
+
+    name = "quadrature"
+    exact = True
+
+    @classmethod
+    def resolve(cls, quadrature):
+        return quadrature
+
+
 INTEGRATORS: dict[str, type[Integrator]] = {}
-METHODS: set[str] = {"quadrature"}  # what ``method`` accepts, kept in step (the estimators validate against it)
+METHODS: set[str] = set()  # what ``method`` accepts, kept in step (the estimators validate against it)
 
 
 def register(name: str, cls: type[Integrator]) -> None:
@@ -327,19 +359,17 @@ def register(name: str, cls: type[Integrator]) -> None:
     METHODS.add(name)
 
 
+register("quadrature", NetworkQuadrature)
 for _name in ODE_METHODS:
     register(_name, ODE)
 
 
-def make_integrator(
-    method: str, rtol: float, atol: float, quadrature: type[Integrator], *, train_scale: float = 1.0, **kwargs
-) -> Integrator:
-    """The integrator ``method`` names; 'quadrature' is the network's own ``quadrature`` class.
+def exact_rule(method: str) -> bool:
+    """Whether ``method`` integrates exactly what the structure's bounds are stated for (a fixed rule, not an ODE
+    solver's tolerance)."""
+    return INTEGRATORS[method].exact
 
-    ``train_scale``: the training rule's coarseness (the tolerances it trains to are that times rtol, atol), set
-    here rather than passed to the class, so that a registered integrator's ``__init__`` need not know it.
-    """
-    cls = quadrature if method == "quadrature" else INTEGRATORS[method]
-    integrator = cls(rtol, atol, method=method, **kwargs)
-    integrator.train_scale = float(train_scale)
-    return integrator
+
+def make_integrator(method: str, rtol: float, atol: float, quadrature: type[Integrator], **kwargs) -> Integrator:
+    """The integrator ``method`` names for a network whose own exact rule is ``quadrature``."""
+    return INTEGRATORS[method].resolve(quadrature)(rtol, atol, method=method, **kwargs)
