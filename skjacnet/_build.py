@@ -26,6 +26,7 @@ class ModelSpec:
     k_std: float | None  # Lipschitz constant in standardised units
     n_ridges: int | str | None  # None where the structure has no ridges
     monotonic_cst: tuple[float, ...] | None  # a tuple, so that specs compare with ==
+    convexity_cst: tuple[float, ...] | None = None  # None: no shape (states saved before it load as such)
     dtype: torch.dtype = DTYPE
     # not read by the builder, but they shape the fitted function: a warm start must keep them too
     lipschitz_constant: float | None = None  # the bound in the units of X and y

@@ -7,7 +7,7 @@ from numbers import Integral
 import numpy as np
 
 from . import _warn
-from .constraints import MONOTONE, REGISTRY
+from .constraints import FEATURE_STRUCTURES, REGISTRY, feature_structure
 from .integrate import exact_rule
 
 
@@ -16,24 +16,31 @@ def check_shapes(est, n_features: int, n_targets: int) -> None:
     REGISTRY[est._structure()].check_shapes(n_features, n_targets)
 
 
-def check_depth(est, n_features: int, n_targets: int, cst) -> int:
+def check_depth(est, n_features: int, n_targets: int) -> int:
     """n_layers, where the structure composes (every structured constraint), else a clear error."""
     depth = int(est.n_layers)
-    constraint = MONOTONE if cst is not None else REGISTRY[est._structure()]
-    if depth > 1 and not (cst is not None or constraint.deep):
+    constraint = structure_of(est, n_features)
+    if depth > 1 and not constraint.deep:
         deep = sorted(name for name, c in REGISTRY.items() if c.deep)
+        options = [o for o, c in FEATURE_STRUCTURES.items() if c.deep]
         raise ValueError(
-            f"n_layers={depth} composes guaranteed layers, which constraint={constraint.name!r} does not have "
-            f"({constraint.single_layer}): use n_layers=1, or one of {deep} or monotonic_cst."
+            f"n_layers={depth} composes guaranteed layers, which {constraint.describe(1)} does not have "
+            f"({constraint.single_layer}): use n_layers=1, or one of {deep} or {' or '.join(options)}."
         )
     return depth
+
+
+def structure_of(est, n_features: int):
+    """The structure this fit builds: the one its per-feature options select, else its constraint's."""
+    return feature_structure(feature_csts(est, n_features), est._structure())
 
 
 def check_path_options(est, n_features: int, n_targets: int) -> None:
     """path and n_anchors shape only the nonconservative n-D model: the others are path-independent."""
     custom = getattr(est, "path", "linear") != "linear" or getattr(est, "n_anchors", 1) != 1
     path_dependent = REGISTRY[est._structure()].path_dependent
-    if custom and (not path_dependent or n_features < 2 or getattr(est, "monotonic_cst", None) is not None):
+    per_feature = any(getattr(est, option, None) is not None for option in FEATURE_STRUCTURES)
+    if custom and (not path_dependent or n_features < 2 or per_feature):
         raise ValueError(
             "path and n_anchors apply to the paper's full-Jacobian field (constraint='nonconservative', several "
             "features); every other model, constraint='none' included, is an exact, path-independent closed "
@@ -43,28 +50,37 @@ def check_path_options(est, n_features: int, n_targets: int) -> None:
         raise ValueError("n_anchors > 1 places the initial points itself; leave initial_point='mean'.")
 
 
+def feature_csts(est, n_features: int) -> dict[str, np.ndarray | None]:
+    """Every per-feature option of the estimator (``monotonic_cst``, ``convexity_cst``), validated."""
+    return {option: check_feature_cst(est, option, n_features) for option in FEATURE_STRUCTURES}
+
+
 def check_monotonic_cst(est, n_features: int) -> np.ndarray | None:
-    """Validated per-feature constraints (-1, 0, +1), or None when there are none."""
-    cst = getattr(est, "monotonic_cst", None)
+    return check_feature_cst(est, "monotonic_cst", n_features)
+
+
+def check_feature_cst(est, option: str, n_features: int) -> np.ndarray | None:
+    """A validated per-feature option (-1, 0, +1 each), or None when it constrains nothing."""
+    cst = getattr(est, option, None)
     if cst is None:
         return None
     if isinstance(cst, dict):
-        cst = _constraints_by_name(cst, getattr(est, "feature_names_in_", None))
+        cst = _constraints_by_name(cst, getattr(est, "feature_names_in_", None), option)
     cst = np.asarray(cst)
     if cst.shape != (n_features,) or not np.isin(cst, (-1, 0, 1)).all():
         raise ValueError(
-            f"monotonic_cst must have one entry in {{-1, 0, 1}} per feature ({n_features}), got {est.monotonic_cst!r}."
+            f"{option} must have one entry in {{-1, 0, 1}} per feature ({n_features}), got {getattr(est, option)!r}."
         )
-    if not REGISTRY[est._structure()].allows_monotonic_cst:
+    if not REGISTRY[est._structure()].allows_feature_cst:
         raise ValueError(
-            f"monotonic_cst is its own structure: it requires constraint='none' (or JacobianRegressor's default "
+            f"{option} is its own structure: it requires constraint='none' (or JacobianRegressor's default "
             f"'auto'), not {est.constraint!r}."
         )
     return cst.astype(np.float64) if np.any(cst != 0) else None
 
 
-def _constraints_by_name(cst: dict, names) -> list:
-    """A ``monotonic_cst`` dict as one entry per feature of ``feature_names_in_``.
+def _constraints_by_name(cst: dict, names, option: str = "monotonic_cst") -> list:
+    """A per-feature option given as a dict, as one entry per feature of ``feature_names_in_``.
 
     A key that is not a feature name may name the end of exactly one: a ColumnTransformer prefixes its outputs
     with the transformer's name (``num__income``), and HistGradientBoosting users expect their own column names
@@ -72,9 +88,9 @@ def _constraints_by_name(cst: dict, names) -> list:
     """
     if names is None:
         raise ValueError(
-            "monotonic_cst as a dict needs X with feature names (a DataFrame), but this X has none. Behind "
+            f"{option} as a dict needs X with feature names (a DataFrame), but this X has none. Behind "
             "a scaler or other transformer, make it output DataFrames: "
-            "pipeline.set_output(transform='pandas') (or pass monotonic_cst as a list, one entry per feature)."
+            f"pipeline.set_output(transform='pandas') (or pass {option} as a list, one entry per feature)."
         )
     names = [str(name) for name in names]
     resolved, unknown, keys = {}, [], {}
@@ -82,21 +98,21 @@ def _constraints_by_name(cst: dict, names) -> list:
         matches = [key] if key in names else [name for name in names if name.endswith(f"__{key}")]
         if len(matches) > 1:
             raise ValueError(
-                f"monotonic_cst names {key!r}, which ends {len(matches)} feature names: {matches}. Use the full "
+                f"{option} names {key!r}, which ends {len(matches)} feature names: {matches}. Use the full "
                 "name of the one you mean."
             )
         if not matches:
             unknown.append(key)
         elif matches[0] in resolved:
             raise ValueError(
-                f"monotonic_cst names the feature {matches[0]!r} twice (as {keys[matches[0]]!r} and {key!r}); keep one."
+                f"{option} names the feature {matches[0]!r} twice (as {keys[matches[0]]!r} and {key!r}); keep one."
             )
         else:
             resolved[matches[0]] = value
             keys[matches[0]] = key
     if unknown:
         raise ValueError(
-            f"monotonic_cst names features {unknown} that are not in feature_names_in_ {names}. Use those names, or "
+            f"{option} names features {unknown} that are not in feature_names_in_ {names}. Use those names, or "
             "behind a ColumnTransformer keep your column names with ColumnTransformer(..., "
             "verbose_feature_names_out=False)."
         )

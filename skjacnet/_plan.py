@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ._build import DTYPES, ModelSpec, auto_orientation
-from ._checks import check_depth, check_hidden, check_initial_point, check_monotonic_cst, check_orientation
+from ._checks import check_depth, check_hidden, check_initial_point, check_orientation, feature_csts
 from .constraints import REGISTRY
 
 
@@ -110,7 +110,7 @@ def _epsilon(value, constraint) -> float:
 def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
     """The spec the estimator's current parameters give for these shapes and scales."""
     k = est._lipschitz_k()
-    cst = check_monotonic_cst(est, n_in)
+    csts = {option: None if c is None else tuple(float(v) for v in c) for option, c in feature_csts(est, n_in).items()}
     point = est.initial_point
     spec = ModelSpec(
         structure=est._structure(),
@@ -121,13 +121,13 @@ def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
         epsilon=None,  # resolved below, by the structure ('auto')
         k_std=None if k is None else k * float(scaling.x_scale[0] / scaling.y_scale[0]),
         n_ridges=est.n_ridges,
-        monotonic_cst=None if cst is None else tuple(float(c) for c in cst),
+        **csts,
         dtype=DTYPES[est.dtype],
         lipschitz_constant=k,
         standardize=bool(est.standardize),
         initial_point=point if isinstance(point, str) else tuple(np.atleast_1d(np.asarray(point, float)).tolist()),
         n_anchors=int(getattr(est, "n_anchors", 1)),
-        n_layers=check_depth(est, n_in, n_out, cst),
+        n_layers=check_depth(est, n_in, n_out),
         least_squares_start=bool(est._least_squares_start),
     )
     if est.activation == "auto":
@@ -139,7 +139,7 @@ def plan_spec(est, n_in: int, n_out: int, scaling: Scaling) -> ModelSpec:
         spec,
         epsilon=_epsilon(getattr(est, "epsilon", "auto"), c) if c.uses_epsilon else None,
         n_ridges=spec.n_ridges if c.uses_ridges(spec) else None,
-        n_anchors=spec.n_anchors if c.path_dependent and n_in > 1 and cst is None else 1,
+        n_anchors=spec.n_anchors if c.path_dependent and n_in > 1 else 1,  # a per-feature structure is not
         positive_map=(c.auto_positive_map(spec) if positive_map == "auto" else positive_map)
         if c.uses_positive_map
         else None,

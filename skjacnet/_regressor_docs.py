@@ -94,6 +94,21 @@ _STRUCTURE_OPTIONS_DOC = """    monotonic_cst : array-like of int of shape (n_fe
         derivative's log-linear trend beyond the data (held below 10 times
         its largest value over the training range).  Requires
         ``constraint='auto'`` (the default) or 'none'.
+    convexity_cst : array-like of int of shape (n_features,), dict or None, default=None
+        Shape per feature: 1 convex, -1 concave, 0 free (a dict maps feature
+        names to shapes).  Every target is then guaranteed convex (concave)
+        along each constrained feature, the others fixed, exactly and
+        everywhere, beyond the data too; free features interact with the
+        constrained ones and with each other.  Combine it with
+        ``monotonic_cst`` for increasing and concave (diminishing returns),
+        increasing and convex, and so on.  The model is a sum of ridges in
+        groups: convex ones (the convex and free features, ``u_r >= 0``,
+        non-decreasing ``g_r``), concave ones, and free ones (the free
+        features only), beside a linear term; beyond the range of the
+        training data each ridge continues linearly, so a concave fit never
+        steepens there.  One layer, ``method='quadrature'`` (the guarantee is
+        the knot mesh's); requires ``constraint='auto'`` (the default) or
+        'none'.
     n_anchors : int, default=1
         'nonconservative' n-D model only: number of initial conditions (k-means
         centres of the training inputs).  Each prediction integrates from its

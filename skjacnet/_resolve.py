@@ -15,11 +15,10 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ._checks import check_monotonic_cst, check_ode_tolerances, check_path_options, check_shapes
+from ._checks import check_ode_tolerances, check_path_options, check_shapes, structure_of
 from ._members import member_splits, patience, resolve_members
 from ._plan import FitPlan, batch_size, large_fit, learning_rate, max_iter, plan_fit, plan_spec, tol, train_dtype
 from ._runtime import resolve_device
-from .constraints import MONOTONE, REGISTRY
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def resolve(est, X, Y, w, J, *, warm: bool, partial: bool) -> FitRun:
     continues = warm and _continues(est, X.shape[1], Y.shape[1])
     noise = est._noise_alpha(X, Y, w, J, continues, partial)
     early = not partial and est._early_stopping_on(n_rows, J is not None, noise)
-    structure = MONOTONE if check_monotonic_cst(est, X.shape[1]) is not None else REGISTRY[est._structure()]
+    structure = structure_of(est, X.shape[1])
     members = resolve_members(est, structure, X.shape[1], early, J is not None, partial)
     if members > 1 and continues:
         members = 1  # a warm start continues the fitted (merged) network as one; a rebuild trains members

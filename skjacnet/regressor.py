@@ -67,6 +67,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         "lipschitz_constant": [Interval(Real, 0, None, closed="neither")],
         "positive_map": [StrOptions({"auto", "square", "exp"})],
         "monotonic_cst": ["array-like", dict, None],
+        "convexity_cst": ["array-like", dict, None],
         "n_anchors": [Interval(Integral, 1, None, closed="left")],
         "path": [StrOptions({"linear"}), callable],
         "n_members": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -80,6 +81,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         epsilon="auto",
         positive_map="auto",
         monotonic_cst=None,
+        convexity_cst=None,
         n_anchors=1,
         path="linear",
         n_members="auto",
@@ -117,6 +119,7 @@ class JacobianRegressor(BaseJacobianRegressor):
         self.epsilon = epsilon
         self.positive_map = positive_map
         self.monotonic_cst = monotonic_cst
+        self.convexity_cst = convexity_cst
         self.n_anchors = n_anchors
         self.path = path
         self.n_members = n_members
@@ -153,7 +156,8 @@ class JacobianRegressor(BaseJacobianRegressor):
         """The constraint, 'auto' resolved (in fit, where ``n_features_in_`` is known)."""
         if self.constraint != "auto":
             return self.constraint
-        return auto_structure(self.n_features_in_, self.monotonic_cst is not None, self.n_layers, self.method)
+        per_feature = self.monotonic_cst is not None or self.convexity_cst is not None
+        return auto_structure(self.n_features_in_, per_feature, self.n_layers, self.method)
 
     def _lipschitz_k(self) -> float | None:
         return float(self.lipschitz_constant) if REGISTRY[self._structure()].takes_lipschitz_constant else None

@@ -21,6 +21,8 @@ KINDS = {
     "coupling-1d": (InvertibleJacobianRegressor, dict(constraint="coupling"), 1, 1),
     "coupling": (InvertibleJacobianRegressor, dict(constraint="coupling"), 3, 3),
     "potential": (JacobianRegressor, dict(constraint="potential"), 3, 2),
+    "convexity": (JacobianRegressor, dict(convexity_cst=[1, 0, -1]), 3, 2),
+    "convex-monotone-1d": (JacobianRegressor, dict(convexity_cst=[-1], monotonic_cst=[1]), 1, 1),
     # compositions of guaranteed layers (n_layers > 1); 'none': a conservative stack of unconstrained ridge layers
     "none-deep": (JacobianRegressor, dict(n_layers=2), 3, 2),
     "lipschitz-deep": (JacobianRegressor, dict(constraint="lipschitz", n_layers=2), 3, 2),

@@ -286,6 +286,13 @@ OPTIONS = {
         ],
         "lipschitz_constant": [0.1, 0.5, 3.0],
         "monotonic_cst": [None, "draw"],  # 'draw': one random sign per feature of the next fit
+        "convexity_cst": [None, None, "draw"],  # the shape structure (with or without monotonic_cst)
+    },
+    "shape": {  # convexity_cst drawn at every change of it, beside the options that shape its fit
+        **COMMON_OPTIONS,
+        "constraint": ["auto", "none"],
+        "convexity_cst": ["draw"],
+        "monotonic_cst": [None, "draw"],
     },
     "inv": {
         **COMMON_OPTIONS,
@@ -307,8 +314,8 @@ def _check_stated_guarantee(est, trace):
 def _walk(seed: int, steps: int = 8) -> int:
     """A random sequence of set_params and fits; returns how many fits succeeded."""
     rng = np.random.RandomState(seed)
-    kind = ("jr", "inv")[seed % 2]
-    cls = JacobianRegressor if kind == "jr" else InvertibleJacobianRegressor
+    kind = ("jr", "inv", "shape")[seed % 3]
+    cls = InvertibleJacobianRegressor if kind == "inv" else JacobianRegressor
     est, options = cls(max_iter=3, hidden_layer_sizes=(4,), random_state=0), OPTIONS[kind]
     shape, trace, fitted = (1, 1), [kind], 0
     for _ in range(steps):
@@ -316,8 +323,9 @@ def _walk(seed: int, steps: int = 8) -> int:
         change = {str(n): options[n][rng.randint(len(options[n]))] for n in names}
         if rng.rand() < 1 / 3:  # a new shape; square or (re, im) pairs half of the time
             shape = (2, 2) if rng.rand() < 0.5 else (int(rng.choice([1, 2, 3])), int(rng.choice([1, 2])))
-        if change.get("monotonic_cst") == "draw":
-            change["monotonic_cst"] = rng.choice([-1, 0, 1], shape[0]).tolist()
+        for option in ("monotonic_cst", "convexity_cst"):
+            if change.get(option) == "draw":
+                change[option] = rng.choice([-1, 0, 1], shape[0]).tolist()
         est.set_params(**change)
         X, y = _data(*shape, n=24, seed=int(rng.randint(3)))
         w = rng.randint(0, 3, len(X)) if rng.rand() < 0.5 else None
@@ -331,15 +339,16 @@ def _walk(seed: int, steps: int = 8) -> int:
             p, cert = est.get_params(), est.guarantee_
             assert cert["constraint"] == est.constraint_, trace
             if p["constraint"] == "auto":  # the potential where it applies, else the ridge model
-                several = est.n_features_in_ > 1 and p["monotonic_cst"] is None
+                several = est.n_features_in_ > 1 and p["monotonic_cst"] is None and p["convexity_cst"] is None
                 applies = several and p["n_layers"] == 1 and p["method"] == "quadrature"
                 assert est.constraint_ == ("potential" if applies else "none"), trace
             else:
                 assert cert["constraint"] == p["constraint"], trace
             if p["constraint"] == "lipschitz":
                 assert cert["lipschitz_upper"] == p["lipschitz_constant"], trace
-            if p.get("monotonic_cst") is not None and np.any(np.asarray(p["monotonic_cst"]) != 0):
-                assert cert["monotonic_cst"] == list(p["monotonic_cst"]), trace
+            for option in ("monotonic_cst", "convexity_cst"):
+                if p.get(option) is not None and np.any(np.asarray(p[option]) != 0):
+                    assert cert[option] == list(p[option]), trace
             if isinstance(p.get("increasing"), bool):
                 assert np.all(est.increasing_ == (1.0 if p["increasing"] else -1.0)), trace
         if hasattr(est, "guarantee_"):  # also after a refused fit: the previous one must be intact
@@ -349,9 +358,9 @@ def _walk(seed: int, steps: int = 8) -> int:
 
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
 def test_random_set_params_and_fit_sequences_never_break_a_guarantee():
-    """40 seeded walks of 8 steps (deterministic; a failure prints its trace of parameters and shapes)."""
-    fitted = sum(_walk(seed) for seed in range(40))
-    assert fitted >= 120  # most steps fit (the rest are refused combinations, which must keep the state)
+    """45 seeded walks of 8 steps (deterministic; a failure prints its trace of parameters and shapes)."""
+    fitted = sum(_walk(seed) for seed in range(45))
+    assert fitted >= 135  # most steps fit (the rest are refused combinations, which must keep the state)
 
 
 # ------------------------------------------------------------------ review findings, pinned

@@ -95,7 +95,7 @@ class Constraint:
     isotropic = False  # one scale for all columns of X (and of y): keeps norms / complex linearity
     auto_activation = "tanh"
     invertible = False  # offered by InvertibleJacobianRegressor
-    allows_monotonic_cst = False
+    allows_feature_cst = False  # monotonic_cst / convexity_cst may select their structures over this one
     path_dependent = False  # the function depends on the integration path (anchors and paths apply)
     takes_lipschitz_constant = False
     uses_epsilon = False

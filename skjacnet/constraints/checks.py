@@ -67,6 +67,30 @@ def check_monotone(probe: Probe, cert: dict, X: np.ndarray, n_pairs: int, rng: n
     return _report(n_pairs, cert, 0.0, worst, bool(np.all(change >= -slack)))
 
 
+def check_convexity(probe: Probe, cert: dict, X: np.ndarray, n_pairs: int, rng: np.random.RandomState) -> dict:
+    """Second differences f(a + h e_j) + f(a - h e_j) - 2 f(a) along one shape-constrained feature j, of the
+    stated sign; a at random points of X, half of them moved far beyond the data, h from 1e-4 to 1e3 units."""
+    cvx = np.asarray(cert["convexity_cst"], dtype=float)
+    features = np.flatnonzero(cvx)
+    A = X[rng.randint(len(X), size=n_pairs)].astype(float)
+    half = n_pairs // 2
+    A[half:] += rng.standard_normal(A[half:].shape) * 10.0 ** rng.uniform(0, 3, (n_pairs - half, 1)) * probe.x_scale
+    j = features[rng.randint(len(features), size=n_pairs)]
+    step = 10.0 ** rng.uniform(-3, 3, n_pairs) * probe.x_scale[j]
+    rows = np.arange(n_pairs)
+    up, down = A.copy(), A.copy()
+    up[rows, j] += step
+    down[rows, j] -= step
+    f0, fu, fd = probe.predict(A), probe.predict(up), probe.predict(down)
+    second = cvx[j][:, None] * (fu + fd - 2 * f0)  # must be >= 0 for every target
+    # a second difference where the curvature is 0 (a linear stretch) is rounding alone: the model's sums are of
+    # the order of its outputs on the data as well as of these
+    typical = np.abs(probe.predict(X[: min(len(X), 1000)])).max(axis=0)
+    slack = 64 * probe.eps * (np.abs(fu) + np.abs(fd) + 2 * np.abs(f0) + typical)
+    worst = float((second / step[:, None] ** 2).min())
+    return _report(n_pairs, cert, 0.0, worst, bool(np.all(second >= -slack)))
+
+
 def check_cauchy_riemann(probe: Probe, cert: dict, X: np.ndarray, n_pairs: int, rng: np.random.RandomState) -> dict:
     """Central finite differences of predict at points of X: the Cauchy-Riemann residual.
 

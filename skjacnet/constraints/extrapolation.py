@@ -12,7 +12,9 @@ saved network keeps its ranges):
 * :class:`TrendCap` (a growth cap that also follows the trend): beyond each end h also rises no faster than its
   secant over the range rises outward;
 * :class:`TrendBand` (one input, g = h of any sign): beyond each end h stays within its value there +- the
-  secant's |slope| times the distance out.
+  secant's |slope| times the distance out;
+* :class:`HoldEdges`: beyond each end h is held at its value there (the shape structure's ridges continue
+  linearly, so their curvature keeps its sign).
 
 Why each exists is said where it is fixed (measured: docs/measurements.md, "Ridge extrapolation").  A policy reads
 its network's ``field``, ``x0``, ``V()`` and integrator when it is fixed; nothing else reaches into it.
@@ -260,3 +262,22 @@ class TrendBand(_Trend, _Held):
                 self.s_hi.fill_(-torch.inf)
             return
         super().fix_before_mesh(net, X)
+
+
+@_policy("hold_edges")
+class HoldEdges(_Trend, _Held):
+    """g held at its value at each end of the range beyond it: each ridge continues linearly.
+
+    Why (the shape structure): a monotone g stays monotone held at its ends, so a convex (concave) ridge stays
+    convex (concave) on the whole line, and beyond the data its slope never exceeds the slope at the edge (a
+    concave curve never steepens, a convex one never flattens)."""
+
+    def __init__(self, n_ridges, dtype):
+        super().__init__(n_ridges, dtype)
+        self._init_trend(n_ridges, dtype)
+
+    def held(self, h, below, out):
+        return torch.where(below, self.h_end[0], self.h_end[1])
+
+    def fix_held(self, h):
+        self._fix_ends(h, lambda secant: torch.zeros_like(secant).expand(2, -1))

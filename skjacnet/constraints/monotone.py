@@ -133,6 +133,7 @@ class Monotone(Constraint):
     """``monotonic_cst``: a sum of increasing ridges u_r G_r(v_r . x), u_r >= 0, G_r' >= 0, c_j v_rj >= 0."""
 
     name = "monotone"
+    deep = True  # n_layers > 1: the LMN construction
 
     def uses_ridges(self, spec):
         return not self._scalar(spec)

@@ -60,7 +60,7 @@ def paper_scalar(spec, gen: torch.Generator) -> RidgeJacobianNet:
 @register
 class NoConstraint(Constraint):
     name = "none"
-    allows_monotonic_cst = True
+    allows_feature_cst = True
     deep = True
 
     def scalar(self, spec):
@@ -97,7 +97,7 @@ class NonConservative(NoConstraint):
     """The paper's n-D JacNet: an MLP for the whole Jacobian (d x m outputs), integrated along paths."""
 
     name = "nonconservative"
-    allows_monotonic_cst = False
+    allows_feature_cst = False
     deep = False
     path_dependent = True  # n-D only: the 1-D model is an exact antiderivative
 
