@@ -176,6 +176,7 @@ class JacobianCalibrator(JacobianClassifier):
     # the fixed structure: not parameters (get_params reads __init__), read by the shared fit
     constraint = "positive_definite"
     monotonic_cst = None
+    convexity_cst = None
     n_ridges = "auto"
     n_layers = 1
     initial_point = "mean"

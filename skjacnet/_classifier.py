@@ -77,6 +77,11 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         probability), as in HistGradientBoostingClassifier: 1 increasing,
         -1 decreasing, 0 free, per feature (a dict maps feature names to
         constraints).  Two classes only; requires ``constraint='none'``.
+    convexity_cst : array-like of int of shape (n_features,), dict or None, default=None
+        Shape of the positive class's logit per feature: 1 convex, -1
+        concave, 0 free (a dict maps feature names to shapes), exactly and
+        everywhere, as JacobianRegressor's ``convexity_cst`` (combinable with
+        ``monotonic_cst``).  Two classes only; requires ``constraint='none'``.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes in the log-loss, multiplying
         ``sample_weight`` ('balanced': inversely proportional to the class
@@ -120,6 +125,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         "constraint": [StrOptions(set(CLASSIFIER_CONSTRAINTS))],
         "lipschitz_constant": [Interval(Real, 0, None, closed="neither")],
         "monotonic_cst": ["array-like", dict, None],
+        "convexity_cst": ["array-like", dict, None],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
@@ -129,6 +135,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         constraint="none",
         lipschitz_constant=1.0,
         monotonic_cst=None,
+        convexity_cst=None,
         class_weight=None,
         hidden_layer_sizes=(64,),
         activation="auto",
@@ -160,6 +167,7 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
         self.constraint = constraint
         self.lipschitz_constant = lipschitz_constant
         self.monotonic_cst = monotonic_cst
+        self.convexity_cst = convexity_cst
         self.class_weight = class_weight
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -239,12 +247,13 @@ class JacobianClassifier(ClassifierMixin, BaseJacobianEstimator):
                 f"{type(self).__name__} needs samples of at least 2 classes with a positive weight; got "
                 f"{present.size} class ({classes[present].tolist()})."
             )
-        if self.monotonic_cst is not None and classes.size > 2:
-            raise ValueError(
-                f"monotonic_cst constrains the logit of a binary classifier, but y has {classes.size} classes "
-                "(as HistGradientBoostingClassifier, monotone constraints are not supported for multiclass "
-                "classification): fit one binary classifier per class, or drop monotonic_cst."
-            )
+        for option in ("monotonic_cst", "convexity_cst"):
+            if getattr(self, option, None) is not None and classes.size > 2:
+                raise ValueError(
+                    f"{option} constrains the logit of a binary classifier, but y has {classes.size} classes "
+                    "(as HistGradientBoostingClassifier, per-feature constraints are not supported for multiclass "
+                    f"classification): fit one binary classifier per class, or drop {option}."
+                )
         self.classes_ = classes
         Y = index[:, None].astype(np.float64) if classes.size == 2 else np.eye(classes.size)[index]
         return X[keep], Y[keep], w[keep], None, classes.size == 2, warm

@@ -166,3 +166,20 @@ def test_all_free_constrains_nothing():
         warnings.simplefilter("ignore")
         est = JacobianRegressor(convexity_cst=[0, 0, 0], max_iter=3, random_state=0).fit(X, y)
     assert "convexity_cst" not in est.guarantee_ and type(est.model_).__name__ != "ShapeRidges"
+
+
+def test_a_classifier_logit_with_a_shape():
+    from skjacnet import JacobianClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, (400, 2))
+    logit = -(X[:, 0] ** 2) + 1.5 + X[:, 1]  # concave in x0: a middle band of x0 is most likely positive
+    y = (rng.uniform(size=400) < 1 / (1 + np.exp(-2 * logit))).astype(int)
+    clf = JacobianClassifier(convexity_cst=[-1, 0], monotonic_cst=[0, 1], random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.75
+    far = np.vstack([X, rng.uniform(-1e3, 1e3, (200, 2))])
+    assert clf.check_guarantee(far, random_state=0)["holds"] is True
+    d = clf.decision_function(np.c_[np.linspace(-1e3, 1e3, 2001), np.zeros(2001)])
+    assert np.all(d[2:] + d[:-2] - 2 * d[1:-1] <= 1e-9 * np.abs(d).max())
+    with pytest.raises(ValueError, match="binary"):
+        JacobianClassifier(convexity_cst=[1, 0], max_iter=2).fit(X, rng.randint(0, 3, 400))
