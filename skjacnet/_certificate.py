@@ -67,14 +67,24 @@ def _jacobian(est, A: np.ndarray) -> np.ndarray:
     return J[:, None, :] if J.ndim == 2 else J
 
 
+def _magnitude(est):
+    """The size of the terms predict sums at rows A, in the units of y, where the network reports it
+    (``term_magnitude``), else None."""
+    size = getattr(est.model_, "term_magnitude", None)
+    if size is None:
+        return None
+    return lambda A: est._transform_rows(est._standardized_inputs(A), size) * np.abs(est._y_scale)
+
+
 def check_guarantee(est, X, *, n_pairs: int = 2000, random_state=None) -> dict:
     """The fitted structure's own check of ``guarantee_`` on points drawn from X (``Constraint.check``).
 
     Returns the certificate's bound, the worst observed ratio, the pairs checked and ``holds``.
     """
     probe = Probe(
-        predict=est._predict_values, jacobian=lambda A: _jacobian(est, A), eps=_rounding(est), x_scale=est._x_scale
-    )
+        predict=est._predict_values, jacobian=lambda A: _jacobian(est, A), eps=_rounding(est), x_scale=est._x_scale,
+        magnitude=_magnitude(est),
+    )  # fmt: skip
     X = np.asarray(X, dtype=np.float64)
     return est._spec.constraint.check(probe, est.guarantee_, X, n_pairs, check_random_state(random_state))
 

@@ -21,6 +21,9 @@ class Probe:
     jacobian: Callable[[np.ndarray], np.ndarray]  # (n, d) -> (n, m, d), the exact Jacobian of predict
     eps: float  # unit roundoff of the precision predict computes in
     x_scale: np.ndarray  # the spread the model standardises X by (a finite-difference step's unit)
+    # (n, d) -> (n, m): the size of the terms predict sums at each row, in the units of y (its rounding is relative
+    # to them, not to their sum, which can cancel); None: the prediction's own size
+    magnitude: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def _report(n: int, cert: dict, bound, worst, holds) -> dict:
@@ -83,11 +86,19 @@ def check_convexity(probe: Probe, cert: dict, X: np.ndarray, n_pairs: int, rng: 
     down[rows, j] -= step
     f0, fu, fd = probe.predict(A), probe.predict(up), probe.predict(down)
     second = cvx[j][:, None] * (fu + fd - 2 * f0)  # must be >= 0 for every target
-    # a second difference where the curvature is 0 (a linear stretch) is rounding alone: the model's sums are of
-    # the order of its outputs on the data as well as of these
-    typical = np.abs(probe.predict(X[: min(len(X), 1000)])).max(axis=0)
-    slack = 64 * probe.eps * (np.abs(fu) + np.abs(fd) + 2 * np.abs(f0) + typical)
-    worst = float((second / step[:, None] ** 2).min())
+    # a second difference where the curvature is 0 (a linear stretch) is rounding alone, relative to the terms
+    # predict sums at each point (far from the data a ridge sum and the linear term can nearly cancel)
+    # predict = y_mean + y_scale * (network terms): the network rounds in its precision relative to its terms, the
+    # shift by y_mean in float64 relative to the prediction
+    if probe.magnitude is None:
+        size = np.abs(fu) + np.abs(fd) + 2 * np.abs(f0)
+        slack = 64 * probe.eps * size
+    else:
+        terms = probe.magnitude(up) + probe.magnitude(down) + 2 * probe.magnitude(A)
+        shift = np.abs(fu) + np.abs(fd) + 2 * np.abs(f0)
+        slack = 64 * (probe.eps * terms + np.finfo(np.float64).eps * shift)
+    # the worst second difference beyond the slack, per unit step squared (<= 0 where every one is within it)
+    worst = float(np.minimum((second + slack) / step[:, None] ** 2, 0.0).min())
     return _report(n_pairs, cert, 0.0, worst, bool(np.all(second >= -slack)))
 
 

@@ -140,8 +140,8 @@ class ShapeRidges(RidgeJacobianNet):
     def use_integrator(self, method, rtol, atol, **kwargs):
         if not exact_rule(method):
             raise ValueError(
-                f"convexity_cst is exact on the knot mesh, which method={method!r} (an ODE solver, accurate to its "
-                "tolerance only) does not integrate on: use method='quadrature' (the default)."
+                f"convexity_cst is exact on the knot mesh, which method={method!r} (a rule accurate to its tolerance "
+                "only) does not integrate on: use method='quadrature' (the default)."
             )
         super().use_integrator(method, rtol, atol, **kwargs)
 
@@ -161,6 +161,13 @@ class ShapeRidges(RidgeJacobianNet):
             orient > 0, torch.cummax(v, 0).values, torch.where(orient < 0, torch.cummin(v, 0).values, v)
         )
         self.frozen_rule = build_table(mesh.knots, ordered, mesh.converged)
+
+    def term_magnitude(self, x: Tensor) -> Tensor:
+        """The size of the terms ``forward`` sums at x (n, m): |U| |G(V x) - G(V x0)| + |A| |x - x0|, which its
+        rounding is relative to (check_convexity's slack)."""
+        V = self.V()
+        inc = self.increments(self.extrapolation.clip(x @ V.T), self.x0 @ V.T)
+        return inc.abs() @ self.U().abs().T + (x - self.x0).abs() @ self.linear().abs().T + self.y0.abs()
 
     def factors(self, in_scale=None, out_scale=None):
         """Signs where monotonic_cst sets them (the curvature's signs are the spec's: Shape.certify)."""
@@ -245,8 +252,10 @@ class Shape(Constraint):
         cert = {**cert, "convexity_cst": [int(c) for c in cvx]}
         if spec.monotonic_cst is not None:
             cst = np.asarray(spec.monotonic_cst)
-            parts.append(f"non-decreasing in features {[int(j) for j in np.flatnonzero(cst > 0)]}, "
-                         f"non-increasing in {[int(j) for j in np.flatnonzero(cst < 0)]}")  # fmt: skip
+            for sign, word in ((1, "non-decreasing"), (-1, "non-increasing")):
+                feats = [int(j) for j in np.flatnonzero(cst == sign)]
+                if feats:
+                    parts.append(f"{word} in features {feats}")
             cert["monotonic_cst"] = [int(c) for c in cst]
         prop = "shape: every target " + "; ".join(parts) + " (along each feature, the others fixed)"
         return {**cert, "property": prop}
