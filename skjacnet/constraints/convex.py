@@ -51,8 +51,9 @@ class ShapeMLP(MLP):
     """Two MLPs of the same depth side by side, as one: a monotone block (non-negative weights, tanh units) for
     the first ``n_shape`` outputs and a free block (``activation``) for the other ``n_free``.
 
-    Each output of the monotone block is non-decreasing in the input, in floating point too: its weights are
-    |W|, its units non-decreasing, and rounding is monotone.  A fixed mask keeps the blocks apart.
+    Each output of the monotone block is non-decreasing in the input (its weights are |W|, its units
+    non-decreasing); evaluated in batches it can round neighbours an ulp out of order, which the frozen table
+    removes (``ShapeRidges.freeze``).  A fixed mask keeps the blocks apart.
     """
 
     def __init__(
@@ -70,7 +71,7 @@ class ShapeMLP(MLP):
                                          for i, w in enumerate(stack)])  # fmt: skip
         self.biases = nn.ParameterList([nn.Parameter(torch.cat([b.biases[i].detach() for b in blocks]))
                                         for i in range(depth)])  # fmt: skip
-        for i in range(depth):  # 1: a weight of the monotone block (kept >= 0); 0 off both blocks
+        for i in range(depth):  # 1: the monotone block's weight (used as |w|); 2: the free block's; 0: off both
             rows = [(w.shape[0], w.shape[1]) for w in stack[i]]
             parts = [torch.full(r, 1.0 if k == 0 and n_shape else 2.0, dtype=dtype) for k, r in enumerate(rows)]
             self.register_buffer(f"mask{i}", torch.cat(parts) if i == 0 else torch.block_diag(*parts))
