@@ -55,10 +55,6 @@ def feature_csts(est, n_features: int) -> dict[str, np.ndarray | None]:
     return {option: check_feature_cst(est, option, n_features) for option in FEATURE_STRUCTURES}
 
 
-def check_monotonic_cst(est, n_features: int) -> np.ndarray | None:
-    return check_feature_cst(est, "monotonic_cst", n_features)
-
-
 def check_feature_cst(est, option: str, n_features: int) -> np.ndarray | None:
     """A validated per-feature option (-1, 0, +1 each), or None when it constrains nothing."""
     cst = getattr(est, option, None)
