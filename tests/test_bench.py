@@ -80,3 +80,20 @@ def test_scale_benchmark_runs(tmp_path):
     assert all(r["status"] == "ok" and 0 < r["score"] < 0.25 for r in rows)
     text = md.read_text()
     assert "x Platt" in text and "| 1 | 1e+03 | JacobianCalibrator() |" in text and fig.stat().st_size > 0
+
+
+def test_convex_benchmark_runs(tmp_path):
+    """benchmarks/convex.py end to end on its synthetic targets: skjacnet's shape model breaks no second
+    difference, the unconstrained tree does (the violation measure can tell them apart)."""
+    pytest.importorskip("pygam")
+    spec = importlib.util.spec_from_file_location("convex", ROOT / "benchmarks" / "convex.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    js, md = tmp_path / "convex.json", tmp_path / "convex.md"
+    args = ["--tasks", "synthetic", "--max-rows", "120", "--folds", "2", "--models", "jac_shape,picnn,hgb"]
+    assert mod.main([*args, "--json", str(js), "--md", str(md)]) == 0
+    rows = json.loads(js.read_text())
+    assert {r["model"] for r in rows} == {"jac_shape", "picnn", "hgb"} and len(rows) == 12
+    assert all(r["violations"] == 0.0 for r in rows if r["model"] == "jac_shape")
+    assert any(r["violations"] > 0.0 for r in rows if r["model"] == "hgb")
+    assert "convex_interaction" in md.read_text()
