@@ -13,8 +13,8 @@ saved network keeps its ranges):
   secant over the range rises outward;
 * :class:`TrendBand` (one input, g = h of any sign): beyond each end h stays within its value there +- the
   secant's |slope| times the distance out;
-* :class:`HoldEdges`: beyond each end h is held at its value there (the shape structure's ridges continue
-  linearly, so their curvature keeps its sign).
+* :class:`HoldEdges`: beyond each end of each ridge's own range h is held at its value there (the shape
+  structure's ridges continue linearly, so their curvature keeps its sign).
 
 Why each exists is said where it is fixed (measured: docs/measurements.md, "Ridge extrapolation").  A policy reads
 its network's ``field``, ``x0``, ``V()`` and integrator when it is fixed; nothing else reaches into it.
@@ -265,8 +265,9 @@ class TrendBand(_Trend, _Held):
 
 
 @_policy("hold_edges")
-class HoldEdges(_Trend, _Held):
-    """g held at its value at each end of the range beyond it: each ridge continues linearly.
+class HoldEdges(Extrapolation):
+    """Each ridge's h held at its value at the ends of the range that ridge's coordinate took on the training
+    inputs (and x0), beyond it: each ridge continues linearly past its own data.
 
     Why (the shape structure): a monotone g stays monotone held at its ends, so a convex (concave) ridge stays
     convex (concave) on the whole line, and beyond the data its slope never exceeds the slope at the edge (a
@@ -274,10 +275,38 @@ class HoldEdges(_Trend, _Held):
 
     def __init__(self, n_ridges, dtype):
         super().__init__(n_ridges, dtype)
-        self._init_trend(n_ridges, dtype)
+        self.z_lo = nn.Buffer(torch.full((n_ridges,), torch.inf, dtype=dtype))  # lo > hi: no range yet
+        self.z_hi = nn.Buffer(torch.full((n_ridges,), -torch.inf, dtype=dtype))
+        self.h_end = nn.Buffer(torch.zeros(2, n_ridges, dtype=dtype))  # h at (lo, hi) of each ridge
 
-    def held(self, h, below, out):
-        return torch.where(below, self.h_end[0], self.h_end[1])
+    def _ranged(self) -> Tensor | None:
+        """The ridges that have a range, once frozen (None while training or before any range)."""
+        ranged = self.z_lo <= self.z_hi
+        return None if self.training or not bool(ranged.any()) else ranged
 
-    def fix_held(self, h):
-        self._fix_ends(h, lambda secant: torch.zeros_like(secant).expand(2, -1))
+    def hold(self, h, s):
+        ranged = self._ranged()
+        if ranged is None:
+            return h
+        s = s.unsqueeze(-1)
+        below, above = ranged & (s < self.z_lo), ranged & (s > self.z_hi)
+        return torch.where(below, self.h_end[0], torch.where(above, self.h_end[1], h))
+
+    def breaks(self):
+        ranged = self._ranged()
+        if ranged is None:
+            return []
+        return sorted(set(torch.cat([self.z_lo[ranged], self.z_hi[ranged]]).tolist()))
+
+    def fix_before_mesh(self, net, X):
+        """The ranges on X and x0, widened to what earlier fits saw, and h at their ends."""
+        if X is None:
+            return
+        with torch.no_grad():
+            z = torch.cat([X, net.x0.unsqueeze(0)]) @ net.V().T
+            torch.minimum(self.z_lo, z.min(0).values, out=self.z_lo)
+            torch.maximum(self.z_hi, z.max(0).values, out=self.z_hi)
+            ends = torch.stack([self.z_lo, self.z_hi])
+            ends = torch.where(torch.isfinite(ends), ends, 0.0)  # a ridge without a range: its ends are unused
+            for i in range(2):
+                self.h_end[i].copy_(torch.diagonal(net.field(ends[i].unsqueeze(-1))))
