@@ -42,6 +42,7 @@ from .extrapolation import HoldEdges
 from .layer import Factors, persisted
 from .linear_start import init_member_linear
 from .mlp import ACTIVATIONS, MLP, init_matrix
+from .monotone import monotone_factors, signed
 from .ridge import RidgeJacobianNet
 
 SHAPE_ACTIVATION = "tanh"  # the monotone block's units: non-decreasing, bounded (its g is a sum of smooth steps)
@@ -122,21 +123,15 @@ class ShapeRidges(RidgeJacobianNet):
             with torch.no_grad():
                 self.A.copy_((1e-4 * self.monotonic_cst).expand(self.n_out, -1))
 
-    def _signed(self, W: Tensor) -> Tensor:
-        if self.monotonic_cst is None:
-            return W
-        c = self.monotonic_cst
-        return torch.where(c != 0, c * W.abs(), W)
-
     def V(self):
-        return self._signed(self.V_raw) * self.mask
+        return signed(self.V_raw, self.monotonic_cst) * self.mask
 
     def U(self):
         bounded = (self.structure.orient != 0) | (self.monotonic_cst is not None)
         return torch.where(bounded, self.U_raw.abs(), self.U_raw)
 
     def linear(self):
-        return self._signed(self.A)
+        return signed(self.A, self.monotonic_cst)
 
     def use_integrator(self, method, rtol, atol, **kwargs):
         if not exact_rule(method):
@@ -172,10 +167,7 @@ class ShapeRidges(RidgeJacobianNet):
 
     def factors(self, in_scale=None, out_scale=None):
         """Signs where monotonic_cst sets them (the curvature's signs are the spec's: Shape.certify)."""
-        if self.monotonic_cst is None:
-            return Factors()
-        c = self.monotonic_cst.detach().cpu().numpy()
-        return Factors(signs=np.where(c != 0, np.sign(c), np.nan)[None, :].repeat(self.n_out, 0))
+        return Factors() if self.monotonic_cst is None else monotone_factors(self.monotonic_cst, self.n_out)
 
     def state_fields(self):
         f = self.field

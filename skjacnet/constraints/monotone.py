@@ -37,6 +37,17 @@ from .ridge import RidgeJacobianNet
 MONOTONE_BATCH_SIZE = 400  # batch_size='auto' of the one-layer regression on several features
 
 
+def signed(W: Tensor, cst: Tensor | None) -> Tensor:
+    """W with c_j W[:, j] >= 0 in the constrained features (c_j |W[:, j]|), free columns as they are."""
+    return W if cst is None else torch.where(cst != 0, cst * W.abs(), W)
+
+
+def monotone_factors(cst: Tensor, n_out: int) -> Factors:
+    """Every output moves with c_j in the constrained features (sign unknown elsewhere), whatever the scales."""
+    c = cst.detach().cpu().numpy()
+    return Factors(signs=np.where(c != 0, np.sign(c), np.nan)[None, :].repeat(n_out, 0))
+
+
 @persisted("ridge_monotone")
 class MonotoneRidges(RidgeJacobianNet):
     """Partial monotonicity: c_j V[:, j] >= 0 in the constrained features, U >= 0, g >= 0, and a linear term with
@@ -49,23 +60,17 @@ class MonotoneRidges(RidgeJacobianNet):
             with torch.no_grad():
                 self.A.copy_((1e-4 * self.monotonic_cst).expand(self.n_out, -1))
 
-    def _signed(self, W: Tensor) -> Tensor:
-        c = self.monotonic_cst
-        return torch.where(c != 0, c * W.abs(), W)
-
     def V(self):
-        return self._signed(self.V_raw)
+        return signed(self.V_raw, self.monotonic_cst)
 
     def U(self):
         return self.U_raw.abs()
 
     def linear(self):
-        return self._signed(self.A)
+        return signed(self.A, self.monotonic_cst)
 
     def factors(self, in_scale=None, out_scale=None):
-        """Each output moves with c_j in the constrained features, whatever the (positive) scales."""
-        c = self.monotonic_cst.detach().cpu().numpy()
-        return Factors(signs=np.where(c != 0, np.sign(c), np.nan)[None, :].repeat(self.n_out, 0))
+        return monotone_factors(self.monotonic_cst, self.n_out)
 
     @classmethod
     def from_fields(cls, state, tensors, field, dtype):
@@ -111,8 +116,7 @@ class LipschitzMonotone(JacobianLayer):
         return self.log_lam.exp()[:, None] * J
 
     def factors(self, in_scale=None, out_scale=None) -> Factors:
-        c = self.cst.detach().cpu().numpy()
-        return Factors(signs=np.where(c != 0, c, np.nan)[None, :].repeat(self.n_out, 0))
+        return monotone_factors(self.cst, self.n_out)
 
     def to_state(self, child_state) -> dict:
         tensors = {k: v.detach().cpu().numpy().copy() for k, v in self.named_buffers(recurse=False) if v is not None}
